@@ -1,0 +1,102 @@
+"""Command line entry point: a thin click layer, the only place that maps errors to exit codes.
+
+Subcommands live in `config_audit.commands.*` and are imported lazily, so `config-audit --help`
+never pays for Presidio, git or cryptography.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any
+
+import click
+
+from config_audit.errors import ConfigAuditError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+# name -> (module, attribute, one-line help shown by `config-audit --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "validate": ("config_audit.commands.validate", "validate", "Load recognizer files into Presidio and lint them."),
+    "diff": ("config_audit.commands.diff", "diff", "Semantic diff of two versions of a recognizer file."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help comes from the table, so listing commands imports none of them.
+        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More diagnostics on stderr (-vv for debug).")
+@click.version_option(package_name="presidio-config-audit", prog_name="config-audit")
+def cli(verbose: int) -> None:
+    """Audit every change to Microsoft Presidio recognizer configuration.
+
+    \b
+    Examples:
+      config-audit validate recognizers/*.yaml
+      config-audit diff HEAD~1:recognizers/custom.yaml recognizers/custom.yaml
+      config-audit validate --format json recognizers/ | jq .
+
+    Exit codes: 0 clean, 1 findings, 2 usage or configuration error,
+    3 internal error, 130 interrupted.
+    """
+    level = os.environ.get("CONFIG_AUDIT_LOG_LEVEL", "").upper() or (
+        "DEBUG" if verbose > 1 else "INFO" if verbose == 1 else "WARNING"
+    )
+    logging.basicConfig(level=level, format="config-audit: %(levelname)s %(name)s: %(message)s")
+
+
+def _write_crash_log() -> str:
+    directory = os.environ.get("CONFIG_AUDIT_CRASH_DIR", tempfile.gettempdir())
+    path = os.path.join(directory, f"config-audit-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc())
+    return path
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI and exit with the contract's code; never show a traceback to the user."""
+    try:
+        rv = cli.main(args=argv, standalone_mode=False)
+    except ConfigAuditError as exc:
+        click.echo(f"config-audit: error: {exc.diagnostics()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("config-audit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into exit 3
+        log = _write_crash_log()
+        click.echo(f"config-audit: internal error: {type(exc).__name__}: {exc}\n  traceback: {log}", err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)

@@ -1,0 +1,182 @@
+"""Immutable values shared by every layer: recognizers, findings, changes.
+
+Identity of a recognizer is (name, language), the same notion Presidio uses in
+`RecognizerRegistry.remove_recognizer`. Never list position.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class ConfigFormat(str, enum.Enum):
+    """Which Presidio loader reads the file."""
+
+    ADHOC = "adhoc"  # RecognizerRegistry.add_recognizers_from_yaml
+    REGISTRY = "registry"  # RecognizerRegistryProvider
+    ANALYZER = "analyzer"  # AnalyzerEngineProvider
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"  # invalid: Presidio rejects it, or it silently leaks PII
+    WARNING = "warning"  # accepted, but probably not what the author meant
+    INFO = "info"
+
+
+class Impact(str, enum.Enum):
+    """Effect of a change on recall: can PII that was detected go undetected?"""
+
+    WEAKENS = "weakens"
+    STRENGTHENS = "strengthens"
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in one file, with where it is and how to fix it."""
+
+    code: str  # stable identifier, e.g. "CA104"
+    severity: Severity
+    message: str
+    path: str = ""
+    line: int | None = None
+    recognizer: str | None = None
+    hint: str = ""
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+
+@dataclass(frozen=True)
+class PatternDef:
+    name: str
+    regex: str
+    score: float
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RecognizerDef:
+    """One recognizer instance as Presidio would hold it: one per language."""
+
+    name: str
+    language: str
+    entities: tuple[str, ...] = ()
+    kind: str = "custom"  # "custom" | "predefined"
+    class_name: str | None = None
+    enabled: bool = True
+    patterns: tuple[PatternDef, ...] = ()
+    deny_list: tuple[str, ...] = ()
+    deny_list_score: float | None = None
+    context: tuple[str, ...] = ()
+    global_regex_flags: int | None = None
+    score_thresholds: tuple[tuple[str, float], ...] = ()
+    country_code: str | None = None
+    # Other simple attributes (predefined constructor defaults such as supported_regions).
+    attributes: tuple[tuple[str, str], ...] = ()
+    line: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.name, self.language)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} [{self.language}]"
+
+
+@dataclass(frozen=True)
+class RecognizerSet:
+    """A whole configuration file, normalized: what it makes Presidio detect."""
+
+    path: str
+    format: ConfigFormat
+    languages: tuple[str, ...]
+    recognizers: tuple[RecognizerDef, ...]
+    global_regex_flags: int | None = None
+    # Engine-level settings that change recall (analyzer format): threshold, NLP engine, enhancer.
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def by_key(self) -> dict[tuple[str, str], RecognizerDef]:
+        """Index by identity; duplicates get `#2`, `#3` suffixes so none is lost."""
+        index: dict[tuple[str, str], RecognizerDef] = {}
+        for rec in self.recognizers:
+            key = rec.key
+            n = 1
+            while key in index:
+                n += 1
+                key = (f"{rec.name}#{n}", rec.language)
+            index[key] = rec
+        return index
+
+
+@dataclass(frozen=True)
+class Change:
+    """One semantic change between two versions of a recognizer file."""
+
+    kind: str  # e.g. "pattern.score_lowered"
+    impact: Impact
+    recognizer: str | None  # "name [lang]" or None for file-level changes
+    summary: str
+    entities: tuple[str, ...] = ()
+    before: str | None = None
+    after: str | None = None
+    level: str = "declared"  # "declared" (YAML) or "effective" (as Presidio instantiates it)
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["impact"] = self.impact.value
+        data["entities"] = list(self.entities)
+        return data
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """Outcome of one detection sample against one file."""
+
+    sample_id: str
+    entity: str
+    text_hash: str
+    expected: bool  # True: must be found; False: must not be found
+    found: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.found
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Verdict for one file: findings from parsing, lint, Presidio loading and samples."""
+
+    path: str
+    format: ConfigFormat | None
+    findings: tuple[Finding, ...] = ()
+    recognizer_count: int = 0
+    presidio_version: str = ""
+    samples: tuple[SampleResult, ...] = ()
+    effective: RecognizerSet | None = field(default=None, compare=False)
+
+    @property
+    def valid(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format.value if self.format else None,
+            "valid": self.valid,
+            "recognizer_count": self.recognizer_count,
+            "presidio_version": self.presidio_version,
+            "findings": [f.to_dict() for f in self.findings],
+            "samples": [asdict(s) | {"ok": s.ok} for s in self.samples],
+        }
