@@ -1,0 +1,123 @@
+"""`.config-audit.yaml`: which files are recognizer files, where the log and keys live, policy.
+
+Found upward from the working directory unless `--config` names it. A missing file means
+defaults that serve a repository with `recognizers/`; a malformed one is a configuration error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config_audit.errors import UsageError
+
+CONFIG_NAME = ".config-audit.yaml"
+SIGNING_KEY_ENV = "CONFIG_AUDIT_SIGNING_KEY"  # PEM of the private key (for CI)
+KNOWN_KEYS = frozenset(
+    {"recognizers", "samples", "formats", "log", "signing_key", "trusted_keys",
+     "hash_deny_list", "policy", "watch", "alerts", "retention", "validation"}
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    config_path: Path | None
+    recognizer_globs: tuple[str, ...] = ("recognizers/**/*.yaml", "recognizers/**/*.yml")
+    samples_path: Path | None = None
+    format_overrides: tuple[tuple[str, str], ...] = ()  # (glob, "adhoc"|"registry"|"analyzer")
+    log_path: Path | None = None  # None: each front door picks its default
+    signing_key_path: Path | None = None
+    trusted_keys_path: Path | None = None
+    hash_deny_list: bool = True  # deny lists can hold personal data: store salted hashes
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    watch: Mapping[str, Any] = field(default_factory=dict)
+    alerts: Mapping[str, Any] = field(default_factory=dict)
+    retention: Mapping[str, Any] = field(default_factory=dict)
+    validation: Mapping[str, Any] = field(default_factory=dict)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest `.config-audit.yaml` at or above `start`."""
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(config: Path | None = None, *, cwd: Path | None = None) -> Settings:
+    """Read settings from `config`, or the nearest config file, or defaults."""
+    cwd = cwd or Path.cwd()
+    path = config or find_config(cwd)
+    if path is None:
+        samples = cwd / "recognizers" / "samples.yaml"
+        return Settings(root=cwd, config_path=None, samples_path=samples if samples.is_file() else None)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise UsageError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: cannot read configuration: {exc}") from None
+    return parse_settings(raw, root=path.parent, config_path=path)
+
+
+def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Settings:
+    """Pure: a loaded YAML mapping to `Settings`; unknown keys are an error (fail closed)."""
+    where = str(config_path or CONFIG_NAME)
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: top level must be a mapping")
+    unknown = sorted(set(raw) - KNOWN_KEYS)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown key(s) {unknown}", advice=f"valid keys: {sorted(KNOWN_KEYS)}"
+        )
+
+    def opt_path(key: str) -> Path | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise UsageError(f"{where}: '{key}' must be a path string")
+        return root / os.path.expanduser(value)
+
+    globs = raw.get("recognizers", Settings.recognizer_globs)
+    if isinstance(globs, str):
+        globs = [globs]
+    if not isinstance(globs, list | tuple) or not all(isinstance(g, str) for g in globs):
+        raise UsageError(f"{where}: 'recognizers' must be a list of glob strings")
+    formats = raw.get("formats") or {}
+    if not isinstance(formats, dict) or not all(
+        v in ("adhoc", "registry", "analyzer") for v in formats.values()
+    ):
+        raise UsageError(f"{where}: 'formats' maps globs to adhoc | registry | analyzer")
+    for section in ("policy", "watch", "alerts", "retention", "validation"):
+        if not isinstance(raw.get(section) or {}, dict):
+            raise UsageError(f"{where}: '{section}' must be a mapping")
+    hash_deny = raw.get("hash_deny_list", True)
+    if not isinstance(hash_deny, bool):
+        raise UsageError(f"{where}: 'hash_deny_list' must be true or false")
+    samples = opt_path("samples")
+    if samples is None and (root / "recognizers" / "samples.yaml").is_file():
+        samples = root / "recognizers" / "samples.yaml"
+    return Settings(
+        root=root,
+        config_path=config_path,
+        recognizer_globs=tuple(globs),
+        samples_path=samples,
+        format_overrides=tuple((str(k), str(v)) for k, v in formats.items()),
+        log_path=opt_path("log"),
+        signing_key_path=opt_path("signing_key"),
+        trusted_keys_path=opt_path("trusted_keys"),
+        hash_deny_list=hash_deny,
+        policy=raw.get("policy") or {},
+        watch=raw.get("watch") or {},
+        alerts=raw.get("alerts") or {},
+        retention=raw.get("retention") or {},
+        validation=raw.get("validation") or {},
+    )
