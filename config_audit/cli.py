@@ -23,8 +23,16 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 # name -> (module, attribute, one-line help shown by `config-audit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": ("config_audit.commands.validate", "validate", "Load recognizer files into Presidio and lint them."),
-    "diff": ("config_audit.commands.diff", "diff", "Semantic diff of two versions of a recognizer file."),
+    "validate": (
+        "config_audit.commands.validate",
+        "validate",
+        "Load recognizer files into Presidio and lint them.",
+    ),
+    "diff": (
+        "config_audit.commands.diff",
+        "diff",
+        "Semantic diff of two versions of a recognizer file.",
+    ),
 }
 
 
@@ -72,7 +80,9 @@ def cli(verbose: int) -> None:
 
 def _write_crash_log() -> str:
     directory = os.environ.get("CONFIG_AUDIT_CRASH_DIR", tempfile.gettempdir())
-    path = os.path.join(directory, f"config-audit-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log")
+    path = os.path.join(
+        directory, f"config-audit-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    )
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(traceback.format_exc())
     return path
@@ -95,8 +105,11 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(EXIT_OK)
-    except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into exit 3
+    except Exception as exc:
         log = _write_crash_log()
-        click.echo(f"config-audit: internal error: {type(exc).__name__}: {exc}\n  traceback: {log}", err=True)
+        click.echo(
+            f"config-audit: internal error: {type(exc).__name__}: {exc}\n  traceback: {log}",
+            err=True,
+        )
         sys.exit(EXIT_INTERNAL)
     sys.exit(rv if isinstance(rv, int) else EXIT_OK)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-class ConfigFormat(str, enum.Enum):
+class ConfigFormat(enum.StrEnum):
     """Which Presidio loader reads the file."""
 
     ADHOC = "adhoc"  # RecognizerRegistry.add_recognizers_from_yaml
@@ -19,13 +19,13 @@ class ConfigFormat(str, enum.Enum):
     ANALYZER = "analyzer"  # AnalyzerEngineProvider
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     ERROR = "error"  # invalid: Presidio rejects it, or it silently leaks PII
     WARNING = "warning"  # accepted, but probably not what the author meant
     INFO = "info"
 
 
-class Impact(str, enum.Enum):
+class Impact(enum.StrEnum):
     """Effect of a change on recall: can PII that was detected go undetected?"""
 
     WEAKENS = "weakens"

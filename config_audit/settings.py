@@ -19,8 +19,20 @@ from config_audit.errors import UsageError
 CONFIG_NAME = ".config-audit.yaml"
 SIGNING_KEY_ENV = "CONFIG_AUDIT_SIGNING_KEY"  # PEM of the private key (for CI)
 KNOWN_KEYS = frozenset(
-    {"recognizers", "samples", "formats", "log", "signing_key", "trusted_keys",
-     "hash_deny_list", "policy", "watch", "alerts", "retention", "validation"}
+    {
+        "recognizers",
+        "samples",
+        "formats",
+        "log",
+        "signing_key",
+        "trusted_keys",
+        "hash_deny_list",
+        "policy",
+        "watch",
+        "alerts",
+        "retention",
+        "validation",
+    }
 )
 
 
@@ -57,7 +69,9 @@ def load_settings(config: Path | None = None, *, cwd: Path | None = None) -> Set
     path = config or find_config(cwd)
     if path is None:
         samples = cwd / "recognizers" / "samples.yaml"
-        return Settings(root=cwd, config_path=None, samples_path=samples if samples.is_file() else None)
+        return Settings(
+            root=cwd, config_path=None, samples_path=samples if samples.is_file() else None
+        )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
