@@ -425,3 +425,27 @@ def _patterns(
                 )
             )
     return out
+
+
+def file_added(new: RecognizerSet) -> list[Change]:
+    """A new recognizer file: everything in it is added."""
+    return [
+        _whole(r, "recognizer.added", STRENGTHENS, "recognizer added (new file)")
+        for r in new.recognizers
+    ]
+
+
+def file_removed(old: RecognizerSet) -> list[Change]:
+    """A deleted recognizer file: Presidio falls back to its defaults or fails to start."""
+    return [
+        Change(
+            "file.removed",
+            WEAKENS,
+            None,
+            f"recognizer file {old.path} deleted: "
+            "Presidio silently falls back to its default recognizers",
+        )
+    ] + [
+        _whole(r, "recognizer.removed", WEAKENS, "recognizer removed (file deleted)")
+        for r in old.recognizers
+    ]

@@ -115,7 +115,7 @@ def lint(parsed: ParsedFile) -> list[Finding]:
 
 
 def _suggest(key: str, valid: frozenset[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.75)
     return f"did you mean '{close[0]}'? " if close else ""
 
 
@@ -624,14 +624,22 @@ class _Linter:
         if cls not in EXTRA_ALLOWED_CLASSES:
             for key in entry:
                 if key not in REGISTRY_ENTRY_KEYS:
+                    hint = (
+                        _suggest(str(key), REGISTRY_ENTRY_KEYS)
+                        + "remove it; the setting has no effect"
+                    )
+                    if kind == "predefined":
+                        hint = (
+                            "registry YAML cannot set constructor arguments of predefined "
+                            "recognizers; configure the recognizer in code, or remove the key"
+                        )
                     self.add(
                         "CA101",
                         E,
                         f"unknown key '{key}' is silently dropped by Presidio",
                         line=line_of(entry, key),
                         recognizer=name,
-                        hint=_suggest(str(key), REGISTRY_ENTRY_KEYS)
-                        + "remove it; the setting has no effect",
+                        hint=hint,
                     )
         if entry.get("type") not in (None, "custom", "predefined"):
             self.add(
