@@ -391,6 +391,7 @@ def _patterns(
                 None,
                 p.regex,
                 line=p.line,
+                score=p.score,
             )
         )
     for key in before.keys() & after.keys():
@@ -422,6 +423,7 @@ def _patterns(
                     _score_text(a.score),
                     _score_text(b.score),
                     line=b.line,
+                    score=b.score,
                 )
             )
     return out

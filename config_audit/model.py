@@ -131,6 +131,7 @@ class Change:
     after: str | None = None
     level: str = "declared"  # "declared" (YAML) or "effective" (as Presidio instantiates it)
     line: int | None = None
+    score: float | None = None  # the new pattern score, for pattern changes (policy floors)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,0 +1,264 @@
+"""Who may change what: owners, protected entities, forbidden changes.
+
+Pure. Rules are small objects with one `check(change, context)` method; `Policy` composes them.
+`.config-audit.yaml`:
+
+    policy:
+      people:                      # person -> identities (commit e-mails, signing principals)
+        alice: [alice@northwind.example]
+      teams:
+        privacy: [alice]
+      owners:                      # recognizer or entity glob -> people or teams
+        "NW_*": [privacy]
+      protected_entities: [NW_EMPLOYEE_ID]
+      weakening_protected: owner-signed   # owner-signed | owner | forbid | allow
+      forbid_removing_protected: true
+      min_score: 0.3
+
+An unknown person or team is a configuration error (fail closed).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from config_audit.errors import UsageError
+from config_audit.model import Change, Finding, Impact, Severity
+
+WEAKENING_MODES = ("owner-signed", "owner", "forbid", "allow")
+REMOVAL_KINDS = frozenset({"recognizer.removed", "recognizer.disabled", "file.removed"})
+POLICY_KEYS = frozenset(
+    {
+        "people",
+        "teams",
+        "owners",
+        "protected_entities",
+        "weakening_protected",
+        "forbid_removing_protected",
+        "min_score",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made the change, with how sure we are (never invented)."""
+
+    identities: frozenset[str] = frozenset()  # claimed e-mails/names, lower-cased
+    verified_signer: str | None = None  # principal or fingerprint of a verified signature
+
+    @classmethod
+    def from_author(cls, author: Mapping[str, Any]) -> Actor:
+        claimed = {
+            str(v).lower()
+            for k in ("author_email", "committer_email", "os_user")
+            if (v := author.get(k))
+        }
+        signer = author.get("signer") if author.get("signature_status") == "good" else None
+        return cls(frozenset(claimed), str(signer).lower() if signer else None)
+
+
+@dataclass(frozen=True)
+class Context:
+    actor: Actor
+    path: str
+    owners_of: Any  # callable(Change) -> set of person names
+
+
+class Rule(Protocol):
+    def check(self, change: Change, context: Context) -> list[Finding]: ...
+
+
+@dataclass(frozen=True)
+class Directory:
+    people: Mapping[str, frozenset[str]]
+    teams: Mapping[str, frozenset[str]]
+    owners: Sequence[tuple[str, frozenset[str]]]  # (glob, people)
+
+    def person_of(self, identity: str) -> str | None:
+        for person, identities in self.people.items():
+            if identity in identities or identity == person.lower():
+                return person
+        return None
+
+    def owners_of(self, change: Change) -> set[str]:
+        names = {change.recognizer.rsplit(" [", 1)[0]} if change.recognizer else set()
+        names |= set(change.entities)
+        return {
+            p
+            for glob, people in self.owners
+            for n in names
+            if fnmatch.fnmatchcase(n, glob)
+            for p in people
+        }
+
+
+def _protected(change: Change, protected: frozenset[str]) -> bool:
+    return any(fnmatch.fnmatchcase(e, p) for e in change.entities for p in protected)
+
+
+@dataclass(frozen=True)
+class WeakeningProtected:
+    """Weakening a protected entity needs an owner (and, by default, a verified signature)."""
+
+    protected: frozenset[str]
+    mode: str
+    directory: Directory
+
+    def check(self, change: Change, context: Context) -> list[Finding]:
+        if change.impact is not Impact.WEAKENS or not _protected(change, self.protected):
+            return []
+        if self.mode == "allow":
+            return []
+        owners = self.directory.owners_of(change)
+        claimed = {self.directory.person_of(i) for i in context.actor.identities} - {None}
+        signer = context.actor.verified_signer
+        signed_by = self.directory.person_of(signer) if signer else None
+        if self.mode == "forbid":
+            why = "weakening a protected entity is forbidden by policy"
+        elif self.mode == "owner" and claimed & owners:
+            return []
+        elif self.mode == "owner-signed" and signed_by in owners:
+            return []
+        elif self.mode == "owner-signed" and claimed & owners:
+            why = "the author is an owner, but the commit has no verified signature by an owner"
+        else:
+            why = f"the author is not an owner (owners: {sorted(owners) or 'none'})"
+        return [
+            _violation(
+                "CA501",
+                change,
+                context,
+                f"weakens protected entity {list(change.entities)}: {why}",
+                "ask an owner to make or sign the change (git commit -S)",
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class ForbidRemovingProtected:
+    protected: frozenset[str]
+
+    def check(self, change: Change, context: Context) -> list[Finding]:
+        if change.kind in REMOVAL_KINDS and _protected(change, self.protected):
+            return [
+                _violation(
+                    "CA502",
+                    change,
+                    context,
+                    f"{change.kind}: removing or disabling a recognizer of protected "
+                    f"entity {list(change.entities)} is forbidden",
+                    "keep the recognizer; change the policy first if this is intended",
+                )
+            ]
+        return []
+
+
+@dataclass(frozen=True)
+class MinScore:
+    floor: float
+
+    def check(self, change: Change, context: Context) -> list[Finding]:
+        if change.kind not in ("pattern.score_lowered", "pattern.added", "pattern.score_raised"):
+            return []
+        score = change.score
+        if score is not None and math.isnan(score):
+            score = None
+        if score is None or score >= self.floor:
+            return []
+        return [
+            _violation(
+                "CA503",
+                change,
+                context,
+                f"pattern score {score:g} is under the policy floor {self.floor:g}",
+                f"use a score of at least {self.floor:g}",
+            )
+        ]
+
+
+def _violation(code: str, change: Change, context: Context, message: str, hint: str) -> Finding:
+    return Finding(
+        code,
+        Severity.ERROR,
+        message,
+        path=context.path,
+        line=change.line,
+        recognizer=change.recognizer,
+        hint=hint,
+    )
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: tuple[Rule, ...] = ()
+    directory: Directory = field(default_factory=lambda: Directory({}, {}, ()))
+
+    def check(
+        self, changes: Iterable[Change], *, author: Mapping[str, Any], path: str
+    ) -> list[Finding]:
+        context = Context(Actor.from_author(author), path, self.directory.owners_of)
+        return [f for change in changes for rule in self.rules for f in rule.check(change, context)]
+
+
+def parse_policy(raw: Mapping[str, Any], *, where: str = ".config-audit.yaml") -> Policy:
+    """Build a `Policy` from the `policy:` mapping; unknown names are configuration errors."""
+    unknown = sorted(set(raw) - POLICY_KEYS)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown policy key(s) {unknown}", advice=f"valid keys: {sorted(POLICY_KEYS)}"
+        )
+    people = {
+        str(p): frozenset(str(i).lower() for i in (ids or []))
+        for p, ids in _mapping(raw, "people", where).items()
+    }
+    teams: dict[str, frozenset[str]] = {}
+    for team, members in _mapping(raw, "teams", where).items():
+        missing = [m for m in members or [] if m not in people]
+        if missing:
+            raise UsageError(
+                f"{where}: team '{team}' lists unknown people {missing}",
+                advice="add them under policy.people",
+            )
+        teams[str(team)] = frozenset(members or [])
+    owners = []
+    for glob, names in _mapping(raw, "owners", where).items():
+        resolved: set[str] = set()
+        for name in names or []:
+            if name in teams:
+                resolved |= teams[name]
+            elif name in people:
+                resolved.add(name)
+            else:
+                raise UsageError(
+                    f"{where}: owner '{name}' of '{glob}' is neither a person nor a team",
+                    advice="define it under policy.people or policy.teams",
+                )
+        owners.append((str(glob), frozenset(resolved)))
+    directory = Directory(people, teams, tuple(owners))
+    protected = frozenset(str(e) for e in raw.get("protected_entities") or [])
+    mode = raw.get("weakening_protected", "owner-signed")
+    if mode not in WEAKENING_MODES:
+        raise UsageError(f"{where}: weakening_protected must be one of {list(WEAKENING_MODES)}")
+    rules: list[Rule] = []
+    if protected:
+        rules.append(WeakeningProtected(protected, str(mode), directory))
+        if raw.get("forbid_removing_protected", True):
+            rules.append(ForbidRemovingProtected(protected))
+    if raw.get("min_score") is not None:
+        floor = raw["min_score"]
+        if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 1:
+            raise UsageError(f"{where}: min_score must be a number in [0, 1]")
+        rules.append(MinScore(float(floor)))
+    return Policy(tuple(rules), directory)
+
+
+def _mapping(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise UsageError(f"{where}: policy.{key} must be a mapping")
+    return value
