@@ -1,0 +1,145 @@
+"""The change record: body construction, canonical form (RFC 8785), hashing, deny-list redaction.
+
+Pure: no I/O. The ledger adds seq, prev_hash, key_id and the signature; see docs/records.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from config_audit.errors import UsageError
+
+SCHEMA_ID = "config-audit/record/v1"
+# Domain separation: a record signature can never be replayed as a signature over anything else
+# (a checkpoint, a git note) that happens to share bytes with it.
+SIGNING_DOMAIN = SCHEMA_ID.encode("ascii") + b"\n"
+GENESIS_HASH = "0" * 64  # prev_hash of the first record
+SOURCES = frozenset(
+    {
+        "pre-commit",
+        "post-commit",
+        "post-rewrite",
+        "ci",
+        "watcher",
+        "manual",
+        "watcher-start",
+        "watcher-stop",
+        "heartbeat",
+        "key-rotation",
+    }
+)
+ASSURANCE_NONE = "none"
+
+
+def canonical_bytes(obj: Any) -> bytes:
+    """RFC 8785 canonical JSON: the only byte form that is hashed or signed."""
+    data: bytes = rfc8785.dumps(obj)
+    return data
+
+
+def unsigned(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record without its signature: what the hash and the signature cover."""
+    return {k: v for k, v in record.items() if k != "signature"}
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """Hex sha256 over the canonical form of the record without its signature."""
+    return hashlib.sha256(canonical_bytes(unsigned(record))).hexdigest()
+
+
+def signing_payload(record: Mapping[str, Any]) -> bytes:
+    """Domain-separated bytes the Ed25519 signature is made over."""
+    return SIGNING_DOMAIN + canonical_bytes(unsigned(record))
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds, e.g. 2024-05-01T12:00:00.000000Z."""
+    if moment.tzinfo is None:
+        raise UsageError("record time must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Inverse of `format_time`; also accepts any RFC 3339 offset."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time without offset: {text!r}")
+    return moment.astimezone(UTC)
+
+
+def build_record_body(
+    *,
+    source: str,
+    path: str | None,
+    repository: str | None = None,
+    commit: str | None = None,
+    before_sha256: str | None = None,
+    after_sha256: str | None = None,
+    changes: list[dict[str, Any]] = [],  # noqa: B006 - never mutated; signature is the public API
+    validation: dict[str, Any] | None = None,
+    policy: dict[str, Any] | None = None,
+    author: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A record body without seq, prev_hash, key_id and signature (the ledger adds those)."""
+    if source not in SOURCES:
+        raise UsageError(f"unknown record source {source!r}", advice=f"one of {sorted(SOURCES)}")
+    body: dict[str, Any] = {
+        "schema": SCHEMA_ID,
+        "id": str(uuid.uuid4()),
+        "time": format_time(now or datetime.now(UTC)),
+        "source": source,
+        "repository": repository,
+        "path": path,
+        "commit": commit,
+        "before_sha256": before_sha256,
+        "after_sha256": after_sha256,
+        "changes": [dict(c) for c in changes],
+        "validation": dict(validation) if validation is not None else None,
+        "policy": dict(policy) if policy is not None else None,
+        "author": dict(author) if author is not None else {"assurance": ASSURANCE_NONE},
+    }
+    if extra:
+        body["extra"] = dict(extra)
+    # Fail at build time, not at append time, if something is not canonicalizable (NaN, huge int).
+    canonical_bytes(body)
+    return body
+
+
+def salted_hash(value: str, salt: bytes) -> str:
+    """`sha256:<hex>` of salt, a NUL separator and the UTF-8 value."""
+    return "sha256:" + hashlib.sha256(salt + b"\0" + value.encode("utf-8")).hexdigest()
+
+
+def _redact_value(value: Any, salt: bytes) -> Any:
+    if isinstance(value, str):
+        return value if value.startswith("sha256:") else salted_hash(value, salt)
+    if isinstance(value, list | tuple):
+        return [_redact_value(v, salt) for v in value]
+    return value
+
+
+def redact_deny_list_values(
+    changes: Iterable[Mapping[str, Any]], salt: bytes
+) -> list[dict[str, Any]]:
+    """Copy of `changes` with deny-list values in before/after replaced by salted hashes.
+
+    Deny lists often hold personal data (names, account numbers); the record keeps only a
+    salted hash, enough to tell whether two versions hold the same entry. Idempotent.
+    """
+    out: list[dict[str, Any]] = []
+    for change in changes:
+        copy = dict(change)
+        if str(copy.get("kind", "")).startswith("deny_list"):
+            for field in ("before", "after"):
+                if copy.get(field) is not None:
+                    copy[field] = _redact_value(copy[field], salt)
+        out.append(copy)
+    return out
