@@ -1,0 +1,206 @@
+"""The one pipeline every front door calls: parse -> diff -> validate -> policy -> record.
+
+Hooks, CI and the watcher turn what they see into a `ChangeEvent` and call `Auditor.audit`, so
+behaviour cannot drift between them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from config_audit.check import CheckedFile, check_bytes, compare_versions, format_for
+from config_audit.model import Change, Finding, Impact, Severity, ValidationReport
+from config_audit.policy import Policy, parse_policy
+from config_audit.settings import Settings
+
+if TYPE_CHECKING:
+    from config_audit.ledger import Ledger
+    from config_audit.signing import Signer
+    from config_audit.validate import Validator
+
+log = logging.getLogger(__name__)
+SALT_ENV = "CONFIG_AUDIT_DENY_LIST_SALT"
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One file changed: both versions' bytes (None: absent), where, and who with evidence."""
+
+    path: str
+    before: bytes | None
+    after: bytes | None
+    source: str  # pre-commit | post-commit | post-rewrite | ci | watcher | manual
+    repository: str | None = None
+    commit: str | None = None
+    author: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    event: ChangeEvent
+    changes: tuple[Change, ...]
+    before: ValidationReport | None
+    after: ValidationReport | None
+    problems: tuple[Finding, ...]  # a version that could not be read at all
+    violations: tuple[Finding, ...]  # policy
+    record: Mapping[str, Any] | None = None
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.problems) or (self.after is not None and not self.after.valid)
+
+    @property
+    def blocked(self) -> bool:
+        return self.invalid or bool(self.violations)
+
+    @property
+    def weakens(self) -> bool:
+        return any(c.impact is Impact.WEAKENS for c in self.changes)
+
+    def findings(self) -> list[Finding]:
+        after = list(self.after.findings) if self.after else []
+        return [*self.problems, *after, *self.violations]
+
+
+def sha256_hex(data: bytes | None) -> str | None:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+class Auditor:
+    """Holds the warm validator, the policy and the log for a run over many events."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        validator: Validator | None = None,
+        policy: Policy | None = None,
+        ledger: Ledger | None = None,
+        signer: Signer | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.validator = validator
+        self.policy = policy if policy is not None else parse_policy(settings.policy)
+        self.ledger = ledger
+        self.signer = signer
+        self.environ = os.environ if environ is None else environ
+
+    def check(self, data: bytes | None, path: str) -> CheckedFile | None:
+        if data is None:
+            return None
+        fmt = format_for(path, self.settings.format_overrides)
+        return check_bytes(data, path=path, fmt=fmt, validator=self.validator)
+
+    def audit(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
+        """Judge one change; append a signed record when a ledger and signer are set."""
+        before = self.check(event.before, event.path)
+        after = self.check(event.after, event.path)
+        changes, problems = compare_versions(before, after)
+        violations = self.policy.check(changes, author=event.author, path=event.path)
+        result = AuditResult(
+            event,
+            tuple(changes),
+            before.report if before else None,
+            after.report if after else None,
+            tuple(problems),
+            tuple(violations),
+        )
+        if write and self.ledger is not None and self.signer is not None:
+            record = self.ledger.append(self.record_body(result), self.signer)
+            result = AuditResult(
+                result.event,
+                result.changes,
+                result.before,
+                result.after,
+                result.problems,
+                result.violations,
+                record,
+            )
+        return result
+
+    def record_body(self, result: AuditResult) -> dict[str, Any]:
+        from config_audit.records import build_record_body, redact_deny_list_values
+
+        event = result.event
+        changes = [_change_dict(c) for c in result.changes]
+        if self.settings.hash_deny_list:
+            changes = redact_deny_list_values(changes, self.deny_list_salt())
+        report = result.after or result.before
+        validation = {
+            "valid": not result.invalid,
+            "presidio_version": report.presidio_version if report else "",
+            "format": report.format.value if report and report.format else None,
+            "findings": [
+                _finding_dict(f)
+                for f in (*result.problems, *(result.after.findings if result.after else ()))
+            ],
+            "samples_failed": sorted(
+                s.sample_id for s in (result.after.samples if result.after else ()) if not s.ok
+            ),
+        }
+        policy = {
+            "verdict": "violation" if result.violations else "pass",
+            "violations": [_finding_dict(f) for f in result.violations],
+        }
+        return build_record_body(
+            source=event.source,
+            path=event.path,
+            repository=event.repository,
+            commit=event.commit,
+            before_sha256=sha256_hex(event.before),
+            after_sha256=sha256_hex(event.after),
+            changes=changes,
+            validation=validation,
+            policy=policy,
+            author=dict(event.author),
+            extra=dict(event.extra) or None,
+            now=event.time,
+        )
+
+    def deny_list_salt(self) -> bytes:
+        """Per-deployment salt: from the environment, else a 0600 file beside the log."""
+        if self.environ.get(SALT_ENV):
+            return self.environ[SALT_ENV].encode()
+        if self.ledger is None:
+            return b"config-audit"
+        path = Path(str(self.ledger.path) + ".salt")
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            salt = os.urandom(32).hex().encode()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(salt)
+            return salt
+
+
+def _change_dict(change: Change) -> dict[str, Any]:
+    data = change.to_dict()
+    if change.kind.startswith("deny_list.entries"):
+        # Hash each entry on its own, not the JSON text of the list.
+        for key in ("before", "after"):
+            if data[key] is not None:
+                data[key] = json.loads(data[key])
+    if data.get("score") is not None and data["score"] != data["score"]:
+        data["score"] = None  # NaN is not JSON
+    return {k: v for k, v in data.items() if v is not None and v != ()}
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    data = finding.to_dict()
+    return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def error_count(findings: list[Finding]) -> int:
+    return sum(f.severity is Severity.ERROR for f in findings)
