@@ -6,6 +6,7 @@ Pure: no I/O. The ledger adds seq, prev_hash, key_id and the signature; see docs
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -51,6 +52,27 @@ def unsigned(record: Mapping[str, Any]) -> dict[str, Any]:
 def record_hash(record: Mapping[str, Any]) -> str:
     """Hex sha256 over the canonical form of the record without its signature."""
     return hashlib.sha256(canonical_bytes(unsigned(record))).hexdigest()
+
+
+def split_line(line: bytes) -> tuple[dict[str, Any], bytes]:
+    """Parse one log line; return the record and the exact bytes its hash and signature cover.
+
+    Those bytes are the line itself minus its `"signature":"..."` member, so any byte changed
+    in the line changes the hash, even one that would not change the parsed value. Raises
+    ValueError for a line that is not a JSON object.
+    """
+    record = json.loads(line)
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    signature = record.get("signature")
+    if signature is None:
+        return record, line
+    member = b'"signature":' + json.dumps(signature).encode("utf-8")
+    for segment in (member + b",", b"," + member):
+        if line.count(segment) == 1:
+            return record, line.replace(segment, b"", 1)
+    # Not written by us (re-encoded): fall back to the canonical form of the parsed content.
+    return record, canonical_bytes(unsigned(record))
 
 
 def signing_payload(record: Mapping[str, Any]) -> bytes:
