@@ -628,7 +628,7 @@ class _Linter:
                         _suggest(str(key), REGISTRY_ENTRY_KEYS)
                         + "remove it; the setting has no effect"
                     )
-                    if kind == "predefined":
+                    if kind == "predefined" and not _suggest(str(key), REGISTRY_ENTRY_KEYS):
                         hint = (
                             "registry YAML cannot set constructor arguments of predefined "
                             "recognizers; configure the recognizer in code, or remove the key"

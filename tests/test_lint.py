@@ -1,0 +1,79 @@
+"""Every lint class has a fixture in tests/fixtures/lint whose first line names the code."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from config_audit.check import check_bytes
+from config_audit.model import Severity
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures" / "lint").glob("*.yaml"))
+
+
+def expected(path: Path) -> str:
+    first = path.read_bytes().split(b"\n", 1)[0].decode()
+    assert first.startswith("# expect: "), path
+    return first.removeprefix("# expect: ").strip()
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_fixture_reports_its_code(path: Path) -> None:
+    checked = check_bytes(path.read_bytes(), path=path.name)
+    codes = {f.code for f in checked.report.findings}
+    want = expected(path)
+    if want == "clean":
+        assert not checked.report.findings, checked.report.findings
+        return
+    assert want in codes, checked.report.findings
+    for f in checked.report.findings:
+        assert f.path == path.name and f.message and f.hint, f
+        if f.code == want and f.code not in ("CA003",):
+            assert f.line is not None, f  # every finding names its line
+
+
+def test_every_lint_code_in_the_module_has_a_fixture() -> None:
+    import re
+
+    source = "".join(
+        (Path(__file__).parents[1] / "config_audit" / m).read_text()
+        for m in ("lint.py", "parse.py", "yamlsafe.py")
+    )
+    codes = set(re.findall(r'"(CA[01]\d\d)"', source)) - {"CA100"}
+    covered = {expected(p) for p in FIXTURES}
+    assert codes <= covered, sorted(codes - covered)
+
+
+def test_billion_laughs_rejected_in_milliseconds() -> None:
+    data = (Path(__file__).parent / "fixtures" / "lint" / "CA003_billion_laughs.yaml").read_bytes()
+    start = time.perf_counter()
+    checked = check_bytes(data, path="bomb.yaml")
+    assert time.perf_counter() - start < 0.5
+    assert [f.code for f in checked.report.findings] == ["CA003"]
+
+
+def test_huge_file_rejected_before_parsing() -> None:
+    data = b"recognizers:\n" + b"  - name: x\n" * 300_000
+    checked = check_bytes(data, path="huge.yaml")
+    assert checked.report.findings[0].code == "CA003"
+    assert "byte limit" in checked.report.findings[0].message
+
+
+def test_deep_nesting_is_a_finding_not_a_crash() -> None:
+    checked = check_bytes(b"a: " + b"[" * 5000 + b"]" * 5000, path="deep.yaml")
+    assert checked.report.findings[0].severity is Severity.ERROR
+
+
+def test_unknown_key_suggests_the_right_one() -> None:
+    data = b"supported_languages: [en]\nrecognizers:\n  - name: E\n    type: predefined\n    enable: false\n"
+    finding = next(f for f in check_bytes(data, path="x.yaml").report.findings if f.code == "CA101")
+    assert finding.line == 5 and finding.recognizer == "E"
+    assert "did you mean 'enabled'" in finding.hint
+
+
+def test_findings_never_echo_deny_list_values() -> None:
+    data = b"recognizers:\n  - name: T\n    supported_entity: T\n    deny_list: [Jane Doe, 42]\n"
+    for f in check_bytes(data, path="x.yaml").report.findings:
+        assert "Jane" not in f.message + f.hint
