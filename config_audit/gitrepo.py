@@ -1,38 +1,261 @@
-"""Git access: the only module that imports gitpython."""
+"""Git access through the git command line (the same behaviour as the user's git, no import cost
+on the hook's fast path). The only module that runs git."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from config_audit.errors import GitError
 
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+ZERO = "0" * 40
 
-def _repo(start: Path):  # type: ignore[no-untyped-def]
-    import git
 
+def run_git(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    input: bytes | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> bytes:
+    """Run git; return stdout bytes, raise GitError with git's own message on failure."""
     try:
-        return git.Repo(start, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if check and proc.returncode != 0:
+        message = proc.stderr.decode(errors="replace").strip() or f"git {args[0]} failed"
+        raise GitError(f"git {' '.join(args[:2])}: {message}")
+    return proc.stdout
+
+
+def git_text(args: Sequence[str], *, cwd: Path | None = None) -> str:
+    return run_git(args, cwd=cwd).decode("utf-8", errors="replace").strip()
+
+
+def toplevel(cwd: Path | None = None) -> Path:
+    try:
+        return Path(git_text(["rev-parse", "--show-toplevel"], cwd=cwd))
+    except GitError:
         raise GitError(
-            f"{start}: not inside a git repository",
-            advice="run this in the repository, or name files by path",
+            f"{cwd or Path.cwd()}: not inside a git work tree",
+            advice="run this inside the repository",
         ) from None
+
+
+def git_dir(cwd: Path | None = None) -> Path:
+    return Path(git_text(["rev-parse", "--absolute-git-dir"], cwd=cwd))
+
+
+def hooks_dir(cwd: Path | None = None) -> Path:
+    """Where git runs hooks from, honouring core.hooksPath."""
+    return Path(git_text(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd=cwd))
+
+
+def rev_exists(rev: str, *, cwd: Path | None = None) -> bool:
+    return bool(
+        run_git(
+            ["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=cwd, check=False
+        ).strip()
+    )
+
+
+def resolve(rev: str, *, cwd: Path | None = None) -> str:
+    if not rev_exists(rev, cwd=cwd):
+        raise GitError(f"unknown revision '{rev}'", advice="check the name with `git log`")
+    return git_text(["rev-parse", f"{rev}^{{commit}}"], cwd=cwd)
+
+
+def is_shallow(cwd: Path | None = None) -> bool:
+    return git_text(["rev-parse", "--is-shallow-repository"], cwd=cwd) == "true"
 
 
 def read_blob(rev: str, path: str, *, cwd: Path | None = None) -> bytes | None:
-    """Bytes of `path` at `rev` (path relative to the repository root); None if absent there."""
-    import git
+    """Bytes of `path` at `rev` (repository-relative); None if the file is absent there."""
+    resolve(rev, cwd=cwd)
+    proc = subprocess.run(
+        ["git", "cat-file", "blob", f"{rev}:{path.lstrip('/')}"],
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+    )
+    return proc.stdout if proc.returncode == 0 else None
 
-    repo = _repo(cwd or Path.cwd())
-    try:
-        commit = repo.commit(rev)
-    except (git.BadName, ValueError):
-        raise GitError(
-            f"unknown revision '{rev}'", advice="check the name with `git log`"
-        ) from None
-    try:
-        blob = commit.tree / path.lstrip("/")
-    except KeyError:
-        return None
-    data: bytes = blob.data_stream.read()
-    return data
+
+class BlobReader:
+    """One `git cat-file --batch` process for many blobs (CI reads thousands)."""
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+
+    def read(self, sha: str) -> bytes | None:
+        if sha == ZERO:
+            return None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(sha.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().split()
+        if len(header) < 3 or header[1] == b"missing":
+            return None
+        size = int(header[2])
+        data = self.proc.stdout.read(size)
+        self.proc.stdout.read(1)  # trailing newline
+        return data
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file changed between two trees, with blob ids (ZERO when absent)."""
+
+    status: str  # A, M, D, R (rename), C, T
+    old_path: str | None
+    new_path: str | None
+    old_blob: str
+    new_blob: str
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path or ""
+
+
+def parse_raw_diff(out: bytes) -> Iterator[FileChange]:
+    """Parse `git diff --raw -z` output."""
+    fields = out.split(b"\0")
+    i = 0
+    while i < len(fields) and fields[i]:
+        meta = fields[i].decode().lstrip(":").split()
+        status = meta[4][0]
+        old_blob, new_blob = meta[2], meta[3]
+        old: str | None
+        new: str | None
+        if status in ("R", "C"):
+            old, new = fields[i + 1].decode(), fields[i + 2].decode()
+            i += 3
+        else:
+            path = fields[i + 1].decode()
+            old, new = (
+                (None, path) if status == "A" else (path, None) if status == "D" else (path, path)
+            )
+            i += 2
+        yield FileChange(status, old, new, old_blob, new_blob)
+
+
+def staged_changes(cwd: Path | None = None) -> list[FileChange]:
+    """What the index would commit, against HEAD (or the empty tree on the initial commit)."""
+    base = "HEAD" if rev_exists("HEAD", cwd=cwd) else EMPTY_TREE
+    out = run_git(["diff-index", "--cached", "--raw", "-z", "-M", "--no-abbrev", base], cwd=cwd)
+    return list(parse_raw_diff(out))
+
+
+def commit_changes(
+    commit: str, *, parent: str | None = None, cwd: Path | None = None
+) -> list[FileChange]:
+    """Files changed by `commit` against `parent` (default: first parent, or empty tree)."""
+    if parent is None:
+        parents = commit_parents(commit, cwd=cwd)
+        parent = parents[0] if parents else EMPTY_TREE
+    out = run_git(["diff-tree", "-r", "--raw", "-z", "-M", "--no-abbrev", parent, commit], cwd=cwd)
+    return list(parse_raw_diff(out))
+
+
+def merge_touched_paths(commit: str, *, cwd: Path | None = None) -> set[str]:
+    """Paths where a merge result differs from every parent (conflict resolutions, evil merges)."""
+    out = run_git(["diff-tree", "-r", "--cc", "--name-only", "-z", commit], cwd=cwd)
+    return {p.decode() for p in out.split(b"\0")[1:] if p}
+
+
+def commit_parents(commit: str, *, cwd: Path | None = None) -> list[str]:
+    return git_text(["rev-list", "--parents", "-n", "1", commit], cwd=cwd).split()[1:]
+
+
+def rev_list(base: str | None, head: str, *, cwd: Path | None = None) -> list[str]:
+    """Commits in base..head, oldest first (parents before children)."""
+    spec = [f"{base}..{head}"] if base else [head]
+    text = git_text(["rev-list", "--reverse", "--topo-order", *spec], cwd=cwd)
+    return text.split() if text else []
+
+
+def merge_base(a: str, b: str, *, cwd: Path | None = None) -> str | None:
+    out = run_git(["merge-base", a, b], cwd=cwd, check=False).decode().strip()
+    return out or None
+
+
+def is_ancestor(a: str, b: str, *, cwd: Path | None = None) -> bool:
+    proc = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", a, b], cwd=cwd, capture_output=True, check=False
+    )
+    return proc.returncode == 0
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    author_name: str
+    author_email: str
+    author_time: str
+    committer_name: str
+    committer_email: str
+    subject: str
+    signature_status: str  # git's %G?: G good, B bad, U unknown validity, N none, E can't check...
+    signer: str  # %GS
+    signing_key: str  # %GK
+    fingerprint: str  # %GF
+
+
+def commit_info(
+    commit: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
+) -> CommitInfo:
+    fmt = "%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%s%x00%G?%x00%GS%x00%GK%x00%GF"
+    config = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"] if allowed_signers else []
+    out = run_git([*config, "log", "-1", f"--format={fmt}", commit], cwd=cwd)
+    parts = out.decode("utf-8", errors="replace").rstrip("\n").split("\0")
+    parts += [""] * (11 - len(parts))
+    return CommitInfo(*parts[:11])
+
+
+def ident(var: str, *, cwd: Path | None = None) -> tuple[str, str]:
+    """Name and e-mail of GIT_AUTHOR_IDENT / GIT_COMMITTER_IDENT as the next commit will use."""
+    text = git_text(["var", var], cwd=cwd)
+    name, _, rest = text.partition(" <")
+    return name, rest.partition(">")[0]
+
+
+def add_note(commit: str, message: bytes, *, ref: str, cwd: Path | None = None) -> None:
+    run_git(["notes", f"--ref={ref}", "add", "-f", "-F", "-", commit], cwd=cwd, input=message)
+
+
+def read_note(commit: str, *, ref: str, cwd: Path | None = None) -> bytes | None:
+    proc = subprocess.run(
+        ["git", "notes", f"--ref={ref}", "show", commit], cwd=cwd, capture_output=True, check=False
+    )
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def config_get(key: str, *, cwd: Path | None = None) -> str | None:
+    out = run_git(["config", "--get", key], cwd=cwd, check=False).decode().strip()
+    return out or None

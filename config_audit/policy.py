@@ -50,6 +50,8 @@ class Actor:
 
     identities: frozenset[str] = frozenset()  # claimed e-mails/names, lower-cased
     verified_signer: str | None = None  # principal or fingerprint of a verified signature
+    # pre-commit: the commit will be signed, but the signature does not exist yet (CI verifies).
+    pending_signature: bool = False
 
     @classmethod
     def from_author(cls, author: Mapping[str, Any]) -> Actor:
@@ -59,7 +61,8 @@ class Actor:
             if (v := author.get(k))
         }
         signer = author.get("signer") if author.get("signature_status") == "good" else None
-        return cls(frozenset(claimed), str(signer).lower() if signer else None)
+        pending = author.get("signature_status") == "pending"
+        return cls(frozenset(claimed), str(signer).lower() if signer else None, pending)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class WeakeningProtected:
             return []
         elif self.mode == "owner-signed" and signed_by in owners:
             return []
+        elif self.mode == "owner-signed" and claimed & owners and context.actor.pending_signature:
+            return []  # provisional in pre-commit; CI checks the real signature
         elif self.mode == "owner-signed" and claimed & owners:
             why = "the author is an owner, but the commit has no verified signature by an owner"
         else:
