@@ -23,6 +23,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 # name -> (module, attribute, one-line help shown by `config-audit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "export": ("config_audit.commands.export", "export", "Export records for a SIEM: jsonl, ecs, splunk-hec, rfc5424, cef."),
     "validate": (
         "config_audit.commands.validate",
         "validate",
