@@ -23,6 +23,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 # name -> (module, attribute, one-line help shown by `config-audit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "keygen": ("config_audit.commands.keygen", "keygen", "Create an Ed25519 signing key; print its trusted-keys entry."),
+    "verify": ("config_audit.commands.verify", "verify", "Verify the record log: signatures, keys, chain, checkpoint."),
+    "log": ("config_audit.commands.log", "log_command", "List change records with filters."),
+    "show": ("config_audit.commands.log", "show", "Show one change record by seq or id."),
+    "checkpoint": ("config_audit.commands.checkpoint", "checkpoint", "Sign a checkpoint (tree head) of the record log."),
     "export": ("config_audit.commands.export", "export", "Export records for a SIEM: jsonl, ecs, splunk-hec, rfc5424, cef."),
     "validate": (
         "config_audit.commands.validate",
