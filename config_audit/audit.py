@@ -95,12 +95,19 @@ class Auditor:
         self.ledger = ledger
         self.signer = signer
         self.environ = os.environ if environ is None else environ
+        # A range audit sees each version twice (after of one commit, before of the next).
+        self._checked: dict[tuple[str, str], CheckedFile] = {}
 
     def check(self, data: bytes | None, path: str) -> CheckedFile | None:
         if data is None:
             return None
-        fmt = format_for(path, self.settings.format_overrides)
-        return check_bytes(data, path=path, fmt=fmt, validator=self.validator)
+        key = (path, hashlib.sha256(data).hexdigest())
+        if key not in self._checked:
+            if len(self._checked) > 512:
+                self._checked.clear()
+            fmt = format_for(path, self.settings.format_overrides)
+            self._checked[key] = check_bytes(data, path=path, fmt=fmt, validator=self.validator)
+        return self._checked[key]
 
     def audit(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
         """Judge one change; append a signed record when a ledger and signer are set."""

@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("config_audit.commands.log", "show", "Show one change record by seq or id."),
     "checkpoint": ("config_audit.commands.checkpoint", "checkpoint", "Sign a checkpoint (tree head) of the record log."),
     "export": ("config_audit.commands.export", "export", "Export records for a SIEM: jsonl, ecs, splunk-hec, rfc5424, cef."),
+    "hook": ("config_audit.commands.hook", "hook", "Run one git hook (what the scripts in hooks/ exec)."),
+    "install-hooks": ("config_audit.commands.hook", "install_hooks", "Install the git hooks (keeps foreign hooks)."),
+    "uninstall-hooks": ("config_audit.commands.hook", "uninstall_hooks", "Remove the git hooks."),
+    "ci": ("config_audit.commands.ci", "ci", "Audit every commit of a pushed range; Markdown, SARIF, JSON."),
     "validate": (
         "config_audit.commands.validate",
         "validate",

@@ -32,6 +32,7 @@ KNOWN_KEYS = frozenset(
         "alerts",
         "retention",
         "validation",
+        "allowed_signers",
     }
 )
 
@@ -46,6 +47,7 @@ class Settings:
     log_path: Path | None = None  # None: each front door picks its default
     signing_key_path: Path | None = None
     trusted_keys_path: Path | None = None
+    allowed_signers_path: Path | None = None  # SSH allowed-signers for commit signatures
     hash_deny_list: bool = True  # deny lists can hold personal data: store salted hashes
     policy: Mapping[str, Any] = field(default_factory=dict)
     watch: Mapping[str, Any] = field(default_factory=dict)
@@ -128,6 +130,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         log_path=opt_path("log"),
         signing_key_path=opt_path("signing_key"),
         trusted_keys_path=opt_path("trusted_keys"),
+        allowed_signers_path=opt_path("allowed_signers"),
         hash_deny_list=hash_deny,
         policy=raw.get("policy") or {},
         watch=raw.get("watch") or {},

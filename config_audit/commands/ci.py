@@ -1,0 +1,110 @@
+"""`config-audit ci --base REV [--head REV]`: audit every commit of a pushed range."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from config_audit import gitrepo
+from config_audit.commands.common import config_option, format_option, settings_from
+
+
+@click.command()
+@click.option(
+    "--base",
+    required=True,
+    help="Last audited commit (e.g. the push's `before`, or "
+    "the PR's merge base). All zeros means a new branch: the whole history is audited.",
+)
+@click.option("--head", default="HEAD", show_default=True, help="Tip of the range.")
+@click.option(
+    "--log",
+    "log_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the signed records here (default: `log` of .config-audit.yaml, else "
+    "config-audit-ci.jsonl).",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Markdown summary here (also appended to $GITHUB_STEP_SUMMARY).",
+)
+@click.option(
+    "--sarif",
+    "sarif_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write SARIF 2.1.0 here, for code-scanning annotations at file:line.",
+)
+@click.option(
+    "--require-hook-record",
+    is_flag=True,
+    help="Fail when a recognizer commit has no hook record (hook bypassed).",
+)
+@format_option
+@config_option
+@click.pass_context
+def ci(
+    ctx: click.Context,
+    base: str,
+    head: str,
+    log_path: Path | None,
+    markdown_path: Path | None,
+    sarif_path: Path | None,
+    require_hook_record: bool,
+    output_format: str,
+    config_path: Path | None,
+) -> None:
+    """Audit every commit in BASE..HEAD that touches recognizer files.
+
+    Each commit is parsed, diffed, validated in Presidio and checked against the policy; a
+    signed record is written with the CI key ($CONFIG_AUDIT_SIGNING_KEY). Merges, renames,
+    deletions and force-pushed ranges are handled; a shallow clone gets told how much to fetch.
+
+    \b
+    Examples:
+      config-audit ci --base origin/main --sarif audit.sarif --markdown summary.md
+      config-audit ci --base "$BEFORE" --head "$AFTER" --format json
+
+    Exit 0 clean, 1 on invalid files or policy violations, 2 on usage errors.
+    """
+    from config_audit.gitaudit import audit_range
+    from config_audit.render_ci import range_failed, to_json, to_markdown, to_sarif
+    from config_audit.runtime import open_auditor
+
+    settings = settings_from(config_path)
+    top = gitrepo.toplevel()
+    path = log_path or settings.log_path or Path("config-audit-ci.jsonl")
+    show = sys.stderr.isatty()
+
+    def progress(i: int, n: int) -> None:
+        if show and n >= 5:
+            click.echo(f"\raudited {i}/{n} commits", err=True, nl=i == n)
+
+    with open_auditor(settings, log_path=path) as auditor:
+        result = audit_range(
+            auditor,
+            base,
+            head,
+            cwd=top,
+            allowed_signers=settings.allowed_signers_path,
+            on_progress=progress,
+        )
+    opts = {"require_hook_record": require_hook_record}
+    markdown = to_markdown(result, **opts)
+    if markdown_path:
+        markdown_path.write_text(markdown, encoding="utf-8")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
+            fh.write(markdown)
+    if sarif_path:
+        sarif_path.write_text(json.dumps(to_sarif(result, **opts), indent=2), encoding="utf-8")
+    if output_format == "json":
+        click.echo(json.dumps(to_json(result, **opts), indent=2, default=str))
+    else:
+        click.echo(markdown)
+    ctx.exit(1 if range_failed(result, **opts) else 0)

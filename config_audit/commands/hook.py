@@ -1,0 +1,130 @@
+"""`config-audit hook NAME`, `install-hooks`, `uninstall-hooks`: the git hook front door."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from config_audit import gitrepo
+from config_audit.audit import AuditResult
+from config_audit.commands.common import config_option, settings_from
+from config_audit.errors import UsageError
+from config_audit.hooks import HOOK_NAMES, install, uninstall
+from config_audit.model import Impact
+from config_audit.render import finding_line
+from config_audit.settings import Settings
+
+
+def hook_log_path(settings: Settings, top: Path) -> Path:
+    """Hooks log inside the git directory (never committed by accident) unless configured."""
+    return settings.log_path or gitrepo.git_dir(top) / "config-audit" / "log.jsonl"
+
+
+def print_results(results: list[AuditResult]) -> None:
+    for result in results:
+        status = "BLOCKED" if result.blocked else "ok"
+        click.echo(f"config-audit: {result.event.path}: {status}", err=True)
+        for finding in result.findings():
+            if finding.severity.value != "info":
+                click.echo("  " + finding_line(finding).replace("\n", "\n  "), err=True)
+        for change in result.changes:
+            if change.impact is Impact.WEAKENS:
+                click.echo(
+                    f"  weakens: {change.kind} {change.recognizer or ''}: {change.summary}",
+                    err=True,
+                )
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("name", type=click.Choice(HOOK_NAMES))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@config_option
+@click.pass_context
+def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path | None) -> None:
+    """Run one git hook (what the scripts in hooks/ exec).
+
+    \b
+    pre-commit    audit the staged recognizer files; invalid files and policy violations
+                  block the commit (exit 1); weakening changes are shown
+    post-commit   write the signed change record of HEAD and attach it as a git note
+    post-rewrite  the same for commits rewritten by amend or rebase (pairs on stdin)
+    """
+    from config_audit.gitaudit import audit_commit, audit_staged
+    from config_audit.runtime import open_auditor
+
+    top = gitrepo.toplevel()
+    settings = settings_from(config_path) if config_path else _repo_settings(top)
+    if name == "pre-commit":
+        with open_auditor(
+            settings, log_path=hook_log_path(settings, top), require_key=False
+        ) as auditor:
+            results = audit_staged(auditor, cwd=top)
+        print_results(results)
+        if any(r.blocked for r in results):
+            click.echo(
+                "config-audit: commit blocked. Fix the findings above, or ask an owner.", err=True
+            )
+            ctx.exit(1)
+        return
+    if name == "post-commit":
+        commits: list[tuple[str, str | None]] = [("HEAD", None)]
+    else:
+        pairs = [line.split()[:2] for line in sys.stdin.read().splitlines() if line.strip()]
+        commits = [(new, old) for old, new in pairs]
+    from config_audit.gitrepo import BlobReader
+
+    with (
+        open_auditor(settings, log_path=hook_log_path(settings, top), require_key=False) as auditor,
+        BlobReader(top) as reader,
+    ):
+        for commit, old in commits:
+            sha = gitrepo.resolve(commit, cwd=top)
+            extra: dict[str, object] | None = {"rewritten_from": old} if old else None
+            audit = audit_commit(
+                auditor,
+                sha,
+                top=top,
+                reader=reader,
+                source=name,
+                allowed_signers=settings.allowed_signers_path,
+                extra=extra,
+            )
+            if audit.results:
+                print_results(audit.results)
+
+
+def _repo_settings(top: Path) -> Settings:
+    from config_audit.settings import load_settings
+
+    return load_settings(cwd=Path.cwd() if Path.cwd().is_relative_to(top) else top)
+
+
+@click.command("install-hooks")
+@click.option(
+    "--hooks-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Install here instead of git's hooks directory (core.hooksPath honoured).",
+)
+def install_hooks(hooks_dir: Path | None) -> None:
+    """Install the pre-commit, post-commit and post-rewrite hooks.
+
+    Honours core.hooksPath. An existing hook that is not ours is kept and chained (it runs
+    first); running this twice changes nothing.
+    """
+    target = hooks_dir or gitrepo.hooks_dir()
+    for line in install(target):
+        click.echo(f"installed {line} in {target}")
+
+
+@click.command("uninstall-hooks")
+@click.option("--hooks-dir", type=click.Path(file_okay=False, path_type=Path))
+def uninstall_hooks(hooks_dir: Path | None) -> None:
+    """Remove our hooks and restore any hook that was chained."""
+    target = hooks_dir or gitrepo.hooks_dir()
+    done = uninstall(target)
+    if not done:
+        raise UsageError(f"no config-audit hooks in {target}")
+    for line in done:
+        click.echo(f"removed {line}")

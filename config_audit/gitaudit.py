@@ -1,0 +1,243 @@
+"""The git front door: staged changes, single commits and pushed ranges through `Auditor.audit`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from config_audit import gitrepo
+from config_audit.attribution import attribution_findings, author_evidence, pending_evidence
+from config_audit.audit import Auditor, AuditResult, ChangeEvent
+from config_audit.errors import GitError
+from config_audit.gitrepo import BlobReader, CommitInfo, FileChange
+from config_audit.model import Finding, Severity
+
+NOTES_REF = "config-audit"
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=64)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def matches_globs(path: str, globs: Sequence[str]) -> bool:
+    """Git-style globs: `**/` spans directories, `*` stays inside one."""
+    return any(_glob_regex(g).match(path) for g in globs)
+
+
+def relevant(change: FileChange, globs: Sequence[str]) -> bool:
+    return any(
+        p is not None and matches_globs(p, globs) for p in (change.old_path, change.new_path)
+    )
+
+
+def repo_globs(auditor: Auditor, top: Path) -> list[str]:
+    """Recognizer globs relative to the repository root (the config may live in a subdirectory)."""
+    prefix = auditor.settings.root.resolve().relative_to(top.resolve()).as_posix()
+    return [g if prefix == "." else f"{prefix}/{g}" for g in auditor.settings.recognizer_globs]
+
+
+def events_for(
+    changes: Sequence[FileChange],
+    reader: BlobReader,
+    globs: Sequence[str],
+    *,
+    source: str,
+    repository: str,
+    commit: str | None,
+    author: dict[str, object],
+) -> list[ChangeEvent]:
+    events = []
+    for ch in changes:
+        if not relevant(ch, globs):
+            continue
+        extra = {"renamed_from": ch.old_path} if ch.status == "R" else {}
+        before = (
+            reader.read(ch.old_blob) if ch.old_path and matches_globs(ch.old_path, globs) else None
+        )
+        after = (
+            reader.read(ch.new_blob) if ch.new_path and matches_globs(ch.new_path, globs) else None
+        )
+        events.append(
+            ChangeEvent(
+                path=ch.path,
+                before=before,
+                after=after,
+                source=source,
+                repository=repository,
+                commit=commit,
+                author=author,
+                extra=extra,
+            )
+        )
+    return events
+
+
+def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResult]:
+    """pre-commit: audit what the index would commit (not the working tree)."""
+    top = gitrepo.toplevel(cwd)
+    globs = repo_globs(auditor, top)
+    changes = [c for c in gitrepo.staged_changes(top) if relevant(c, globs)]
+    if not changes:
+        return []
+    name, email = gitrepo.ident("GIT_AUTHOR_IDENT", cwd=top)
+    will_sign = (gitrepo.config_get("commit.gpgsign", cwd=top) or "").lower() == "true"
+    author = pending_evidence(name, email, will_sign=will_sign)
+    with BlobReader(top) as reader:
+        events = events_for(
+            changes,
+            reader,
+            globs,
+            source="pre-commit",
+            repository=str(top),
+            commit=None,
+            author=author,
+        )
+    results = [auditor.audit(e, write=False) for e in events]
+    if any(r.blocked for r in results):  # blocked attempts are evidence too
+        results = [
+            auditor.audit(e) if r.blocked else r for e, r in zip(events, results, strict=True)
+        ]
+    return results
+
+
+@dataclass
+class CommitAudit:
+    commit: str
+    info: CommitInfo
+    results: list[AuditResult] = field(default_factory=list)
+    attribution: list[Finding] = field(default_factory=list)
+    hook_record: bool = False
+
+    @property
+    def blocked(self) -> bool:
+        return any(r.blocked for r in self.results) or any(
+            f.severity is Severity.ERROR for f in self.attribution
+        )
+
+
+def audit_commit(
+    auditor: Auditor,
+    commit: str,
+    *,
+    top: Path,
+    reader: BlobReader,
+    source: str,
+    allowed_signers: Path | None = None,
+    extra: dict[str, object] | None = None,
+    write_notes: bool = True,
+) -> CommitAudit:
+    """Audit the recognizer files one commit changed; records are written, notes attached."""
+    globs = repo_globs(auditor, top)
+    parents = gitrepo.commit_parents(commit, cwd=top)
+    changes = gitrepo.commit_changes(commit, cwd=top)
+    if len(parents) > 1:  # a merge: only what differs from every parent is new in it
+        touched = gitrepo.merge_touched_paths(commit, cwd=top)
+        changes = [c for c in changes if c.path in touched]
+    changes = [c for c in changes if relevant(c, globs)]
+    info = gitrepo.commit_info(commit, cwd=top, allowed_signers=allowed_signers)
+    audit = CommitAudit(commit, info)
+    if not changes:
+        return audit
+    audit.hook_record = gitrepo.read_note(commit, ref=NOTES_REF, cwd=top) is not None
+    author = author_evidence(info)
+    events = events_for(
+        changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
+    )
+    audit.attribution = attribution_findings(info, path=changes[0].path)
+    for event in events:
+        if extra:
+            event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})
+        audit.results.append(auditor.audit(event))
+    records = [r.record for r in audit.results if r.record is not None]
+    if write_notes and records:
+        note = b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in records)
+        try:
+            gitrepo.add_note(commit, note, ref=NOTES_REF, cwd=top)
+        except GitError as exc:  # notes are a travelling copy; the log holds the record
+            log.warning("could not attach the record to %s as a git note: %s", commit[:12], exc)
+    return audit
+
+
+@dataclass
+class RangeAudit:
+    base: str | None
+    head: str
+    commits: list[CommitAudit]
+    notes: list[str]  # what the user should know about the range itself (force push, ...)
+
+    @property
+    def blocked(self) -> bool:
+        return any(c.blocked for c in self.commits)
+
+
+def audit_range(
+    auditor: Auditor,
+    base: str | None,
+    head: str,
+    *,
+    cwd: Path | None = None,
+    allowed_signers: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RangeAudit:
+    """CI: every commit in base..head that touches recognizer files."""
+    top = gitrepo.toplevel(cwd)
+    notes: list[str] = []
+    head_sha = gitrepo.resolve(head, cwd=top)
+    base_sha = None
+    if base and set(base) != {"0"}:  # all zeros: a new branch was pushed
+        if not gitrepo.rev_exists(base, cwd=top):
+            if gitrepo.is_shallow(top):
+                raise GitError(
+                    f"base '{base}' is not in this shallow clone",
+                    advice="fetch enough history: `git fetch --deepen=200` or "
+                    "`git fetch --unshallow` (actions/checkout: fetch-depth: 0)",
+                )
+            raise GitError(
+                f"unknown base revision '{base}'",
+                advice="was it force-pushed away? pass --base with the merge base",
+            )
+        base_sha = gitrepo.resolve(base, cwd=top)
+        if not gitrepo.is_ancestor(base_sha, head_sha, cwd=top):
+            mb = gitrepo.merge_base(base_sha, head_sha, cwd=top)
+            notes.append(
+                f"base {base_sha[:12]} is not an ancestor of head {head_sha[:12]} "
+                f"(force push?): auditing from their merge base {str(mb)[:12]}"
+            )
+            base_sha = mb
+    commits = gitrepo.rev_list(base_sha, head_sha, cwd=top)
+    audits = []
+    with BlobReader(top) as reader:
+        for i, commit in enumerate(commits, 1):
+            audits.append(
+                audit_commit(
+                    auditor,
+                    commit,
+                    top=top,
+                    reader=reader,
+                    source="ci",
+                    allowed_signers=allowed_signers,
+                    write_notes=False,
+                )
+            )
+            if on_progress:
+                on_progress(i, len(commits))
+    return RangeAudit(base_sha, head_sha, audits, notes)

@@ -1,0 +1,50 @@
+"""Assemble an `Auditor` from settings: validator, policy, log and key. I/O lives here."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from config_audit.audit import Auditor
+from config_audit.errors import SigningKeyError
+from config_audit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def open_auditor(
+    settings: Settings,
+    *,
+    log_path: Path | None,
+    presidio: bool = True,
+    require_key: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> Iterator[Auditor]:
+    """An Auditor with a warm validator (closed on exit) and, when a key is found, a signed log."""
+    from config_audit.ledger import Ledger
+    from config_audit.signing import load_signer
+
+    env = os.environ if environ is None else environ
+    signer = None
+    try:
+        signer = load_signer(path=settings.signing_key_path, environ=env)
+    except SigningKeyError:
+        if require_key:
+            raise
+        log.warning("no signing key configured: no change record is written")
+    validator = None
+    if presidio:
+        from config_audit.validate import ValidationLimits, Validator
+
+        limits = ValidationLimits(timeout_s=float(settings.validation.get("timeout_s", 20.0)))
+        validator = Validator(limits=limits, samples_path=settings.samples_path)
+    ledger = Ledger(log_path) if log_path is not None and signer is not None else None
+    try:
+        yield Auditor(settings, validator=validator, ledger=ledger, signer=signer, environ=env)
+    finally:
+        if validator is not None:
+            validator.close()
