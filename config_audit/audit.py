@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SALT_ENV = "CONFIG_AUDIT_DENY_LIST_SALT"
+CACHE_VERSION = "1"
+CachedVerdict = tuple[
+    list[Change], "ValidationReport | None", "ValidationReport | None", list[Finding]
+]
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,10 @@ class Auditor:
         ledger: Ledger | None = None,
         signer: Signer | None = None,
         environ: Mapping[str, str] | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.settings = settings
+        self.cache_dir = cache_dir  # verdicts keyed by content, shared by pre- and post-commit
         self.validator = validator
         self.policy = policy if policy is not None else parse_policy(settings.policy)
         self.ledger = ledger
@@ -135,6 +141,67 @@ class Auditor:
                 record,
             )
         return result
+
+    # -- verdict cache: post-commit reuses what pre-commit proved for the same blobs -----------
+
+    def _cache_file(self, event: ChangeEvent) -> Path | None:
+        if self.cache_dir is None or self.validator is None:
+            return None
+        samples = self.settings.samples_path
+        samples_hash = sha256_hex(samples.read_bytes()) if samples and samples.is_file() else None
+        key = json.dumps(
+            [
+                event.path,
+                sha256_hex(event.before),
+                sha256_hex(event.after),
+                self.settings.format_overrides,
+                samples_hash,
+                CACHE_VERSION,
+            ]
+        )
+        return self.cache_dir / (hashlib.sha256(key.encode()).hexdigest() + ".json")
+
+    def _cache_get(self, event: ChangeEvent) -> CachedVerdict | None:
+        path = self._cache_file(event)
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return (
+                [Change.from_dict(c) for c in data["changes"]],
+                ValidationReport.from_dict(data["before"]) if data["before"] else None,
+                ValidationReport.from_dict(data["after"]) if data["after"] else None,
+                [Finding.from_dict(f) for f in data["problems"]],
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a missing or damaged entry only costs a revalidation
+
+    def _cache_put(
+        self,
+        event: ChangeEvent,
+        changes: list[Change],
+        before: ValidationReport | None,
+        after: ValidationReport | None,
+        problems: list[Finding],
+    ) -> None:
+        path = self._cache_file(event)
+        if path is None:
+            return
+        data = {
+            "changes": [c.to_dict() for c in changes],
+            "before": before.to_dict() if before else None,
+            "after": after.to_dict() if after else None,
+            "problems": [f.to_dict() for f in problems],
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, default=str)
+            tmp.replace(path)
+        except OSError as exc:
+            log.debug("verdict cache not written: %s", exc)
 
     def record_body(self, result: AuditResult) -> dict[str, Any]:
         from config_audit.records import build_record_body, redact_deny_list_values
@@ -186,6 +253,7 @@ class Auditor:
             return path.read_bytes()
         except FileNotFoundError:
             salt = os.urandom(32).hex().encode()
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(salt)

@@ -52,7 +52,7 @@ def shim(name: str, *, chained: bool = False) -> str:
     if name == "post-rewrite":
         run = f'printf "%s\\n" "$input" | {run}'
     lines += [
-        f"if command -v config-audit >/dev/null 2>&1; then {run}; fi",
+        f"if command -v config-audit >/dev/null 2>&1; then {run}; exit $?; fi",
         f'echo "config-audit: command not found; the {name} hook cannot audit recognizer changes." >&2',
         'echo "  install it (pip install presidio-config-audit) or run: config-audit uninstall-hooks" >&2',
         f"exit {1 if name == 'pre-commit' else 0}",

@@ -54,6 +54,10 @@ class Finding:
         data["severity"] = self.severity.value
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(**{**data, "severity": Severity(data["severity"])})
+
 
 @dataclass(frozen=True)
 class PatternDef:
@@ -139,6 +143,16 @@ class Change:
         data["entities"] = list(self.entities)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        return cls(
+            **{
+                **data,
+                "impact": Impact(data["impact"]),
+                "entities": tuple(data.get("entities", ())),
+            }
+        )
+
 
 @dataclass(frozen=True)
 class SampleResult:
@@ -181,3 +195,17 @@ class ValidationReport:
             "findings": [f.to_dict() for f in self.findings],
             "samples": [asdict(s) | {"ok": s.ok} for s in self.samples],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        """Inverse of `to_dict` (the effective recognizer set is not kept)."""
+        return cls(
+            path=data["path"],
+            format=ConfigFormat(data["format"]) if data.get("format") else None,
+            findings=tuple(Finding.from_dict(f) for f in data["findings"]),
+            recognizer_count=data["recognizer_count"],
+            presidio_version=data["presidio_version"],
+            samples=tuple(
+                SampleResult(**{k: v for k, v in s.items() if k != "ok"}) for s in data["samples"]
+            ),
+        )

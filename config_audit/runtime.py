@@ -22,6 +22,7 @@ def open_auditor(
     log_path: Path | None,
     presidio: bool = True,
     require_key: bool = True,
+    cache_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Iterator[Auditor]:
     """An Auditor with a warm validator (closed on exit) and, when a key is found, a signed log."""
@@ -44,7 +45,14 @@ def open_auditor(
         validator = Validator(limits=limits, samples_path=settings.samples_path)
     ledger = Ledger(log_path) if log_path is not None and signer is not None else None
     try:
-        yield Auditor(settings, validator=validator, ledger=ledger, signer=signer, environ=env)
+        yield Auditor(
+            settings,
+            validator=validator,
+            ledger=ledger,
+            signer=signer,
+            environ=env,
+            cache_dir=cache_dir,
+        )
     finally:
         if validator is not None:
             validator.close()

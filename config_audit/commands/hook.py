@@ -58,7 +58,10 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     settings = settings_from(config_path) if config_path else _repo_settings(top)
     if name == "pre-commit":
         with open_auditor(
-            settings, log_path=hook_log_path(settings, top), require_key=False
+            settings,
+            log_path=hook_log_path(settings, top),
+            require_key=False,
+            cache_dir=gitrepo.git_dir(top) / "config-audit" / "cache",
         ) as auditor:
             results = audit_staged(auditor, cwd=top)
         print_results(results)
@@ -76,7 +79,12 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     from config_audit.gitrepo import BlobReader
 
     with (
-        open_auditor(settings, log_path=hook_log_path(settings, top), require_key=False) as auditor,
+        open_auditor(
+            settings,
+            log_path=hook_log_path(settings, top),
+            require_key=False,
+            cache_dir=gitrepo.git_dir(top) / "config-audit" / "cache",
+        ) as auditor,
         BlobReader(top) as reader,
     ):
         for commit, old in commits:
