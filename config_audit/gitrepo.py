@@ -279,7 +279,7 @@ def find_commit_with_content(path: Path, data: bytes) -> dict[str, str] | None:
         blob = run_git(["hash-object", "--stdin"], cwd=cwd, input=data).decode().strip()
         history = run_git(
             ["log", "--format=%x01%H%x00%an%x00%ae", "--raw", "--no-abbrev", "--", rel],
-            cwd=cwd,
+            cwd=Path(top),
             check=False,
         ).decode("utf-8", errors="replace")
     except (GitError, OSError):
