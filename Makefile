@@ -24,6 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
+	scripts/install-test-deps.sh
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
