@@ -23,6 +23,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 # name -> (module, attribute, one-line help shown by `config-audit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "ship": ("config_audit.commands.ship", "ship", "Forward new records to syslog, Splunk HEC or Elasticsearch."),
     "watch": ("config_audit.commands.watch", "watch", "Watch recognizer files and audit edits made outside git."),
     "keygen": ("config_audit.commands.keygen", "keygen", "Create an Ed25519 signing key; print its trusted-keys entry."),
     "verify": ("config_audit.commands.verify", "verify", "Verify the record log: signatures, keys, chain, checkpoint."),
