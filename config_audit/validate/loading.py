@@ -327,7 +327,7 @@ def _locate_analyze_failure(
             except Exception as compile_error:
                 culprits.append((rec.name, pattern.name, compile_error))
     for rec_name, pattern_name, err in culprits or [(None, None, exc)]:
-        where = f"pattern {pattern_name!r} " if pattern_name else ""
+        where = f"pattern {pattern_name!r}: " if pattern_name else ""
         out.add(
             CODE_ANALYZE,
             Severity.ERROR,

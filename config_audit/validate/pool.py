@@ -245,6 +245,9 @@ class Validator:
         worker = self._state.pop("worker", None)
         if worker is not None:
             worker.kill()
+        # A killed worker cannot delete the copy it was loading: do it for it.
+        for leftover in Path(self._state.get("tmpdir", "/nonexistent")).glob("config-*.yaml"):
+            leftover.unlink(missing_ok=True)
 
     def load(self, data: bytes, *, path: str, fmt: ConfigFormat) -> LoadResult:
         """Load `data` (a file's bytes) with the Presidio loader for `fmt`; findings, never raises

@@ -95,7 +95,7 @@ class Session:
         path = str(request["path"])
         data = base64.b64decode(request["data_b64"])
         self.counter += 1
-        tmp = os.path.join(self.tmpdir, f"config-{self.counter}.yaml")
+        tmp = os.path.join(self.tmpdir, f"config-{os.getpid()}-{self.counter}.yaml")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as fh:
