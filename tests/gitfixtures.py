@@ -47,29 +47,52 @@ class Repo:
     path: Path
     env: dict[str, str]
 
-    def git(self, *args: str, check: bool = True, input: str | None = None,
-            author: str = "alice") -> subprocess.CompletedProcess[str]:
-        env = {**self.env, "GIT_AUTHOR_NAME": author.title(), "GIT_AUTHOR_EMAIL": f"{author}@nw.example",
-               "GIT_COMMITTER_NAME": author.title(), "GIT_COMMITTER_EMAIL": f"{author}@nw.example"}
-        return subprocess.run(["git", *args], cwd=self.path, env=env, text=True, input=input,
-                              capture_output=True, check=check)
+    def git(
+        self, *args: str, check: bool = True, input: str | None = None, author: str = "alice"
+    ) -> subprocess.CompletedProcess[str]:
+        env = {
+            **self.env,
+            "GIT_AUTHOR_NAME": author.title(),
+            "GIT_AUTHOR_EMAIL": f"{author}@nw.example",
+            "GIT_COMMITTER_NAME": author.title(),
+            "GIT_COMMITTER_EMAIL": f"{author}@nw.example",
+        }
+        return subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            env=env,
+            text=True,
+            input=input,
+            capture_output=True,
+            check=check,
+        )
 
     def write(self, rel: str, text: str) -> None:
         target = self.path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
 
-    def commit(self, message: str, *paths: str, author: str = "alice",
-               extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    def commit(
+        self, message: str, *paths: str, author: str = "alice", extra: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
         self.git("add", *(paths or ("-A",)))
         return self.git("commit", "-q", "-m", message, *extra, check=False, author=author)
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD").stdout.strip()
 
-    def run(self, *args: str, check: bool = False, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([f"{BIN}/config-audit", *args], cwd=self.path, env=self.env, text=True,
-                              capture_output=True, check=check, input=input)
+    def run(
+        self, *args: str, check: bool = False, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [f"{BIN}/config-audit", *args],
+            cwd=self.path,
+            env=self.env,
+            text=True,
+            capture_output=True,
+            check=check,
+            input=input,
+        )
 
     @property
     def log(self) -> Path:

@@ -51,7 +51,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     post-commit   write the signed change record of HEAD and attach it as a git note
     post-rewrite  the same for commits rewritten by amend or rebase (pairs on stdin)
     """
-    from config_audit.gitaudit import audit_commit, audit_staged
+    from config_audit.gitaudit import NOTES_REF, audit_commit, audit_staged
     from config_audit.runtime import open_auditor
 
     top = gitrepo.toplevel()
@@ -89,6 +89,8 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     ):
         for commit, old in commits:
             sha = gitrepo.resolve(commit, cwd=top)
+            if gitrepo.read_note(sha, ref=NOTES_REF, cwd=top) is not None:
+                continue  # already recorded: amend runs post-rewrite and then post-commit
             extra: dict[str, object] | None = {"rewritten_from": old} if old else None
             audit = audit_commit(
                 auditor,

