@@ -30,7 +30,6 @@ from config_audit.errors import UsageError
 from config_audit.model import Finding, SampleResult, Severity
 
 CODE_REGRESSION = "CA401"
-CODE_SKIPPED = "CA402"
 _KEYS = frozenset({"id", "entity", "language", "text", "expect", "context", "min_score"})
 _LANG = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 
