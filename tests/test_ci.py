@@ -1,0 +1,224 @@
+"""`config-audit ci` over real ranges: signatures (SSH and GPG), merges, bypassed hooks,
+shallow clones and force pushes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.gitfixtures import RECOGNIZERS, Repo, make_repo
+
+
+def ssh_key(tmp: Path, name: str) -> Path:
+    key = tmp / f"{name}_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True
+    )
+    return key
+
+
+def sign_with_ssh(repo: Repo, key: Path, principal: str) -> None:
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", str(key))
+    pub = (
+        key.with_suffix(".pub") if key.with_suffix(".pub").exists() else Path(f"{key}.pub")
+    ).read_text()
+    signers = repo.path / ".config-audit" / "allowed_signers"
+    with signers.open("a") as fh:
+        fh.write(f"{principal} {pub}")
+
+
+def ci(repo: Repo, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    out = repo.run("ci", "--log", str(repo.path.parent / "ci.jsonl"), "--format", "json", *args)
+    try:
+        data = json.loads(out.stdout)
+    except ValueError:
+        data = {}
+    return out, data
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Repo:
+    """base, then: alice signed (SSH) weakening, bob --no-verify weakening, a merge, a rename."""
+    repo = make_repo(tmp_path, mode="owner-signed", hooks=False)
+    alice = ssh_key(tmp_path, "alice")
+    sign_with_ssh(repo, alice, "alice@nw.example")
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.6"))
+    assert repo.commit("alice lowers, signed", extra=("-S",)).returncode == 0
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(
+        "recognizers/custom.yaml",
+        RECOGNIZERS.replace("score: 0.8", "score: 0.6").replace("[employee]", "[employee, staff]"),
+    )
+    assert repo.commit("more context", author="bob").returncode == 0
+    repo.git("checkout", "-q", "main")
+    repo.write(
+        "recognizers/extra.yaml",
+        "recognizers:\n  - name: Acct\n    supported_entity: ACCOUNT\n"
+        "    patterns: [{name: a, regex: 'ACCT-\\d{4}', score: 0.6}]\n",
+    )
+    assert repo.commit("add account recognizer", author="bob").returncode == 0
+    assert repo.git("merge", "-q", "--no-ff", "-m", "merge feature", "feature").returncode == 0
+    repo.git("mv", "recognizers/extra.yaml", "recognizers/accounts.yaml")
+    assert repo.commit("rename", author="bob").returncode == 0
+    return repo
+
+
+def test_ci_audits_every_commit_with_signatures_and_flags_missing_hook_records(
+    history: Repo, tmp_path: Path
+) -> None:
+    out, data = ci(
+        history,
+        "--base",
+        "base",
+        "--sarif",
+        str(tmp_path / "a.sarif"),
+        "--markdown",
+        str(tmp_path / "s.md"),
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    by_subject = {c["commit"]: c for c in data["commits"]}
+    signed = history.git("rev-parse", "main~2^1~0").stdout.strip()  # placeholder resolved below
+    log = history.git("log", "--format=%H %s", "base..main").stdout.splitlines()
+    shas = {line.split(" ", 1)[1]: line.split(" ", 1)[0] for line in log}
+    signed = shas["alice lowers, signed"]
+    assert by_subject[signed]["assurance"] == "verified-signature"
+    assert by_subject[shas["more context"]]["assurance"] == "claimed"
+    assert all(not c["hook_record"] for c in data["commits"])
+    codes = {f["code"] for c in data["commits"] for f in c["findings"]}
+    assert "CA603" in codes  # no hook record: --no-verify or hooks not installed
+    rename = by_subject[shas["rename"]]
+    assert rename["files"][0]["path"] == "recognizers/accounts.yaml"
+    sarif = json.loads((tmp_path / "a.sarif").read_text())
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+    assert any(r["ruleId"].startswith("weakens/") for r in sarif["runs"][0]["results"])
+    md = (tmp_path / "s.md").read_text()
+    assert "Presidio recognizer audit" in md and "verified-signature" in md
+    strict, _ = ci(history, "--base", "base", "--require-hook-record")
+    assert strict.returncode == 1
+    verified = history.run(
+        "verify",
+        "--log",
+        str(history.path.parent / "ci.jsonl"),
+        "--trusted-keys",
+        str(history.path / ".config-audit" / "trusted-keys.yaml"),
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_unsigned_weakening_of_protected_entity_fails_ci(history: Repo) -> None:
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.4"))
+    history.git("config", "--unset", "user.signingkey")
+    assert history.commit("alice lowers unsigned").returncode == 0
+    out, data = ci(history, "--base", "HEAD~1")
+    assert out.returncode == 1
+    assert any(
+        f["code"] == "CA501" and "verified signature" in f["message"]
+        for c in data["commits"]
+        for f in c["findings"]
+    )
+
+
+def test_signer_who_is_not_the_author_is_a_finding(history: Repo) -> None:
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.7"))
+    assert (
+        history.commit("bob commits with alice's key", author="bob", extra=("-S",)).returncode == 0
+    )
+    out, data = ci(history, "--base", "HEAD~1")
+    assert out.returncode == 1
+    assert any(f["code"] == "CA602" for c in data["commits"] for f in c["findings"])
+
+
+def test_gpg_signed_commit_is_verified(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, hooks=False)
+    gnupg = tmp_path / "gnupg"
+    gnupg.mkdir(mode=0o700)
+    env = {**repo.env, "GNUPGHOME": str(gnupg)}
+    repo.env.update(env)
+    subprocess.run(
+        [
+            "gpg",
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Alice <alice@nw.example>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    fpr = subprocess.run(
+        ["gpg", "--list-secret-keys", "--with-colons"],
+        env=env,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout
+    fingerprint = next(line.split(":")[9] for line in fpr.splitlines() if line.startswith("fpr"))
+    repo.git("config", "user.signingkey", fingerprint)
+    assert repo.commit("base").returncode == 0
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    done = repo.commit("gpg signed", extra=("-S",))
+    assert done.returncode == 0, done.stderr
+    out, data = ci(repo, "--base", "HEAD~1")
+    assert out.returncode == 0, out.stdout + out.stderr
+    author = data["commits"][0]
+    assert author["assurance"] == "verified-signature"
+
+
+def test_shallow_clone_gets_told_how_to_fetch(history: Repo, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{history.path}", str(clone)],
+        check=True,
+        env=history.env,
+    )
+    base = history.git("rev-parse", "base").stdout.strip()
+    shallow = Repo(clone, history.env)
+    out = shallow.run(
+        "ci",
+        "--base",
+        base,
+        "--log",
+        str(tmp_path / "x.jsonl"),
+        "--config",
+        str(history.path / ".config-audit.yaml"),
+    )
+    assert out.returncode == 2
+    assert "shallow" in out.stderr and "--deepen" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_force_pushed_range_audits_from_the_merge_base(history: Repo) -> None:
+    old_tip = history.head()
+    history.git("reset", "-q", "--hard", "HEAD~1")
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[staff]"))
+    assert history.commit("rewritten history").returncode == 0
+    out, data = ci(history, "--base", old_tip)
+    assert "not an ancestor" in " ".join(data["notes"])
+    assert data["commits_scanned"] == 1
+    assert out.returncode in (0, 1)
+
+
+def test_new_branch_with_zero_base_audits_everything(history: Repo) -> None:
+    out, data = ci(history, "--base", "0" * 40)
+    assert data["commits_scanned"] == int(history.git("rev-list", "--count", "HEAD").stdout)
+
+
+def test_missing_signing_key_is_a_configuration_error(history: Repo) -> None:
+    cfg = history.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace("signing_key:", "# signing_key:"))
+    out = history.run("ci", "--base", "base", "--log", str(history.path.parent / "k.jsonl"))
+    assert out.returncode == 2 and "signing key" in out.stderr
+    env_key = Path(os.environ.get("HOME", "/")).name  # the CI key may also come from the env
+    assert env_key is not None
