@@ -23,18 +23,56 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 # name -> (module, attribute, one-line help shown by `config-audit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "ship": ("config_audit.commands.ship", "ship", "Forward new records to syslog, Splunk HEC or Elasticsearch."),
-    "watch": ("config_audit.commands.watch", "watch", "Watch recognizer files and audit edits made outside git."),
-    "keygen": ("config_audit.commands.keygen", "keygen", "Create an Ed25519 signing key; print its trusted-keys entry."),
-    "verify": ("config_audit.commands.verify", "verify", "Verify the record log: signatures, keys, chain, checkpoint."),
+    "report": ("config_audit.commands.report", "report", "Review report of the record log: Markdown or self-contained HTML."),
+    "archive": ("config_audit.commands.archive", "archive", "Seal older records into a signed, compressed archive segment."),
+    "watch": (
+        "config_audit.commands.watch",
+        "watch",
+        "Watch recognizer files and audit edits made outside git.",
+    ),
+    "ship": (
+        "config_audit.commands.ship",
+        "ship",
+        "Forward new records to syslog, Splunk HEC or Elasticsearch.",
+    ),
+    "keygen": (
+        "config_audit.commands.keygen",
+        "keygen",
+        "Create an Ed25519 signing key; print its trusted-keys entry.",
+    ),
+    "verify": (
+        "config_audit.commands.verify",
+        "verify",
+        "Verify the record log: signatures, keys, chain, checkpoint.",
+    ),
     "log": ("config_audit.commands.log", "log_command", "List change records with filters."),
     "show": ("config_audit.commands.log", "show", "Show one change record by seq or id."),
-    "checkpoint": ("config_audit.commands.checkpoint", "checkpoint", "Sign a checkpoint (tree head) of the record log."),
-    "export": ("config_audit.commands.export", "export", "Export records for a SIEM: jsonl, ecs, splunk-hec, rfc5424, cef."),
-    "hook": ("config_audit.commands.hook", "hook", "Run one git hook (what the scripts in hooks/ exec)."),
-    "install-hooks": ("config_audit.commands.hook", "install_hooks", "Install the git hooks (keeps foreign hooks)."),
+    "checkpoint": (
+        "config_audit.commands.checkpoint",
+        "checkpoint",
+        "Sign a checkpoint (tree head) of the record log.",
+    ),
+    "export": (
+        "config_audit.commands.export",
+        "export",
+        "Export records for a SIEM: jsonl, ecs, splunk-hec, rfc5424, cef.",
+    ),
+    "hook": (
+        "config_audit.commands.hook",
+        "hook",
+        "Run one git hook (what the scripts in hooks/ exec).",
+    ),
+    "install-hooks": (
+        "config_audit.commands.hook",
+        "install_hooks",
+        "Install the git hooks (keeps foreign hooks).",
+    ),
     "uninstall-hooks": ("config_audit.commands.hook", "uninstall_hooks", "Remove the git hooks."),
-    "ci": ("config_audit.commands.ci", "ci", "Audit every commit of a pushed range; Markdown, SARIF, JSON."),
+    "ci": (
+        "config_audit.commands.ci",
+        "ci",
+        "Audit every commit of a pushed range; Markdown, SARIF, JSON.",
+    ),
     "validate": (
         "config_audit.commands.validate",
         "validate",
