@@ -40,6 +40,8 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 def matches_globs(path: str, globs: Sequence[str]) -> bool:
     """Git-style globs: `**/` spans directories, `*` stays inside one."""
+    if path in getattr(globs, "excluded", ()):
+        return False
     return any(_glob_regex(g).match(path) for g in globs)
 
 
@@ -49,10 +51,24 @@ def relevant(change: FileChange, globs: Sequence[str]) -> bool:
     )
 
 
-def repo_globs(auditor: Auditor, top: Path) -> list[str]:
+class RepoGlobs(list[str]):
+    """Recognizer globs relative to the repository root, minus the samples file."""
+
+    excluded: frozenset[str] = frozenset()
+
+
+def repo_globs(auditor: Auditor, top: Path) -> RepoGlobs:
     """Recognizer globs relative to the repository root (the config may live in a subdirectory)."""
-    prefix = auditor.settings.root.resolve().relative_to(top.resolve()).as_posix()
-    return [g if prefix == "." else f"{prefix}/{g}" for g in auditor.settings.recognizer_globs]
+    settings = auditor.settings
+    prefix = settings.root.resolve().relative_to(top.resolve()).as_posix()
+    globs = RepoGlobs(g if prefix == "." else f"{prefix}/{g}" for g in settings.recognizer_globs)
+    if settings.samples_path is not None:
+        try:
+            rel = settings.samples_path.resolve().relative_to(top.resolve()).as_posix()
+            globs.excluded = frozenset({rel})
+        except ValueError:
+            pass
+    return globs
 
 
 def events_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -38,15 +39,18 @@ def expand_paths(paths: Iterable[str], settings: Settings) -> list[str]:
     """Files named, files under directories named, or the configured globs."""
     out: list[str] = []
     given = list(paths)
+    samples = settings.samples_path.resolve() if settings.samples_path else None
     if not given:
         for pattern in settings.recognizer_globs:
-            out += sorted(str(p) for p in settings.root.glob(pattern) if p.is_file())
-        return sorted(set(out))
+            out += sorted(os.path.relpath(p) for p in settings.root.glob(pattern) if p.is_file())
+        return sorted({p for p in out if Path(p).resolve() != samples})
     for raw in given:
         path = Path(raw)
         if path.is_dir():
             out += sorted(
-                str(p) for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                str(p)
+                for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml") and p.is_file() and p.resolve() != samples
             )
         else:
             out.append(raw)  # a missing file is a finding, not a usage error
