@@ -224,6 +224,7 @@ class WatchState:
         self.stopped_at: str | None = None
         self.last_heartbeat: str | None = None
         self.problems: dict[str, str] = {}  # path -> why it could not be read, when last seen
+        self._stale: set[str] = set()  # blobs to drop after the next save
         self.existed = False
 
     def load(self) -> WatchState:
@@ -259,8 +260,11 @@ class WatchState:
             logger.error("%s: last-known content of %s is missing", self.content_dir, path)
             return None
 
-    def remember(self, path: str, seen: Observation) -> None:
-        """Store `seen` as the last-known state of `path` and persist (content first)."""
+    def remember(self, path: str, seen: Observation, *, save: bool = True) -> None:
+        """Store `seen` as the last-known state of `path` and persist (content first).
+
+        With save=False (a scan saves once at its end) a crash can only make the next start
+        record a change again, never miss one: the record is written before the state."""
         assert seen.data is not None and seen.sha256 is not None
         blob = self.content_dir / seen.sha256
         if not blob.exists():
@@ -268,9 +272,12 @@ class WatchState:
         old = self.files.get(path)
         self.files[path] = FileState(seen.sha256, seen.size, seen.mtime_ns)
         self.problems.pop(path, None)
-        self.save()
-        if old is not None:
-            self._drop_blob(old.sha256)
+        if save:
+            self.save()
+            if old is not None:
+                self._drop_blob(old.sha256)
+        elif old is not None:
+            self._stale.add(old.sha256)
 
     def forget(self, path: str) -> None:
         old = self.files.pop(path, None)
@@ -308,6 +315,9 @@ class WatchState:
             "files": {p: asdict(s) for p, s in sorted(self.files.items())},
         }
         _write_atomic(self.index_path, json.dumps(data, indent=1).encode("utf-8"))
+        stale, self._stale = self._stale, set()
+        for sha in stale:
+            self._drop_blob(sha)
 
     def gap_start(self) -> tuple[str | None, bool]:
         """(when coverage stopped, whether the previous run stopped cleanly)."""

@@ -68,6 +68,7 @@ class WatchDaemon:
         self.options = options
         self.fixed_paths = fixed_paths  # PATHs given: a reload keeps them
         self.lock = threading.RLock()
+        self.batch = False
         self.watcher = self._make_watcher()
         self.recorded = 0
 
@@ -175,9 +176,15 @@ class WatchDaemon:
             if located:
                 targets.setdefault(located[1], located[0])
         count = 0
-        for path, root in sorted(targets.items()):
-            if path not in skip and self.process(root, path, extra=extra) is not None:
-                count += 1
+        with self.lock:
+            self.batch = True  # one state save per scan, not one per file
+            try:
+                for path, root in sorted(targets.items()):
+                    if path not in skip and self.process(root, path, extra=extra) is not None:
+                        count += 1
+            finally:
+                self.batch = False
+                self.state.save()
         logger.info("%s: %d of %d files changed", extra.get("detected_by"), count, len(targets))
         return count
 
@@ -212,7 +219,7 @@ class WatchDaemon:
             )
             result = self.audit(event, seen)
             if seen.kind == "file":
-                self.state.remember(display, seen)
+                self.state.remember(display, seen, save=not self.batch)
             elif seen.kind == "missing":
                 self.state.forget(display)
             else:
