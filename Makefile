@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml setup.cfg
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python bench/../demo/run_demo.py
+	$(BIN)/python scripts/demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check config_audit tests bench

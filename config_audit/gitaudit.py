@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +117,7 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
         return []
     name, email = gitrepo.ident("GIT_AUTHOR_IDENT", cwd=top)
     will_sign = (gitrepo.config_get("commit.gpgsign", cwd=top) or "").lower() == "true"
+    will_sign = will_sign or commit_requested_signing()
     author = pending_evidence(name, email, will_sign=will_sign)
     with BlobReader(top) as reader:
         events = events_for(
@@ -133,6 +135,18 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             auditor.audit(e) if r.blocked else r for e, r in zip(events, results, strict=True)
         ]
     return results
+
+
+def commit_requested_signing(ppid: int | None = None) -> bool:
+    """Was `git commit` run with -S / --gpg-sign? (The hook's parent is git; Linux /proc.)"""
+    try:
+        raw = Path(f"/proc/{ppid or os.getppid()}/cmdline").read_bytes()
+    except OSError:
+        return False
+    args = raw.split(b"\0")
+    if b"--no-gpg-sign" in args:
+        return False
+    return any(a == b"-S" or a.startswith((b"-S", b"--gpg-sign")) for a in args[1:])
 
 
 @dataclass

@@ -207,7 +207,10 @@ class Policy:
         self, changes: Iterable[Change], *, author: Mapping[str, Any], path: str
     ) -> list[Finding]:
         context = Context(Actor.from_author(author), path, self.directory.owners_of)
-        return [f for change in changes for rule in self.rules for f in rule.check(change, context)]
+        found = [
+            f for change in changes for rule in self.rules for f in rule.check(change, context)
+        ]
+        return list(dict.fromkeys(found))  # one finding per distinct violation
 
 
 def parse_policy(raw: Mapping[str, Any], *, where: str = ".config-audit.yaml") -> Policy:
