@@ -74,14 +74,19 @@ def unreadable_file(path: str, exc: OSError) -> CheckedFile:
 
 
 def check_bytes(
-    data: bytes, *, path: str, fmt: ConfigFormat | None = None, validator: Validator | None = None
+    data: bytes,
+    *,
+    path: str,
+    fmt: ConfigFormat | None = None,
+    validator: Validator | None = None,
+    run_lint: bool = True,
 ) -> CheckedFile:
     """Judge one version of one file. Without a validator, only parse and lint run."""
     try:
         parsed = parse_bytes(data, path=path, fmt=fmt)
     except UnparseableFile as exc:
         return CheckedFile(ValidationReport(path=path, format=fmt, findings=(exc.finding,)), None)
-    findings = lint(parsed)
+    findings = lint(parsed) if run_lint else []
     report = ValidationReport(
         path=path,
         format=parsed.format,

@@ -10,9 +10,6 @@ import importlib
 import logging
 import os
 import sys
-import tempfile
-import time
-import traceback
 from typing import Any
 
 import click
@@ -129,6 +126,10 @@ def cli(verbose: int) -> None:
 
 
 def _write_crash_log() -> str:
+    import tempfile
+    import time
+    import traceback
+
     directory = os.environ.get("CONFIG_AUDIT_CRASH_DIR", tempfile.gettempdir())
     path = os.path.join(
         directory, f"config-audit-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"

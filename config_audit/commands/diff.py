@@ -84,9 +84,9 @@ def diff(
     try:
         before = after = None
         if old_bytes is not None:
-            before = check_bytes(old_bytes, path=old, fmt=fmt, validator=validator)
+            before = check_bytes(old_bytes, path=old, fmt=fmt, validator=validator, run_lint=False)
         if new_bytes is not None:
-            after = check_bytes(new_bytes, path=new, fmt=fmt, validator=validator)
+            after = check_bytes(new_bytes, path=new, fmt=fmt, validator=validator, run_lint=False)
     finally:
         if validator is not None:
             validator.close()
