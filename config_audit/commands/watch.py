@@ -214,7 +214,7 @@ class WatchDaemon:
                 source="watcher",
                 commit=author.get("commit"),
                 author=author,
-                extra=dict(extra or {}),
+                extra=dict(extra or {"detected_by": "event"}),
                 time=now,
             )
             result = self.audit(event, seen)
