@@ -13,7 +13,7 @@ import pytest
 from config_audit.model import ConfigFormat
 from config_audit.validate import Validator
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"  # copied from ../shared/corpus (SOURCES.tsv)
 ROOT = Path(__file__).parent.parent
 
 # Formats read by hand from each file (the lead's parse.detect_format decides in production).
