@@ -93,6 +93,8 @@ def parse_checkpoint(text: str) -> tuple[Checkpoint, list[tuple[str, bytes]]]:
         raise bad("bad origin or tree size line")
     try:
         root = base64.b64decode(root_text, validate=True)
+        if base64.b64encode(root).decode("ascii") != root_text:  # one encoding only
+            raise binascii.Error("non-canonical base64")
     except binascii.Error:
         raise bad("root hash is not base64") from None
     if len(root) != 32:
@@ -104,6 +106,8 @@ def parse_checkpoint(text: str) -> tuple[Checkpoint, list[tuple[str, bytes]]]:
         name, _, blob_text = line[len(SIG_PREFIX) :].partition(" ")
         try:
             blob = base64.b64decode(blob_text, validate=True)
+            if base64.b64encode(blob).decode("ascii") != blob_text:
+                raise binascii.Error("non-canonical base64")
         except binascii.Error:
             raise bad("signature is not base64") from None
         if len(blob) < 5:

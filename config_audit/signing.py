@@ -180,6 +180,10 @@ class TrustedKeys:
             raise AssertionError("unreachable")
         try:
             signature = base64.b64decode(signature_b64, validate=True)
+            # Only the canonical encoding is accepted: base64's unused padding bits could
+            # otherwise be flipped without changing the decoded signature (a silent edit).
+            if base64.b64encode(signature).decode("ascii") != signature_b64:
+                raise ValueError("non-canonical base64")
             public.verify(signature, payload)
         except (InvalidSignature, binascii.Error, ValueError):
             raise SignatureInvalid(

@@ -143,3 +143,23 @@ def test_key_rotation_and_revocation(tmp_path: Path) -> None:
     )
     report = check_log(ledger2.path, TrustedKeys([rotated]))
     assert report.codes() == {"key-not-valid"}
+
+
+def test_signature_encoding_is_not_malleable(tmp_path: Path) -> None:
+    """base64 of 64 bytes ends in a character with 4 unused bits; flipping them must not pass."""
+    key = generate_key(tmp_path / "k.pem", owner="me", now=T0)
+    signer = load_signer(path=key.path, environ={})
+    record = Ledger(tmp_path / "log.jsonl").append(
+        build_record_body(source="manual", path="a", now=T0 + timedelta(days=1)), signer
+    )
+    sig = record["signature"]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = sig.rstrip("=")[-1]
+    index = alphabet.index(last)
+    twin = alphabet[index ^ 1]  # differs only in an unused low bit
+    forged = sig.rstrip("=")[:-1] + twin + "=" * (len(sig) - len(sig.rstrip("=")))
+    import base64
+
+    assert base64.b64decode(forged) == base64.b64decode(sig)
+    with pytest.raises(SignatureInvalid):
+        TrustedKeys([key.trusted]).verify(record | {"signature": forged})
