@@ -11,16 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from config_audit.alertchannels import Channel, channel_from_config
 from config_audit.errors import SinkError, UsageError
 from config_audit.records import record_hash
 
@@ -32,7 +30,19 @@ Record = Mapping[str, Any]
 logger = logging.getLogger(__name__)
 
 KINDS = frozenset(
-    {"out-of-band-edit", "weakening-change", "invalid-file", "symlink-escape", "watcher-gap"}
+    {
+        "out-of-band-edit",
+        "weakening-change",
+        "invalid-file",
+        "symlink-escape",
+        "watcher-gap",
+        "protected-weakening",
+        "recognizer-removed",
+        "policy-violation",
+        "burst",
+        "verify-failure",
+        "throttled",
+    }
 )
 SEVERITIES = ("info", "warning", "critical")
 
@@ -101,132 +111,6 @@ def alerts_for_result(
     return out
 
 
-class Channel(Protocol):
-    name: str
-
-    def send(self, alert: Alert) -> None:
-        """Deliver one alert; raise SinkError on failure."""
-
-
-class LogChannel:
-    name = "log"
-
-    def send(self, alert: Alert) -> None:
-        logger.warning(
-            "ALERT %s [%s] %s (path=%s seq=%s)",
-            alert.kind,
-            alert.severity,
-            alert.summary,
-            alert.path,
-            alert.record_seq,
-        )
-
-
-class CommandChannel:
-    """Runs `argv` with the alert as JSON on stdin; non-zero exit or timeout is a failure."""
-
-    name = "command"
-
-    def __init__(self, argv: Sequence[str], *, timeout_s: float = 10.0) -> None:
-        self.argv = list(argv)
-        self.timeout_s = timeout_s
-
-    def send(self, alert: Alert) -> None:
-        try:
-            done = subprocess.run(
-                self.argv,
-                input=alert.to_json(),
-                capture_output=True,
-                timeout=self.timeout_s,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise SinkError(
-                f"alert command {self.argv[0]} timed out after {self.timeout_s}s"
-            ) from None
-        except OSError as exc:
-            raise SinkError(f"alert command {self.argv[0]}: {exc.strerror}") from None
-        if done.returncode != 0:
-            err = done.stderr.decode("utf-8", "replace").strip()[:200]
-            raise SinkError(f"alert command {self.argv[0]} exited {done.returncode}: {err}")
-
-
-class WebhookChannel:
-    """POSTs the alert as JSON; retries with exponential backoff on errors and 5xx/429."""
-
-    name = "webhook"
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        timeout_s: float = 5.0,
-        retries: int = 3,
-        backoff_s: float = 0.5,
-        headers: Mapping[str, str] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"alert webhook url must be http(s): {url!r}")
-        self.url = url
-        self.timeout_s = timeout_s
-        self.retries = max(0, retries)
-        self.backoff_s = backoff_s
-        self.headers = dict(headers or {})
-        self.sleep = sleep
-
-    def send(self, alert: Alert) -> None:
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.sleep(self.backoff_s * 2 ** (attempt - 1))
-            request = urllib.request.Request(
-                self.url,
-                data=alert.to_json(),
-                method="POST",
-                headers={"Content-Type": "application/json", **self.headers},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    response.read(1024)
-                    return
-            except urllib.error.HTTPError as exc:
-                last = f"HTTP {exc.code}"
-                if exc.code < 500 and exc.code != 429:
-                    break  # the server refuses this alert: retrying will not help
-            except (urllib.error.URLError, OSError) as exc:
-                last = str(getattr(exc, "reason", exc))
-        raise SinkError(f"alert webhook {self.url}: {last}")
-
-
-def channel_from_config(raw: Any, *, where: str) -> Channel:
-    if not isinstance(raw, dict) or "type" not in raw:
-        raise UsageError(f"{where}: each channel is a mapping with a 'type'")
-    kind = raw["type"]
-    if kind == "log":
-        return LogChannel()
-    if kind == "command":
-        argv = raw.get("argv")
-        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-            raise UsageError(f"{where}: command channel needs 'argv', a list of strings")
-        return CommandChannel(argv, timeout_s=float(raw.get("timeout_s", 10)))
-    if kind == "webhook":
-        url = raw.get("url")
-        if not isinstance(url, str):
-            raise UsageError(f"{where}: webhook channel needs 'url'")
-        headers = raw.get("headers") or {}
-        if not isinstance(headers, dict):
-            raise UsageError(f"{where}: webhook 'headers' must be a mapping")
-        return WebhookChannel(
-            url,
-            timeout_s=float(raw.get("timeout_s", 5)),
-            retries=int(raw.get("retries", 3)),
-            backoff_s=float(raw.get("backoff_s", 0.5)),
-            headers={str(k): str(v) for k, v in headers.items()},
-        )
-    raise UsageError(f"{where}: unknown channel type {kind!r}", advice="log | command | webhook")
-
-
 class AlertDispatcher:
     """De-duplicates alerts within a window and delivers them on one background thread."""
 
@@ -235,8 +119,17 @@ class AlertDispatcher:
         channels: Sequence[Channel],
         *,
         dedup_window_s: float = 60.0,
+        max_per_window: int = 0,
+        throttle_window_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        # Throttling: at most `max_per_window` alerts per window (0: unlimited); the rest are
+        # counted and reported in one "throttled" alert, so an incident is not a thousand pages.
+        self.max_per_window = max_per_window
+        self.throttle_window_s = throttle_window_s
+        self._window_start = clock()
+        self._window_count = 0
+        self._suppressed: dict[str, int] = {}
         self.channels = list(channels)
         self.dedup_window_s = dedup_window_s
         self.clock = clock
@@ -258,7 +151,15 @@ class AlertDispatcher:
             channel_from_config(c, where=f"alerts.channels[{n}]")
             for n, c in enumerate(raw_channels)
         ]
-        return cls(channels, dedup_window_s=float(config.get("dedup_window_s", 60)))
+        throttle = config.get("throttle") or {}
+        if not isinstance(throttle, dict):
+            raise UsageError("alerts.throttle must be a mapping: {max_per_window: N, window_s: S}")
+        return cls(
+            channels,
+            dedup_window_s=float(config.get("dedup_window_s", 60)),
+            max_per_window=int(throttle.get("max_per_window", 0)),
+            throttle_window_s=float(throttle.get("window_s", 60)),
+        )
 
     def dispatch(self, alert: Alert) -> bool:
         """Queue `alert` for delivery; False if an identical one went out within the window."""
@@ -269,14 +170,37 @@ class AlertDispatcher:
                 logger.debug("suppressed duplicate alert %s %s", alert.kind, alert.path)
                 return False
             self._seen[alert.dedup_key] = now
+            summary = self._roll_window(now)
+            if self.max_per_window and self._window_count >= self.max_per_window:
+                self._suppressed[alert.kind] = self._suppressed.get(alert.kind, 0) + 1
+                return False
+            self._window_count += 1
             self.sent.append(alert)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="config-audit-alerts", daemon=True
                 )
                 self._thread.start()
+        if summary is not None:
+            self._queue.put(summary)
         self._queue.put(alert)
         return True
+
+    def _roll_window(self, now: float) -> Alert | None:
+        """Start a new throttle window when the old one is over; report what it suppressed."""
+        if now - self._window_start < self.throttle_window_s:
+            return None
+        self._window_start, self._window_count = now, 0
+        return self._flush_suppressed()
+
+    def _flush_suppressed(self) -> Alert | None:
+        if not self._suppressed:
+            return None
+        counts = ", ".join(f"{k}: {n}" for k, n in sorted(self._suppressed.items()))
+        self._suppressed = {}
+        alert = Alert("throttled", "warning", f"alerts suppressed by throttling ({counts})")
+        self.sent.append(alert)
+        return alert
 
     def _run(self) -> None:
         while True:
@@ -300,7 +224,13 @@ class AlertDispatcher:
     def close(self, timeout: float = 30.0) -> None:
         """Deliver what is queued (up to `timeout`), then stop the delivery thread."""
         with self._lock:
+            summary = self._flush_suppressed()
             thread, self._thread = self._thread, None
+        if summary is not None:
+            if thread is None:
+                self.deliver(summary)
+            else:
+                self._queue.put(summary)
         if thread is None:
             return
         self._queue.put(None)

@@ -20,8 +20,16 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 # name -> (module, attribute, one-line help shown by `config-audit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "report": ("config_audit.commands.report", "report", "Review report of the record log: Markdown or self-contained HTML."),
-    "archive": ("config_audit.commands.archive", "archive", "Seal older records into a signed, compressed archive segment."),
+    "report": (
+        "config_audit.commands.report",
+        "report",
+        "Review report of the record log: Markdown or self-contained HTML.",
+    ),
+    "archive": (
+        "config_audit.commands.archive",
+        "archive",
+        "Seal older records into a signed, compressed archive segment.",
+    ),
     "watch": (
         "config_audit.commands.watch",
         "watch",

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from config_audit.alerts import (
-    Alert,
-    AlertDispatcher,
-    CommandChannel,
-    WebhookChannel,
-    alerts_for_result,
-)
+from config_audit.alertchannels import CommandChannel, WebhookChannel
+from config_audit.alerts import Alert, AlertDispatcher, alerts_for_result
 from config_audit.audit import Auditor, ChangeEvent
 from config_audit.errors import SinkError, UsageError
 from config_audit.settings import Settings

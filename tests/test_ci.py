@@ -211,7 +211,7 @@ def test_force_pushed_range_audits_from_the_merge_base(history: Repo) -> None:
 
 
 def test_new_branch_with_zero_base_audits_everything(history: Repo) -> None:
-    out, data = ci(history, "--base", "0" * 40)
+    _, data = ci(history, "--base", "0" * 40)
     assert data["commits_scanned"] == int(history.git("rev-list", "--count", "HEAD").stdout)
 
 

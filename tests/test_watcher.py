@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from config_audit.alerts import AlertDispatcher
-from config_audit.commands.watch import WatchDaemon
+from config_audit.watchdaemon import WatchDaemon
 from tests.test_watcher_support import (
     check_chain,
     file_records,

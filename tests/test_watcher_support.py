@@ -19,12 +19,12 @@ import yaml
 
 from config_audit.alerts import AlertDispatcher
 from config_audit.audit import Auditor
-from config_audit.commands.watch import WatchDaemon
 from config_audit.keys import generate_key, parse_trusted_keys
 from config_audit.ledger import Ledger, record_line_hash
 from config_audit.records import GENESIS_HASH
 from config_audit.settings import parse_settings
 from config_audit.signing import TrustedKeys, load_signer
+from config_audit.watchdaemon import WatchDaemon
 from config_audit.watchstate import WatchOptions, WatchState, roots_for
 
 PYTHON = sys.executable
