@@ -188,13 +188,15 @@ class AlertSink:
             AlertDispatcher.from_settings(settings.alerts),
         )
 
-    def on_result(self, result: AuditResult, *, baseline: bool = False) -> None:
+    def on_result(self, result: AuditResult, *, baseline: bool = False, burst: bool = True) -> None:
+        """Raise the alerts for one audited change; `burst=False` where wall-clock time says
+        nothing about how fast changes were made (CI replaying a range)."""
         for alert in self.rules.for_result(result, baseline=baseline):
             self.dispatcher.dispatch(alert)
-        if result.changes and not baseline:
-            burst = self.burst.observe(len(result.changes))
-            if burst is not None:
-                self.dispatcher.dispatch(burst)
+        if burst and result.changes and not baseline:
+            flood = self.burst.observe(len(result.changes))
+            if flood is not None:
+                self.dispatcher.dispatch(flood)
 
     def raise_alert(self, alert: Alert) -> None:
         if self.rules.allows(alert.kind):
@@ -202,3 +204,15 @@ class AlertSink:
 
     def close(self, timeout: float = 30.0) -> None:
         self.dispatcher.close(timeout)
+
+
+def alert_results(settings: Settings, results: list[AuditResult], *, burst: bool = True) -> None:
+    """Hooks and CI: raise the alerts for `results` when alerting is configured, then drain."""
+    if not settings.alerts or not results:
+        return
+    sink = AlertSink.from_settings(settings)
+    try:
+        for result in results:
+            sink.on_result(result, burst=burst)
+    finally:
+        sink.close(timeout=15)

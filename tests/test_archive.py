@@ -102,3 +102,36 @@ def test_cli_respects_retention(tmp_path: Path) -> None:
     # Export and report read archives + live log as one sequence.
     out = CliRunner().invoke(cli, ["export", "--config", str(config)]).stdout_bytes
     assert len(out.splitlines()) == 15
+
+
+def _trusted_file(tmp_path: Path, signer) -> Path:  # type: ignore[no-untyped-def]
+    from config_audit.keys import add_trusted_key
+    from config_audit.signing import TrustedKey
+
+    path = tmp_path / "trusted.yaml"
+    add_trusted_key(path, TrustedKey(signer.key_id, signer.public_key, "tests"))
+    return path
+
+
+def test_verify_reads_archives_and_the_live_log_as_one_chain(tmp_path: Path) -> None:
+    log, signer = tmp_path / "audit.jsonl", fixed_signer()
+    make_log(log, simple_bodies(30), signer)
+    archive_before(log, T0 + timedelta(minutes=12), signer)
+    trusted = _trusted_file(tmp_path, signer)
+    runner = CliRunner()
+    args = ["verify", "--log", str(log), "--trusted-keys", str(trusted), "--config", str(tmp_path / "none.yaml")]
+    (tmp_path / "none.yaml").write_text("{}\n")
+    ok = runner.invoke(cli, args)
+    assert ok.exit_code == 0, ok.output
+    assert "30 records verified" in ok.output
+    # Without the archives the live log alone no longer starts at the genesis hash.
+    empty = tmp_path / "empty-archives"
+    empty.mkdir()
+    alone = runner.invoke(cli, [*args, "--archives", str(empty)])
+    assert alone.exit_code == 1
+    # A segment whose manifest no longer matches fails closed.
+    segment = segment_paths(archive_dir(log))[0]
+    lines = gzip.decompress(segment.read_bytes()).splitlines(keepends=True)
+    segment.write_bytes(gzip.compress(b"".join(lines[:-1])))
+    broken = runner.invoke(cli, args)
+    assert broken.exit_code == 1 and "Traceback" not in broken.output

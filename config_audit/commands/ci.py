@@ -94,6 +94,9 @@ def ci(
             allowed_signers=settings.allowed_signers_path,
             on_progress=progress,
         )
+    from config_audit.alertrules import alert_results
+
+    alert_results(settings, [r for c in result.commits for r in c.results], burst=False)
     opts = {"require_hook_record": require_hook_record}
     markdown = to_markdown(result, **opts)
     if markdown_path:

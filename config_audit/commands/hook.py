@@ -51,6 +51,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     post-commit   write the signed change record of HEAD and attach it as a git note
     post-rewrite  the same for commits rewritten by amend or rebase (pairs on stdin)
     """
+    from config_audit.alertrules import alert_results
     from config_audit.gitaudit import NOTES_REF, audit_commit, audit_staged
     from config_audit.runtime import open_auditor
 
@@ -65,6 +66,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
         ) as auditor:
             results = audit_staged(auditor, cwd=top)
         print_results(results)
+        alert_results(settings, [r for r in results if r.blocked])
         if any(r.blocked for r in results):
             click.echo(
                 "config-audit: commit blocked. Fix the findings above, or ask an owner.", err=True
@@ -103,6 +105,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
             )
             if audit.results:
                 print_results(audit.results)
+                alert_results(settings, audit.results)
 
 
 def _repo_settings(top: Path) -> Settings:

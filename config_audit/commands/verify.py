@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
 import click
 
+from config_audit.archive import archive_dir, segment_paths, verify_segment
 from config_audit.checkpoint import checkpoint_path, read_checkpoint_text, verify_checkpoint
 from config_audit.commands.common import config_option, format_option, settings_from
 from config_audit.commands.logopts import (
@@ -15,8 +17,9 @@ from config_audit.commands.logopts import (
     resolve_trusted,
     trusted_keys_option,
 )
-from config_audit.errors import UsageError
-from config_audit.logverify import VerifyReport, check_log
+from config_audit.errors import UsageError, VerificationError
+from config_audit.logverify import VerifyReport, check_log, check_log_bytes
+from config_audit.settings import Settings
 
 
 @click.command()
@@ -28,6 +31,12 @@ from config_audit.logverify import VerifyReport, check_log
     default=None,
     help="Signed checkpoint the log must extend (default: <log>.checkpoint if present).",
 )
+@click.option(
+    "--archives",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory of sealed archive segments (default: the log's archive directory).",
+)
 @trusted_keys_option
 @format_option
 @config_option
@@ -36,6 +45,7 @@ def verify(
     ctx: click.Context,
     log_path: Path | None,
     checkpoint_file: Path | None,
+    archives: Path | None,
     trusted_keys_path: Path | None,
     output_format: str,
     config_path: Path | None,
@@ -60,13 +70,40 @@ def verify(
     if cp_file is None and checkpoint_path(log).is_file():
         cp_file = checkpoint_path(log)
     cp = verify_checkpoint(read_checkpoint_text(cp_file), trusted) if cp_file else None
-    report = check_log(log, trusted, checkpoint=cp)
+    segments = segment_paths(archives or archive_dir(log))
+    if segments:
+        # Archived segments first (each proven by its signed manifest), then the live log:
+        # one chain from seq 1, so a checkpoint taken before archiving still applies.
+        try:
+            for segment in segments:
+                verify_segment(segment, trusted)
+        except VerificationError as exc:
+            _alert_failure(settings, f"archive segment failed verification: {exc}")
+            raise
+        archived = b"".join(gzip.decompress(segment.read_bytes()) for segment in segments)
+        report = check_log_bytes(archived + log.read_bytes(), trusted, checkpoint=cp, path=str(log))
+    else:
+        report = check_log(log, trusted, checkpoint=cp)
     if output_format == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         click.echo(render_text(report))
     if not report.ok:
+        codes = sorted({f.code.value for f in report.findings})
+        _alert_failure(settings, f"record log failed verification: {', '.join(codes)}")
         ctx.exit(1)
+
+
+def _alert_failure(settings: Settings, summary: str) -> None:
+    """A failed verification raises a `verify-failure` alert when alerts are configured."""
+    if not settings.alerts:
+        return
+    from config_audit.alertrules import AlertSink
+    from config_audit.alerts import Alert
+
+    sink = AlertSink.from_settings(settings)
+    sink.raise_alert(Alert("verify-failure", "critical", summary))
+    sink.close(timeout=15)
 
 
 def render_text(report: VerifyReport) -> str:
