@@ -117,15 +117,23 @@ class Auditor:
 
     def audit(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
         """Judge one change; append a signed record when a ledger and signer are set."""
-        before = self.check(event.before, event.path)
-        after = self.check(event.after, event.path)
-        changes, problems = compare_versions(before, after)
+        cached = self._cache_get(event)
+        if cached is not None:
+            changes, before_report, after_report, problems = cached
+        else:
+            before = self.check(event.before, event.path)
+            after = self.check(event.after, event.path)
+            changes, problems = compare_versions(before, after)
+            before_report = before.report if before else None
+            after_report = after.report if after else None
+            self._cache_put(event, changes, before_report, after_report, problems)
+        # Policy depends on who made the change, so it is never cached.
         violations = self.policy.check(changes, author=event.author, path=event.path)
         result = AuditResult(
             event,
             tuple(changes),
-            before.report if before else None,
-            after.report if after else None,
+            before_report,
+            after_report,
             tuple(problems),
             tuple(violations),
         )

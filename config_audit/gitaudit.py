@@ -115,6 +115,8 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
     changes = [c for c in gitrepo.staged_changes(top) if relevant(c, globs)]
     if not changes:
         return []
+    if auditor.validator is not None:
+        auditor.validator.prestart()  # Presidio's import overlaps reading the index
     name, email = gitrepo.ident("GIT_AUTHOR_IDENT", cwd=top)
     will_sign = (gitrepo.config_get("commit.gpgsign", cwd=top) or "").lower() == "true"
     will_sign = will_sign or commit_requested_signing()
@@ -164,6 +166,26 @@ class CommitAudit:
         )
 
 
+@dataclass(frozen=True)
+class CommitFacts:
+    """What git says about one commit, fetched in bulk for a range (see `audit_range`)."""
+
+    info: CommitInfo
+    parents: list[str]
+    changes: list[FileChange]
+    noted: bool
+
+
+def commit_facts(commit: str, *, top: Path, allowed_signers: Path | None) -> CommitFacts:
+    """The same facts for a single commit (hooks)."""
+    return CommitFacts(
+        gitrepo.commit_info(commit, cwd=top, allowed_signers=allowed_signers),
+        gitrepo.commit_parents(commit, cwd=top),
+        gitrepo.commit_changes(commit, cwd=top),
+        gitrepo.read_note(commit, ref=NOTES_REF, cwd=top) is not None,
+    )
+
+
 def audit_commit(
     auditor: Auditor,
     commit: str,
@@ -174,20 +196,22 @@ def audit_commit(
     allowed_signers: Path | None = None,
     extra: dict[str, object] | None = None,
     write_notes: bool = True,
+    facts: CommitFacts | None = None,
 ) -> CommitAudit:
     """Audit the recognizer files one commit changed; records are written, notes attached."""
     globs = repo_globs(auditor, top)
-    parents = gitrepo.commit_parents(commit, cwd=top)
-    changes = gitrepo.commit_changes(commit, cwd=top)
-    if len(parents) > 1:  # a merge: only what differs from every parent is new in it
+    facts = facts or commit_facts(commit, top=top, allowed_signers=allowed_signers)
+    changes = facts.changes
+    if len(facts.parents) > 1:  # a merge: only what differs from every parent is new in it
         touched = gitrepo.merge_touched_paths(commit, cwd=top)
+        changes = gitrepo.commit_changes(commit, cwd=top)
         changes = [c for c in changes if c.path in touched]
     changes = [c for c in changes if relevant(c, globs)]
-    info = gitrepo.commit_info(commit, cwd=top, allowed_signers=allowed_signers)
+    info = facts.info
     audit = CommitAudit(commit, info)
     if not changes:
         return audit
-    audit.hook_record = gitrepo.read_note(commit, ref=NOTES_REF, cwd=top) is not None
+    audit.hook_record = facts.noted
     author = author_evidence(info)
     events = events_for(
         changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
@@ -253,21 +277,26 @@ def audit_range(
                 f"(force push?): auditing from their merge base {str(mb)[:12]}"
             )
             base_sha = mb
-    commits = gitrepo.rev_list(base_sha, head_sha, cwd=top)
+    listed = gitrepo.range_commits(base_sha, head_sha, cwd=top, allowed_signers=allowed_signers)
+    shas = [info.sha for info, _ in listed]
+    changed = gitrepo.changes_of_commits(shas, cwd=top)
+    noted = gitrepo.noted_commits(NOTES_REF, cwd=top)
     audits = []
     with BlobReader(top) as reader:
-        for i, commit in enumerate(commits, 1):
+        for i, (info, parents) in enumerate(listed, 1):
+            facts = CommitFacts(info, parents, changed.get(info.sha, []), info.sha in noted)
             audits.append(
                 audit_commit(
                     auditor,
-                    commit,
+                    info.sha,
                     top=top,
                     reader=reader,
                     source="ci",
                     allowed_signers=allowed_signers,
                     write_notes=False,
+                    facts=facts,
                 )
             )
             if on_progress:
-                on_progress(i, len(commits))
+                on_progress(i, len(listed))
     return RangeAudit(base_sha, head_sha, audits, notes)

@@ -227,15 +227,86 @@ class CommitInfo:
     fingerprint: str  # %GF
 
 
+INFO_FORMAT = "%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%s%x00%G?%x00%GS%x00%GK%x00%GF%x00%P"
+
+
+def _signers_config(allowed_signers: Path | None) -> list[str]:
+    return ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"] if allowed_signers else []
+
+
+def _parse_info(text: str) -> tuple[CommitInfo, list[str]]:
+    parts = text.strip("\n").split("\0")
+    parts += [""] * (12 - len(parts))
+    return CommitInfo(*parts[:11]), parts[11].split()
+
+
 def commit_info(
     commit: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
 ) -> CommitInfo:
-    fmt = "%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%s%x00%G?%x00%GS%x00%GK%x00%GF"
-    config = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"] if allowed_signers else []
-    out = run_git([*config, "log", "-1", f"--format={fmt}", commit], cwd=cwd)
-    parts = out.decode("utf-8", errors="replace").rstrip("\n").split("\0")
-    parts += [""] * (11 - len(parts))
-    return CommitInfo(*parts[:11])
+    out = run_git(
+        [*_signers_config(allowed_signers), "log", "-1", f"--format={INFO_FORMAT}", commit], cwd=cwd
+    )
+    return _parse_info(out.decode("utf-8", errors="replace"))[0]
+
+
+def range_commits(
+    base: str | None, head: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
+) -> list[tuple[CommitInfo, list[str]]]:
+    """Every commit in base..head, oldest first, with its parents: one git process."""
+    spec = [f"{base}..{head}"] if base else [head]
+    out = run_git(
+        [
+            *_signers_config(allowed_signers),
+            "log",
+            "--reverse",
+            "--topo-order",
+            f"--format=%x1e{INFO_FORMAT}",
+            *spec,
+        ],
+        cwd=cwd,
+    )
+    records = out.decode("utf-8", errors="replace").split("\x1e")
+    return [_parse_info(r) for r in records if r.strip()]
+
+
+def changes_of_commits(
+    commits: list[str], *, cwd: Path | None = None
+) -> dict[str, list[FileChange]]:
+    """Files each commit changed against its first parent (root: against the empty tree);
+    one git process for all of them. Merges are left out (see `merge_touched_paths`)."""
+    if not commits:
+        return {}
+    out = run_git(
+        ["diff-tree", "--stdin", "--root", "-r", "--raw", "-z", "-M", "--no-abbrev"],
+        cwd=cwd,
+        input=("\n".join(commits) + "\n").encode(),
+    )
+    result: dict[str, list[FileChange]] = {c: [] for c in commits}
+    fields = out.split(b"\0")
+    i, current = 0, None
+    while i < len(fields):
+        field = fields[i]
+        if not field:
+            i += 1
+            continue
+        if not field.startswith(b":"):
+            current = field.decode().strip()
+            i += 1
+            continue
+        meta = field.decode().lstrip(":").split()
+        status = meta[4][0]
+        count = 3 if status in ("R", "C") else 2
+        chunk = b"\0".join(fields[i : i + count]) + b"\0"
+        if current is not None:
+            result.setdefault(current, []).extend(parse_raw_diff(chunk))
+        i += count
+    return result
+
+
+def noted_commits(ref: str, *, cwd: Path | None = None) -> set[str]:
+    """Commits that carry a note under `ref` (one git process)."""
+    out = run_git(["notes", f"--ref={ref}", "list"], cwd=cwd, check=False).decode()
+    return {line.split()[1] for line in out.splitlines() if len(line.split()) == 2}
 
 
 def ident(var: str, *, cwd: Path | None = None) -> tuple[str, str]:

@@ -23,6 +23,7 @@ def open_auditor(
     presidio: bool = True,
     require_key: bool = True,
     cache_dir: Path | None = None,
+    prestart: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> Iterator[Auditor]:
     """An Auditor with a warm validator (closed on exit) and, when a key is found, a signed log."""
@@ -43,6 +44,8 @@ def open_auditor(
 
         limits = ValidationLimits(timeout_s=float(settings.validation.get("timeout_s", 20.0)))
         validator = Validator(limits=limits, samples_path=settings.samples_path)
+        if prestart:  # Presidio's import (~1 s) overlaps our git and parsing work
+            validator.prestart()
     ledger = Ledger(log_path) if log_path is not None and signer is not None else None
     try:
         yield Auditor(

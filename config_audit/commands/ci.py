@@ -85,7 +85,7 @@ def ci(
         if show and n >= 5:
             click.echo(f"\raudited {i}/{n} commits", err=True, nl=i == n)
 
-    with open_auditor(settings, log_path=path) as auditor:
+    with open_auditor(settings, log_path=path, prestart=True) as auditor:
         result = audit_range(
             auditor,
             base,

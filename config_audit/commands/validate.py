@@ -79,6 +79,7 @@ def validate(
         validator = Validator(
             limits=ValidationLimits(timeout_s=timeout), samples_path=settings.samples_path
         )
+        validator.prestart()
     try:
         for name in progress(files, "validating"):
             path = Path(name)

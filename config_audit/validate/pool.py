@@ -109,9 +109,14 @@ class _Worker:
             close_fds=True,
         )
         self._buffer = b""
-        self.hello = self._read_line(time.monotonic() + STARTUP_TIMEOUT_S)
-        if not self.hello.get("ready"):
-            raise _Died(str(self.hello.get("message", "worker did not start")))
+        self.hello: dict[str, Any] | None = None
+
+    def wait_ready(self) -> None:
+        """Block until the worker has imported Presidio (spawning does not wait for it)."""
+        if self.hello is None:
+            self.hello = self._read_line(time.monotonic() + STARTUP_TIMEOUT_S)
+            if not self.hello.get("ready"):
+                raise _Died(str(self.hello.get("message", "worker did not start")))
 
     @property
     def pid(self) -> int:
@@ -224,20 +229,33 @@ class Validator:
         worker = self._state.get("worker")
         return worker.pid if worker is not None else None
 
+    def prestart(self) -> None:
+        """Spawn the worker now without waiting, so Presidio's import overlaps the caller's own
+        work (CI reads the git history meanwhile)."""
+        with self._lock:
+            if self._state.get("worker") is None:
+                self._spawn()
+
     def _worker(self) -> _Worker:
         worker: _Worker | None = self._state.get("worker")
         if worker is not None and worker.proc.poll() is None:
+            worker.wait_ready()
             return worker
         if worker is not None:
             worker.kill()  # died while idle: replace it silently, no file was at fault
-        if "tmpdir" not in self._state:
-            self._state["tmpdir"] = tempfile.mkdtemp(prefix="config-audit-validate-")  # 0700
         started = time.perf_counter()
-        worker = _Worker(self.limits, self._state["tmpdir"])
-        self.workers_started += 1
+        worker = self._spawn()
+        worker.wait_ready()
         logger.debug(
             "validation worker %s ready in %.2fs", worker.pid, time.perf_counter() - started
         )
+        return worker
+
+    def _spawn(self) -> _Worker:
+        if "tmpdir" not in self._state:
+            self._state["tmpdir"] = tempfile.mkdtemp(prefix="config-audit-validate-")  # 0700
+        worker = _Worker(self.limits, self._state["tmpdir"])
+        self.workers_started += 1
         self._state["worker"] = worker
         return worker
 
