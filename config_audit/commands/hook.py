@@ -51,7 +51,6 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     post-commit   write the signed change record of HEAD and attach it as a git note
     post-rewrite  the same for commits rewritten by amend or rebase (pairs on stdin)
     """
-    from config_audit.alertrules import alert_results
     from config_audit.gitaudit import NOTES_REF, audit_commit, audit_staged
     from config_audit.runtime import open_auditor
 
@@ -66,7 +65,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
         ) as auditor:
             results = audit_staged(auditor, cwd=top)
         print_results(results)
-        alert_results(settings, [r for r in results if r.blocked])
+        _alert(settings, [r for r in results if r.blocked])
         if any(r.blocked for r in results):
             click.echo(
                 "config-audit: commit blocked. Fix the findings above, or ask an owner.", err=True
@@ -105,7 +104,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
             )
             if audit.results:
                 print_results(audit.results)
-                alert_results(settings, audit.results)
+                _alert(settings, audit.results)
 
 
 def _repo_settings(top: Path) -> Settings:
@@ -141,3 +140,10 @@ def uninstall_hooks(hooks_dir: Path | None) -> None:
         raise UsageError(f"no config-audit hooks in {target}")
     for line in done:
         click.echo(f"removed {line}")
+
+
+def _alert(settings: Settings, results: list[AuditResult]) -> None:
+    if settings.alerts and results:  # importing the alerting code costs ~30 ms: only when used
+        from config_audit.alertrules import alert_results
+
+        alert_results(settings, results)
