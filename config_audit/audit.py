@@ -10,7 +10,9 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -102,18 +104,51 @@ class Auditor:
         self.signer = signer
         self.environ = os.environ if environ is None else environ
         # A range audit sees each version twice (after of one commit, before of the next).
-        self._checked: dict[tuple[str, str], CheckedFile] = {}
+        self._checked: dict[tuple[str, str], Future[CheckedFile]] = {}
+        self._lock = threading.Lock()
+        self._prefetcher: ThreadPoolExecutor | None = None
 
     def check(self, data: bytes | None, path: str) -> CheckedFile | None:
         if data is None:
             return None
+        return self._submit(data, path, run_now=True).result()
+
+    def prefetch(self, versions: list[tuple[bytes, str]]) -> None:
+        """Validate these versions in the background, in order: the worker loads the next one
+        while this thread diffs, signs and appends the previous (CI ranges)."""
+        if self._prefetcher is None:
+            self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="config-audit-prefetch")
+        for data, path in versions:
+            self._submit(data, path, run_now=False)
+
+    def close(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.shutdown(wait=True, cancel_futures=True)
+            self._prefetcher = None
+
+    def _submit(self, data: bytes, path: str, *, run_now: bool) -> Future[CheckedFile]:
         key = (path, hashlib.sha256(data).hexdigest())
-        if key not in self._checked:
-            if len(self._checked) > 512:
-                self._checked.clear()
+        with self._lock:
+            future = self._checked.get(key)
+            if future is not None:
+                return future
+            if len(self._checked) > 4096:
+                self._checked = {k: f for k, f in self._checked.items() if not f.done()}
             fmt = format_for(path, self.settings.format_overrides)
-            self._checked[key] = check_bytes(data, path=path, fmt=fmt, validator=self.validator)
-        return self._checked[key]
+            if run_now or self._prefetcher is None:
+                future = Future()
+                self._checked[key] = future
+            else:
+                future = self._prefetcher.submit(
+                    check_bytes, data, path=path, fmt=fmt, validator=self.validator
+                )
+                self._checked[key] = future
+                return future
+        try:
+            future.set_result(check_bytes(data, path=path, fmt=fmt, validator=self.validator))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
 
     def audit(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
         """Judge one change; append a signed record when a ledger and signer are set."""

@@ -231,6 +231,31 @@ def audit_commit(
     return audit
 
 
+def _versions(
+    listed: list[tuple[CommitInfo, list[str]]],
+    changed: dict[str, list[FileChange]],
+    reader: BlobReader,
+    globs: Sequence[str],
+) -> list[tuple[bytes, str]]:
+    """Every recognizer-file version the range will need, in the order it will need them."""
+    out = []
+    for info, parents in listed:
+        if len(parents) > 1:
+            continue  # merges read their own versions
+        for change in changed.get(info.sha, []):
+            if not relevant(change, globs):
+                continue
+            for path, blob in (
+                (change.old_path, change.old_blob),
+                (change.new_path, change.new_blob),
+            ):
+                if path and matches_globs(path, globs):
+                    data = reader.read(blob)
+                    if data is not None:
+                        out.append((data, change.path))
+    return out
+
+
 @dataclass
 class RangeAudit:
     base: str | None
@@ -283,6 +308,7 @@ def audit_range(
     noted = gitrepo.noted_commits(NOTES_REF, cwd=top)
     audits = []
     with BlobReader(top) as reader:
+        auditor.prefetch(_versions(listed, changed, reader, repo_globs(auditor, top)))
         for i, (info, parents) in enumerate(listed, 1):
             facts = CommitFacts(info, parents, changed.get(info.sha, []), info.sha in noted)
             audits.append(

@@ -47,15 +47,17 @@ def open_auditor(
         if prestart:  # Presidio's import (~1 s) overlaps our git and parsing work
             validator.prestart()
     ledger = Ledger(log_path) if log_path is not None and signer is not None else None
+    auditor = Auditor(
+        settings,
+        validator=validator,
+        ledger=ledger,
+        signer=signer,
+        environ=env,
+        cache_dir=cache_dir,
+    )
     try:
-        yield Auditor(
-            settings,
-            validator=validator,
-            ledger=ledger,
-            signer=signer,
-            environ=env,
-            cache_dir=cache_dir,
-        )
+        yield auditor
     finally:
+        auditor.close()
         if validator is not None:
             validator.close()
