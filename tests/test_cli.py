@@ -1,0 +1,114 @@
+"""The command line contract: every command teaches with --help, exit codes, JSON, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from config_audit.cli import COMMANDS, cli
+
+ROOT = Path(__file__).parents[1]
+TOOL = str(Path(sys.executable).parent / "config-audit")
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help(name: str) -> None:
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output and len(result.output.splitlines()) > 4
+
+
+def test_top_level_help_lists_every_command_without_importing_them() -> None:
+    code = ("import sys; from config_audit.cli import main; sys.argv=['config-audit','--help'];\n"
+            "try: main()\nexcept SystemExit: pass\n"
+            "heavy = [m for m in ('presidio_analyzer', 'cryptography', 'watchdog', 'yaml') "
+            "if m in sys.modules]; print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    for name in COMMANDS:
+        assert name in out.stdout
+    assert "HEAVY []" in out.stdout
+
+
+def test_every_finding_code_is_documented() -> None:
+    source = "".join(p.read_text() for p in (ROOT / "config_audit").rglob("*.py"))
+    codes = set(re.findall(r'"(CA\d{3})"', source))
+    documented = set(re.findall(r"\| (CA\d{3}) \|", (ROOT / "docs" / "findings.md").read_text()))
+    assert codes <= documented, sorted(codes - documented)
+
+
+def test_validate_exit_codes_and_json(tmp_path: Path) -> None:
+    good = ROOT / "recognizers" / "custom.yaml"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("recognizers:\n  - name: X\n    supported_entity: X\n    patterns: [{name: p, regex: 'a', score: 0}]\n")
+    ok = subprocess.run([TOOL, "validate", "--no-presidio", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    fail = subprocess.run([TOOL, "validate", "--no-presidio", "--format", "json", str(bad)],
+                          capture_output=True, text=True)
+    assert fail.returncode == 1
+    data = json.loads(fail.stdout)
+    assert data["files"][0]["findings"][0]["code"] == "CA105"
+    missing = subprocess.run([TOOL, "validate", "--no-presidio", str(tmp_path / "nope.yaml")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "CA100" in missing.stdout
+    usage = subprocess.run([TOOL, "validate", "--format", "xml"], capture_output=True, text=True)
+    assert usage.returncode == 2
+
+
+def test_diff_paths_and_rev_path(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@x", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    src = (ROOT / "recognizers" / "custom.yaml").read_text()
+    (repo / "custom.yaml").write_text(src)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True)
+    (repo / "custom.yaml").write_text(src.replace("score: 0.85", "score: 0.5"))
+    out = subprocess.run([TOOL, "diff", "HEAD:custom.yaml", "custom.yaml", "--format", "json"],
+                         cwd=repo, capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr  # a weakening change
+    data = json.loads(out.stdout)
+    assert [c["kind"] for c in data["changes"]] == ["pattern.score_lowered"]
+    same = subprocess.run([TOOL, "diff", "HEAD:custom.yaml", "HEAD:custom.yaml"], cwd=repo,
+                          capture_output=True, text=True)
+    assert same.returncode == 0 and "no semantic change" in same.stdout
+    unknown = subprocess.run([TOOL, "diff", "nope:custom.yaml", "custom.yaml"], cwd=repo,
+                             capture_output=True, text=True)
+    assert unknown.returncode == 2 and "unknown revision" in unknown.stderr
+
+
+def test_bad_configuration_is_exit_2_with_a_clear_message(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("recognizers: 12\n")
+    out = subprocess.run([TOOL, "validate", "--no-presidio", "--config", str(cfg)],
+                         capture_output=True, text=True, env={"CONFIG_AUDIT_CRASH_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert "Traceback" not in out.stderr
+    assert out.returncode == 2 and "'recognizers' must be a list" in out.stderr
+
+
+@click.command()
+def boom() -> None:
+    """A command that fails in an unexpected way."""
+    raise RuntimeError("unexpected state")
+
+
+def test_internal_error_is_exit_3_with_a_crash_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from config_audit import cli as cli_module
+
+    monkeypatch.setitem(cli_module.COMMANDS, "boom", ("tests.test_cli", "boom", "fails"))
+    monkeypatch.setenv("CONFIG_AUDIT_CRASH_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as exited:
+        cli_module.main(["boom"])
+    assert exited.value.code == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: unexpected state" in err and "Traceback" not in err
+    logs = list(tmp_path.glob("config-audit-crash-*.log"))
+    assert logs and "Traceback" in logs[0].read_text()
