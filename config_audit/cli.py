@@ -20,6 +20,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3
 
 # name -> (module, attribute, one-line help shown by `config-audit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "config_audit.commands.init",
+        "init",
+        "Set up a repository: settings, signing key, trusted keys, hooks.",
+    ),
     "report": (
         "config_audit.commands.report",
         "report",

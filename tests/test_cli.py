@@ -112,3 +112,29 @@ def test_internal_error_is_exit_3_with_a_crash_log(tmp_path: Path, monkeypatch: 
     assert "internal error: RuntimeError: unexpected state" in err and "Traceback" not in err
     logs = list(tmp_path.glob("config-audit-crash-*.log"))
     assert logs and "Traceback" in logs[0].read_text()
+
+
+def test_init_sets_up_a_repository_and_is_idempotent(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    repo.mkdir()
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@x"}
+    subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
+    first = subprocess.run([TOOL, "init"], cwd=repo, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    key = tmp_path / ".config" / "config-audit" / "signing-key.pem"
+    assert key.stat().st_mode & 0o077 == 0
+    assert (repo / ".config-audit.yaml").exists() and (repo / ".git" / "hooks" / "pre-commit").exists()
+    again = subprocess.run([TOOL, "init"], cwd=repo, env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "kept" in again.stdout
+    trusted = (repo / ".config-audit" / "trusted-keys.yaml").read_text()
+    assert trusted.count("key_id") == 1
+    (repo / "recognizers").mkdir()
+    (repo / "recognizers" / "custom.yaml").write_text((ROOT / "recognizers" / "custom.yaml").read_text())
+    subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+    done = subprocess.run(["git", "commit", "-qm", "first"], cwd=repo, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    log = repo / ".git" / "config-audit" / "log.jsonl"
+    verified = subprocess.run([TOOL, "verify", "--log", str(log)], cwd=repo, env=env, capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
