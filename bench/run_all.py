@@ -1,0 +1,19 @@
+"""`make bench`: every benchmark, one after the other (each prints its own figures)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BENCHES = ["bench_core.py", "bench_validate.py", "bench_git.py", "bench_ledger.py",
+           "bench_watcher.py", "bench_export.py"]
+
+if __name__ == "__main__":
+    failed = []
+    for name in BENCHES:
+        print(f"\n===== {name}", flush=True)
+        if subprocess.run([sys.executable, str(HERE / name)]).returncode != 0:
+            failed.append(name)
+    sys.exit(f"failed: {failed}" if failed else 0)
