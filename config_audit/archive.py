@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from config_audit.checkpoint import Checkpoint, NoteSigner, log_origin, sign_checkpoint
+from config_audit.durable import write_atomic
 from config_audit.errors import UsageError, VerificationError
 from config_audit.export import read_entries
 from config_audit.formats.common import Entry
@@ -150,20 +151,6 @@ def _ledger_lock(log: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_durably(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def cutoff_for(before: datetime, retention: dict[str, Any], now: datetime) -> datetime:
     """The earlier of `before` and the retention window's start: nothing inside it moves."""
     keep = retention.get("keep_days")
@@ -195,7 +182,7 @@ def archive_before(
         directory.mkdir(exist_ok=True)
         segment = directory / f"segment-{first:012d}-{last:012d}{SEGMENT_SUFFIX}"
         data = gzip.compress(b"".join(e.line + b"\n" for e in moved), mtime=0)
-        _write_durably(segment, data)
+        write_atomic(segment, data)
         prefix = [bytes.fromhex(e.hash) for s in segment_paths(directory) for e in read_segment(s)]
         checkpoint = sign_checkpoint(
             Checkpoint(
@@ -217,9 +204,9 @@ def archive_before(
             "key_id": signer.key_id,
         }
         manifest["signature"] = base64.b64encode(signer.sign(manifest_payload(manifest))).decode()
-        _write_durably(_sidecar(segment, CHECKPOINT_SUFFIX), checkpoint.encode())
-        _write_durably(_sidecar(segment, MANIFEST_SUFFIX), json.dumps(manifest, indent=2).encode())
+        write_atomic(_sidecar(segment, CHECKPOINT_SUFFIX), checkpoint.encode())
+        write_atomic(_sidecar(segment, MANIFEST_SUFFIX), json.dumps(manifest, indent=2).encode())
         # Only now, with the segment durable, does the live log lose those lines.
         rest = lines[len(moved) :]
-        _write_durably(log, b"".join(x + b"\n" for x in rest) + tail)
+        write_atomic(log, b"".join(x + b"\n" for x in rest) + tail)
     return manifest

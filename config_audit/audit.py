@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config_audit.check import CheckedFile, check_bytes, compare_versions, format_for
+from config_audit.durable import write_atomic
 from config_audit.model import Change, Finding, Impact, Severity, ValidationReport
 from config_audit.policy import Policy, parse_policy
 from config_audit.settings import Settings
@@ -238,11 +239,7 @@ class Auditor:
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, default=str)
-            tmp.replace(path)
+            write_atomic(path, json.dumps(data, default=str).encode("utf-8"), mode=0o600)
         except OSError as exc:
             log.debug("verdict cache not written: %s", exc)
 

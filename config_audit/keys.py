@@ -15,6 +15,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from config_audit.durable import write_atomic
 from config_audit.errors import SigningKeyError, UsageError
 from config_audit.signing import Ed25519Signer, TrustedKey, TrustedKeys, key_id_for
 
@@ -166,8 +167,5 @@ def add_trusted_key(path: Path, key: TrustedKey) -> None:
         entries = list(raw["keys"])
     entries.append(key.to_dict())
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(
-        TRUSTED_KEYS_HEADER + yaml.safe_dump({"keys": entries}, sort_keys=False), encoding="utf-8"
-    )
-    os.replace(tmp, path)
+    text = TRUSTED_KEYS_HEADER + yaml.safe_dump({"keys": entries}, sort_keys=False)
+    write_atomic(path, text.encode("utf-8"))

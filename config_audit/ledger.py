@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from config_audit.durable import fsync_dir
 from config_audit.errors import ConfigAuditError
 from config_audit.records import GENESIS_HASH, SIGNING_DOMAIN, canonical_bytes, split_line
 from config_audit.signing import Signer
@@ -75,7 +76,7 @@ class Ledger:
                 raise LedgerError(f"{self.path}: cannot open log: {exc.strerror}") from None
             try:
                 if created:
-                    _fsync_dir(self.path.parent)  # the new directory entry must survive a crash
+                    fsync_dir(self.path.parent)  # the new directory entry must survive a crash
                 size = self._repair_tail(fd)
                 seq, prev_hash = self._last_link(fd, size)
                 record, line, _ = seal(body, signer, seq=seq, prev_hash=prev_hash)
@@ -201,14 +202,6 @@ class Ledger:
             raise LedgerError(
                 f"{self.path}: append failed, nothing was recorded: {exc.strerror}", advice=advice
             ) from None
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def record_line_hash(line: bytes) -> str:

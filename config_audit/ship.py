@@ -17,7 +17,6 @@ import hashlib
 import http.client
 import json
 import logging
-import os
 import socket
 import threading
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from config_audit.archive import read_sequence
+from config_audit.durable import write_atomic
 from config_audit.errors import SinkError, UsageError
 from config_audit.formats.common import Entry
 from config_audit.formats.jsonfmt import ecs_document, hec_event
@@ -191,20 +191,6 @@ def _slug(url: str) -> str:
     return urllib.parse.urlsplit(url).scheme + "-" + hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)  # the rename itself must survive a crash
-    finally:
-        os.close(fd)
-
-
 class Shipper:
     """Ships one log to one destination; the cursor and spool live beside the log."""
 
@@ -239,7 +225,7 @@ class Shipper:
 
     def _commit(self, last: Entry) -> None:
         cursor = {"destination": self.destination.url, "seq": last.record["seq"], "hash": last.hash}
-        _write_atomically(self.cursor_path, json.dumps(cursor).encode() + b"\n")
+        write_atomic(self.cursor_path, json.dumps(cursor).encode() + b"\n")
         self.spool_path.unlink(missing_ok=True)
 
     def _deliver(self, entries: list[Entry]) -> None:
@@ -283,7 +269,7 @@ class Shipper:
             self.spool_path.unlink(missing_ok=True)
         pending = self._pending(self.read_cursor())
         while chunk := list(islice(pending, self.batch)):
-            _write_atomically(self.spool_path, b"".join(e.line + b"\n" for e in chunk))
+            write_atomic(self.spool_path, b"".join(e.line + b"\n" for e in chunk))
             self._deliver(chunk)
             self._commit(chunk[-1])
             sent += len(chunk)

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from config_audit.durable import write_atomic
 from config_audit.errors import UsageError
 from config_audit.records import format_time
 from config_audit.settings import Settings
@@ -268,7 +269,7 @@ class WatchState:
         assert seen.data is not None and seen.sha256 is not None
         blob = self.content_dir / seen.sha256
         if not blob.exists():
-            _write_atomic(blob, seen.data)
+            write_atomic(blob, seen.data, mode=0o600)
         old = self.files.get(path)
         self.files[path] = FileState(seen.sha256, seen.size, seen.mtime_ns)
         self.problems.pop(path, None)
@@ -314,7 +315,7 @@ class WatchState:
             "problems": dict(sorted(self.problems.items())),
             "files": {p: asdict(s) for p, s in sorted(self.files.items())},
         }
-        _write_atomic(self.index_path, json.dumps(data, indent=1).encode("utf-8"))
+        write_atomic(self.index_path, json.dumps(data, indent=1).encode("utf-8"), mode=0o600)
         stale, self._stale = self._stale, set()
         for sha in stale:
             self._drop_blob(sha)
@@ -326,25 +327,6 @@ class WatchState:
         if self.running:
             return self.last_heartbeat or self.started_at, False
         return self.stopped_at, True
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write temp + fsync + rename + fsync dir: a crash leaves the old or the new file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 class InstanceLock:
