@@ -33,6 +33,16 @@ trusted_keys_option = click.option(
 def resolve_log(settings: Settings, given: Path | None) -> Path:
     path = given or settings.log_path
     if path is None:
+        # In a repository with the hooks installed, the hooks' log is the natural default.
+        from config_audit import gitrepo
+        from config_audit.errors import GitError
+
+        try:
+            hook_log = gitrepo.git_dir(settings.root) / "config-audit" / "log.jsonl"
+        except GitError:
+            hook_log = None
+        if hook_log is not None and hook_log.is_file():
+            return hook_log
         raise UsageError(
             "no record log given", advice="pass --log PATH or set 'log' in .config-audit.yaml"
         )
