@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from config_audit import __version__
 from config_audit.gitaudit import CommitAudit, RangeAudit
-from config_audit.model import Finding, Impact, Severity
+from config_audit.model import Change, Finding, Impact, Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -28,6 +29,17 @@ def commit_findings(audit: CommitAudit, *, require_hook_record: bool) -> list[Fi
             )
         )
     return out
+
+
+def public_change(change: Change) -> dict[str, Any]:
+    """A change fit for CI logs and pull-request comments: deny-list entries can be personal
+    data, so only their number is shown (the signed record keeps salted hashes)."""
+    data = change.to_dict()
+    if change.kind.startswith("deny_list.entries"):
+        for key in ("before", "after"):
+            if data[key] is not None:
+                data[key] = f"<{len(json.loads(data[key]))} entries withheld>"
+    return data
 
 
 def range_failed(audit: RangeAudit, *, require_hook_record: bool) -> bool:
@@ -53,7 +65,7 @@ def to_json(audit: RangeAudit, *, require_hook_record: bool) -> dict[str, Any]:
                     {
                         "path": r.event.path,
                         "blocked": r.blocked,
-                        "changes": [ch.to_dict() for ch in r.changes],
+                        "changes": [public_change(ch) for ch in r.changes],
                         "record_seq": (r.record or {}).get("seq"),
                     }
                     for r in c.results

@@ -222,3 +222,15 @@ def test_missing_signing_key_is_a_configuration_error(history: Repo) -> None:
     assert out.returncode == 2 and "signing key" in out.stderr
     env_key = Path(os.environ.get("HOME", "/")).name  # the CI key may also come from the env
     assert env_key is not None
+
+
+def test_ci_outputs_never_show_deny_list_entries(history: Repo, tmp_path: Path) -> None:
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("[Dr., Prof.]", "[Dr., Jane Roe]"))
+    assert history.commit("names in the deny list").returncode == 0
+    out, data = ci(history, "--base", "HEAD~1", "--sarif", str(tmp_path / "s.sarif"),
+                   "--markdown", str(tmp_path / "s.md"))
+    kinds = {c["kind"] for c in data["commits"][0]["files"][0]["changes"]}
+    assert {"deny_list.entries_added", "deny_list.entries_removed"} <= kinds
+    for text in (out.stdout, out.stderr, (tmp_path / "s.sarif").read_text(),
+                 (tmp_path / "s.md").read_text(), (history.path.parent / "ci.jsonl").read_text()):
+        assert "Jane Roe" not in text and "Prof." not in text

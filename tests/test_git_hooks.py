@@ -215,3 +215,28 @@ repos:
         ["git", "commit", "-q", "-m", "bad"], cwd=repo.path, env=env, capture_output=True, text=True
     )
     assert bad.returncode != 0 and "CA105" in bad.stdout + bad.stderr
+
+
+def test_merge_with_a_resolved_conflict_goes_through_the_hooks(repo: Repo) -> None:
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("side: staff").returncode == 0
+    repo.git("checkout", "-q", "main")
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, hr]"))
+    assert repo.commit("main: hr").returncode == 0
+    assert repo.git("merge", "-q", "side", check=False).returncode != 0  # conflict
+    resolved = RECOGNIZERS.replace("[employee]", "[employee, hr, staff]")
+    repo.write("recognizers/custom.yaml", resolved)
+    repo.git("add", "recognizers/custom.yaml")
+    bad = resolved.replace("score: 0.8", "score: 0")
+    repo.write("recognizers/custom.yaml", bad)
+    repo.git("add", "recognizers/custom.yaml")
+    blocked = repo.git("commit", "-q", "--no-edit", check=False)
+    assert blocked.returncode != 0 and "CA105" in blocked.stderr  # the merge is audited too
+    repo.write("recognizers/custom.yaml", resolved)
+    repo.git("add", "recognizers/custom.yaml")
+    merged = repo.git("commit", "-q", "--no-edit", check=False)
+    assert merged.returncode == 0, merged.stderr
+    last = records(repo)[-1]
+    assert last["commit"] == repo.head() and last["source"] == "post-commit"
+    assert repo.run("verify", "--log", str(repo.log)).returncode == 0
