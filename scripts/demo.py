@@ -29,7 +29,7 @@ def sh(args: list[str], cwd: Path, env: dict[str, str], *, expect: int | None = 
     if not quiet:
         for stream in (done.stdout, done.stderr):
             if stream.strip():
-                print("  " + stream.strip().replace("\n", "\n  "))
+                print("  " + stream.strip("\n").replace("\n", "\n  "))
     if expect is not None and done.returncode != expect:
         sys.exit(f"demo: expected exit {expect}, got {done.returncode}")
     return done
