@@ -34,10 +34,10 @@ def open_auditor(
     signer = None
     try:
         signer = load_signer(path=settings.signing_key_path, environ=env)
-    except SigningKeyError:
+    except SigningKeyError as exc:
         if require_key:
             raise
-        log.warning("no signing key configured: no change record is written")
+        log.warning("no change record is written: %s", exc.diagnostics())
     validator = None
     if presidio:
         from config_audit.validate import ValidationLimits, Validator
