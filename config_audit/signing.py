@@ -55,6 +55,7 @@ def key_id_for(public_raw: bytes) -> str:
 
 class Signer(Protocol):
     key_id: str
+    public_key: bytes  # raw; checkpoints name the key by a hash of it
 
     def sign(self, payload: bytes) -> bytes: ...
 

@@ -21,7 +21,7 @@ from typing import Any
 from config_audit.alertrules import AlertRules, BurstDetector
 from config_audit.alerts import Alert, AlertDispatcher, Record, record_ref
 from config_audit.audit import Auditor, AuditResult, ChangeEvent
-from config_audit.errors import UsageError
+from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.gitrepo import find_commit_with_content
 from config_audit.model import Finding, Severity
 from config_audit.records import build_record_body, format_time
@@ -114,6 +114,7 @@ class WatchDaemon:
             self.append("watcher-stop", {"pid": os.getpid(), "recorded": self.recorded}, now)
             self.state.running, self.state.stopped_at = False, format_time(now)
             self.state.save()
+            self.publish_checkpoint()
         self.alerts.close()
 
     def heartbeat(self) -> None:
@@ -122,6 +123,17 @@ class WatchDaemon:
             self.append("heartbeat", {"files": len(self.state.files)}, now)
             self.state.last_heartbeat = format_time(now)
             self.state.save()
+            self.publish_checkpoint()
+
+    def publish_checkpoint(self) -> None:
+        """A signed tree head beside the log, so `verify` catches truncation on its own."""
+        from config_audit.treehead import refresh_checkpoint
+
+        assert self.auditor.ledger is not None and self.auditor.signer is not None
+        try:
+            refresh_checkpoint(self.auditor.ledger.path, self.auditor.signer)
+        except (OSError, ConfigAuditError) as exc:
+            logger.error("checkpoint not written: %s", exc)
 
     def check_observer(self) -> None:
         if not self.watcher.healthy():

@@ -164,3 +164,21 @@ def test_keygen_refuses_to_overwrite(repo: Path) -> None:
     code, result = run("keygen", "--out", str(repo / "k.pem"))
     assert code == 2 and "already exists" in str(result.exception)
     assert len(read_trusted_keys(repo / "trusted.yaml")) == 1
+
+
+def test_show_prefers_seq_over_an_all_digit_id_prefix(tmp_path: Path) -> None:
+    code, _ = run("keygen", "--out", str(tmp_path / "k.pem"), "--trust", str(tmp_path / "t.yaml"))
+    assert code == 0
+    (tmp_path / ".config-audit.yaml").write_text("log: log.jsonl\nsigning_key: k.pem\ntrusted_keys: t.yaml\n")
+    signer = load_signer(path=tmp_path / "k.pem", environ={})
+    ledger = Ledger(tmp_path / "log.jsonl")
+    first = build_record_body(source="manual", path="a.yaml", now=T0)
+    first["id"] = "3" + first["id"][1:]  # an id that starts like seq 3
+    ledger.append(first, signer)
+    for name in ("b.yaml", "c.yaml"):
+        ledger.append(build_record_body(source="manual", path=name, now=T0), signer)
+    config = str(tmp_path / ".config-audit.yaml")
+    code, result = run("show", "3", "--config", config, "--format", "json")
+    assert code == 0 and json.loads(result.output)["path"] == "c.yaml"
+    code, result = run("show", first["id"][:6], "--config", config, "--format", "json")
+    assert code == 0 and json.loads(result.output)["path"] == "a.yaml"

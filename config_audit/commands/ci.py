@@ -94,6 +94,14 @@ def ci(
             allowed_signers=settings.allowed_signers_path,
             on_progress=progress,
         )
+        if (
+            auditor.ledger is not None
+            and auditor.signer is not None
+            and any(r.record for c in result.commits for r in c.results)
+        ):
+            from config_audit.treehead import refresh_checkpoint
+
+            refresh_checkpoint(auditor.ledger.path, auditor.signer)  # beside the CI log
     from config_audit.alertrules import alert_results
 
     alert_results(settings, [r for c in result.commits for r in c.results], burst=False)

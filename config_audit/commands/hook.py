@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from config_audit import gitrepo
-from config_audit.audit import AuditResult
+from config_audit.audit import Auditor, AuditResult
 from config_audit.commands.common import config_option, settings_from
 from config_audit.errors import UsageError
 from config_audit.hooks import HOOK_NAMES, install, uninstall
@@ -103,6 +103,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
                 extra=extra,
             )
             if audit.results:
+                publish_checkpoint(auditor, sha, top)
                 print_results(audit.results)
                 _alert(settings, audit.results)
 
@@ -147,3 +148,21 @@ def _alert(settings: Settings, results: list[AuditResult]) -> None:
         from config_audit.alertrules import alert_results
 
         alert_results(settings, results)
+
+
+CHECKPOINTS_REF = "config-audit-checkpoints"
+
+
+def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:
+    """After a record: the tree head beside the log, and a copy as a git note on the commit
+    (refs/notes/config-audit-checkpoints travels with pushes, out of the log writer's reach)."""
+    if auditor.ledger is None or auditor.signer is None:
+        return
+    from config_audit.errors import ConfigAuditError
+    from config_audit.treehead import refresh_checkpoint
+
+    try:
+        text = refresh_checkpoint(auditor.ledger.path, auditor.signer)
+        gitrepo.add_note(commit, text.encode("utf-8"), ref=CHECKPOINTS_REF, cwd=top)
+    except (OSError, ConfigAuditError) as exc:
+        click.echo(f"config-audit: warning: checkpoint not published: {exc}", err=True)

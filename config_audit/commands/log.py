@@ -150,17 +150,19 @@ def show(ref: str, log_path: Path | None, output_format: str, config_path: Path 
     """
     settings = settings_from(config_path)
     ledger = Ledger(resolve_log(settings, log_path))
-    matches = [
-        r
-        for r in ledger.read_records()
-        if (ref.isdigit() and r.get("seq") == int(ref)) or str(r.get("id", "")).startswith(ref)
-    ]
+    records = list(ledger.read_records())
+    # A number is a seq first (an id prefix can be all digits too); otherwise an id prefix.
+    matches = [r for r in records if ref.isdigit() and r.get("seq") == int(ref)]
+    if not matches:
+        matches = [r for r in records if str(r.get("id", "")).startswith(ref)]
     if not matches:
         raise UsageError(
             f"no record with seq or id {ref!r}", advice="list them with `config-audit log`"
         )
-    if len(matches) > 1 and not ref.isdigit():
-        raise UsageError(f"id prefix {ref!r} is ambiguous ({len(matches)} records)")
+    if len(matches) > 1:
+        raise UsageError(
+            f"{ref!r} matches {len(matches)} records", advice="give more of the id, or the seq"
+        )
     for record in matches:
         if output_format == "json":
             click.echo(json.dumps(record, indent=2, sort_keys=True))
