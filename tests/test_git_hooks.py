@@ -242,3 +242,16 @@ def test_merge_with_a_resolved_conflict_goes_through_the_hooks(repo: Repo) -> No
     last = records(repo)[-1]
     assert last["commit"] == repo.head() and last["source"] == "post-commit"
     assert repo.run("verify", "--log", str(repo.log)).returncode == 0
+
+
+def test_truncated_hook_log_is_caught_by_the_checkpoint_beside_it(repo: Repo) -> None:
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    checkpoint = Path(str(repo.log) + ".checkpoint")
+    assert checkpoint.read_text().splitlines()[1] == str(len(records(repo)))
+    published = repo.git("notes", "--ref=config-audit-checkpoints", "show", "HEAD").stdout
+    assert published == checkpoint.read_text()
+    lines = repo.log.read_text().splitlines(keepends=True)
+    repo.log.write_text("".join(lines[:-1]))  # the last record removed: the chain alone is fine
+    out = repo.run("verify", "--log", str(repo.log))
+    assert out.returncode == 1 and "truncat" in out.stdout.lower(), out.stdout
