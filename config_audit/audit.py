@@ -18,7 +18,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from config_audit.check import CheckedFile, check_bytes, compare_versions, format_for
+from config_audit.check import (
+    CheckedFile,
+    check_bytes,
+    compare_versions,
+    format_for,
+    load_into_presidio,
+    prepare,
+)
 from config_audit.durable import write_atomic
 from config_audit.model import Change, Finding, Impact, Severity, ValidationReport
 from config_audit.policy import Policy, parse_policy
@@ -108,43 +115,71 @@ class Auditor:
         self._checked: dict[tuple[str, str], Future[CheckedFile]] = {}
         self._lock = threading.Lock()
         self._prefetcher: ThreadPoolExecutor | None = None
+        self._closing = threading.Event()
 
     def check(self, data: bytes | None, path: str) -> CheckedFile | None:
         if data is None:
             return None
-        return self._submit(data, path, run_now=True).result()
+        return self._submit(data, path).result()
 
     def prefetch(self, versions: list[tuple[bytes, str]]) -> None:
-        """Validate these versions in the background, in order: the worker loads the next one
-        while this thread diffs, signs and appends the previous (CI ranges)."""
+        """Validate these versions in the background, in order: parse and lint all of them while
+        the worker imports Presidio, then load each, so the worker loads the next version while
+        this thread diffs, signs and appends the previous one (CI ranges)."""
+        pending: list[tuple[bytes, str, Future[CheckedFile]]] = []
+        with self._lock:
+            for data, path in versions:
+                key = (path, hashlib.sha256(data).hexdigest())
+                if key not in self._checked:
+                    future: Future[CheckedFile] = Future()
+                    self._checked[key] = future
+                    pending.append((data, path, future))
+        if not pending:
+            return
         if self._prefetcher is None:
             self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="config-audit-prefetch")
-        for data, path in versions:
-            self._submit(data, path, run_now=False)
+        self._prefetcher.submit(self._run_prefetch, pending)
+
+    def _run_prefetch(self, pending: list[tuple[bytes, str, Future[CheckedFile]]]) -> None:
+        prepared = []
+        for data, path, future in pending:
+            if self._closing.is_set():
+                future.cancel()
+                continue
+            fmt = format_for(path, self.settings.format_overrides)
+            try:
+                prepared.append((data, prepare(data, path=path, fmt=fmt), future))
+            except BaseException as exc:
+                future.set_exception(exc)
+        for data, checked, future in prepared:
+            if self._closing.is_set():
+                future.cancel()
+                continue
+            try:
+                if self.validator is not None:
+                    checked = load_into_presidio(checked, data, self.validator)
+                future.set_result(checked)
+            except BaseException as exc:
+                future.set_exception(exc)
 
     def close(self) -> None:
+        """Stop prefetching (an interrupted run must not wait for the whole range)."""
+        self._closing.set()
         if self._prefetcher is not None:
             self._prefetcher.shutdown(wait=True, cancel_futures=True)
             self._prefetcher = None
 
-    def _submit(self, data: bytes, path: str, *, run_now: bool) -> Future[CheckedFile]:
+    def _submit(self, data: bytes, path: str) -> Future[CheckedFile]:
         key = (path, hashlib.sha256(data).hexdigest())
         with self._lock:
             future = self._checked.get(key)
             if future is not None:
-                return future
+                return future  # done, or being prefetched
             if len(self._checked) > 4096:
                 self._checked = {k: f for k, f in self._checked.items() if not f.done()}
-            fmt = format_for(path, self.settings.format_overrides)
-            if run_now or self._prefetcher is None:
-                future = Future()
-                self._checked[key] = future
-            else:
-                future = self._prefetcher.submit(
-                    check_bytes, data, path=path, fmt=fmt, validator=self.validator
-                )
-                self._checked[key] = future
-                return future
+            future = Future()
+            self._checked[key] = future
+        fmt = format_for(path, self.settings.format_overrides)
         try:
             future.set_result(check_bytes(data, path=path, fmt=fmt, validator=self.validator))
         except BaseException as exc:

@@ -82,6 +82,14 @@ def check_bytes(
     run_lint: bool = True,
 ) -> CheckedFile:
     """Judge one version of one file. Without a validator, only parse and lint run."""
+    checked = prepare(data, path=path, fmt=fmt, run_lint=run_lint)
+    return load_into_presidio(checked, data, validator) if validator is not None else checked
+
+
+def prepare(
+    data: bytes, *, path: str, fmt: ConfigFormat | None = None, run_lint: bool = True
+) -> CheckedFile:
+    """The Presidio-free half: parse and lint (cheap; can run while the worker starts)."""
     try:
         parsed = parse_bytes(data, path=path, fmt=fmt)
     except UnparseableFile as exc:
@@ -93,24 +101,31 @@ def check_bytes(
         findings=tuple(findings),
         recognizer_count=len(parsed.recognizers.recognizers),
     )
-    if validator is not None:
-        loaded = validator.load(data, path=path, fmt=parsed.format)
-        lines = {rec.name: rec.line for rec in parsed.recognizers.recognizers}
-        located = tuple(
-            replace(f, line=lines.get(f.recognizer)) if f.line is None and f.recognizer else f
-            for f in loaded.findings
-        )
-        # The worker re-checks patterns Presidio really loaded; keep lint's version (it has lines).
-        have = {(f.code, f.recognizer) for f in findings}
-        located = tuple(f for f in located if (SAME_AS_LINT.get(f.code), f.recognizer) not in have)
-        report = replace(
-            report,
-            findings=report.findings + located,
-            recognizer_count=loaded.recognizer_count,
-            presidio_version=loaded.presidio_version,
-            samples=loaded.samples,
-            effective=loaded.effective,
-        )
+    return CheckedFile(report, parsed)
+
+
+def load_into_presidio(checked: CheckedFile, data: bytes, validator: Validator) -> CheckedFile:
+    """The other half: load into Presidio, run the samples, add the effective view."""
+    parsed, report = checked.parsed, checked.report
+    if parsed is None:
+        return checked  # unreadable: nothing to load
+    loaded = validator.load(data, path=report.path, fmt=parsed.format)
+    lines = {rec.name: rec.line for rec in parsed.recognizers.recognizers}
+    located = tuple(
+        replace(f, line=lines.get(f.recognizer)) if f.line is None and f.recognizer else f
+        for f in loaded.findings
+    )
+    # The worker re-checks patterns Presidio really loaded; keep lint's version (it has lines).
+    have = {(f.code, f.recognizer) for f in report.findings}
+    located = tuple(f for f in located if (SAME_AS_LINT.get(f.code), f.recognizer) not in have)
+    report = replace(
+        report,
+        findings=report.findings + located,
+        recognizer_count=loaded.recognizer_count,
+        presidio_version=loaded.presidio_version,
+        samples=loaded.samples,
+        effective=loaded.effective,
+    )
     return CheckedFile(report, parsed)
 
 
