@@ -61,7 +61,9 @@ def split_line(line: bytes) -> tuple[dict[str, Any], bytes]:
     in the line changes the hash, even one that would not change the parsed value. Raises
     ValueError for a line that is not a JSON object.
     """
-    record = json.loads(line)
+    # Duplicate keys are refused: readers disagree on which one wins (a forged first "path"
+    # before the signed last one would otherwise verify).
+    record = json.loads(line, object_pairs_hook=_no_duplicate_keys)
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     signature = record.get("signature")
@@ -71,8 +73,18 @@ def split_line(line: bytes) -> tuple[dict[str, Any], bytes]:
     for segment in (member + b",", b"," + member):
         if line.count(segment) == 1:
             return record, line.replace(segment, b"", 1)
-    # Not written by us (re-encoded): fall back to the canonical form of the parsed content.
-    return record, canonical_bytes(unsigned(record))
+    # Re-encoded (not the bytes the ledger wrote): the signature is then checked over the raw
+    # line and fails, so the record reads as edited. Never fall back to a re-canonicalized form.
+    return record, line
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
 
 
 def signing_payload(record: Mapping[str, Any]) -> bytes:

@@ -163,3 +163,22 @@ def test_signature_encoding_is_not_malleable(tmp_path: Path) -> None:
     assert base64.b64decode(forged) == base64.b64decode(sig)
     with pytest.raises(SignatureInvalid):
         TrustedKeys([key.trusted]).verify(record | {"signature": forged})
+
+
+def test_duplicate_key_and_reencoded_signature_are_caught(tmp_path: Path) -> None:
+    """A forged first "path" plus a re-spaced signature member once verified (found in review)."""
+    key = generate_key(tmp_path / "k.pem", owner="me", now=T0)
+    signer = load_signer(path=key.path, environ={})
+    log = tmp_path / "log.jsonl"
+    ledger = Ledger(log)
+    for name in ("a", "b", "c"):
+        ledger.append(build_record_body(source="manual", path=name, now=T0 + timedelta(days=1)), signer)
+    lines = log.read_bytes().splitlines(keepends=True)
+    forged = lines[1].replace(b'"path":', b'"path":"recognizers/EVIL.yaml","path":', 1)
+    forged = forged.replace(b'"signature":', b'"signature" :', 1)
+    log.write_bytes(lines[0] + forged + lines[2])
+    report = check_log(log, TrustedKeys([key.trusted]))
+    assert not report.ok and any(f.first_seq == 2 or 2 in f.lines for f in report.findings)
+    respaced = lines[1].replace(b'"signature":', b'"signature" :', 1)
+    log.write_bytes(lines[0] + respaced + lines[2])
+    assert not check_log(log, TrustedKeys([key.trusted])).ok
