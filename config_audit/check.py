@@ -142,7 +142,8 @@ def compare_versions(
     if before is None or before.declared is None:
         return (file_added(after.declared) if after and after.declared else []), []
     if after is None or after.declared is None:
-        return file_removed(before.declared), []
+        # The effective view also knows the entities of predefined recognizers.
+        return file_removed(before.report.effective or before.declared), []
     changes = diff_sets(before.declared, after.declared)
     old_eff, new_eff = before.report.effective, after.report.effective
     if old_eff is not None and new_eff is not None:

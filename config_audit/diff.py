@@ -29,9 +29,15 @@ LOWER_WEAKENS = (
 def diff_sets(old: RecognizerSet, new: RecognizerSet, *, level: str = "declared") -> list[Change]:
     """All semantic changes from `old` to `new` (empty: no semantic change)."""
     changes: list[Change] = []
-    changes += _languages(old.languages, new.languages)
-    changes += flag_changes(None, old.global_regex_flags, new.global_regex_flags, entities=())
-    changes += _settings(dict(old.settings), dict(new.settings))
+    # File-wide changes touch every entity of the file: policy on protected entities must see it.
+    everything = _entities_of(old.recognizers + new.recognizers)
+    changes += _languages(old, new)
+    changes += flag_changes(
+        None, old.global_regex_flags, new.global_regex_flags, entities=everything
+    )
+    changes += [
+        replace(c, entities=everything) for c in _settings(dict(old.settings), dict(new.settings))
+    ]
     before, after = old.by_key(), new.by_key()
     removed = [before[k] for k in before if k not in after]
     added = [after[k] for k in after if k not in before]
@@ -49,6 +55,7 @@ def diff_sets(old: RecognizerSet, new: RecognizerSet, *, level: str = "declared"
                 line=new_rec.line,
             )
         )
+        changes += diff_recognizer(old_rec, new_rec)  # a rename must not hide other edits
     paired = {id(r) for pair in renamed for r in pair}
     for rec in removed:
         if id(rec) not in paired and rec.language in new.languages:
@@ -74,8 +81,22 @@ def diff_sets(old: RecognizerSet, new: RecognizerSet, *, level: str = "declared"
 def merge_levels(declared: list[Change], effective: list[Change]) -> list[Change]:
     """Declared changes plus effective ones that the YAML view did not show (code defaults,
     silently dropped keys)."""
-    seen = {(c.kind, c.recognizer) for c in declared}
-    return declared + [c for c in effective if (c.kind, c.recognizer) not in seen]
+    merged = list(declared)
+    index = {(c.kind, c.recognizer): i for i, c in enumerate(merged)}
+    for change in effective:
+        key = (change.kind, change.recognizer)
+        if key not in index:
+            index[key] = len(merged)
+            merged.append(change)
+        else:  # same change seen in both views: the effective one knows code-default entities
+            known = merged[index[key]]
+            entities = tuple(dict.fromkeys(known.entities + change.entities))
+            merged[index[key]] = replace(known, entities=entities)
+    return merged
+
+
+def _entities_of(recognizers: Iterable[RecognizerDef]) -> tuple[str, ...]:
+    return tuple(sorted({e for r in recognizers for e in r.entities}))
 
 
 def _ordered(changes: Iterable[Change]) -> list[Change]:
@@ -113,22 +134,23 @@ def _pair_renames(
     return pairs
 
 
-def _languages(old: tuple[str, ...], new: tuple[str, ...]) -> list[Change]:
+def _languages(old: RecognizerSet, new: RecognizerSet) -> list[Change]:
     out = [
         Change(
             "language.removed",
             WEAKENS,
             None,
             f"language '{lang}' removed: every recognizer for it stops running",
+            _entities_of(r for r in old.recognizers if r.language == lang),
             before=lang,
         )
-        for lang in old
-        if lang not in new
+        for lang in old.languages
+        if lang not in new.languages
     ]
     out += [
         Change("language.added", STRENGTHENS, None, f"language '{lang}' added", after=lang)
-        for lang in new
-        if lang not in old
+        for lang in new.languages
+        if lang not in old.languages
     ]
     return out
 
@@ -184,6 +206,7 @@ def file_removed(old: RecognizerSet) -> list[Change]:
             None,
             f"recognizer file {old.path} deleted: "
             "Presidio silently falls back to its default recognizers",
+            _entities_of(old.recognizers),
         )
     ] + [
         _whole(r, "recognizer.removed", WEAKENS, "recognizer removed (file deleted)")

@@ -66,7 +66,8 @@ def _score_text(score: float) -> str:
 
 def diff_recognizer(old: RecognizerDef, new: RecognizerDef) -> list[Change]:
     """Changes inside one recognizer that kept its identity."""
-    label, ents = new.label, new.entities or old.entities
+    # Old and new entities: moving a recognizer off a protected entity touches that entity.
+    label, ents = new.label, tuple(dict.fromkeys(old.entities + new.entities))
     out: list[Change] = []
 
     def add(

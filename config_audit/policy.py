@@ -101,6 +101,8 @@ class Directory:
 
 
 def _protected(change: Change, protected: frozenset[str]) -> bool:
+    if change.recognizer is None and not change.entities and protected:
+        return True  # a file-wide change whose reach is unknown may touch any entity
     return any(fnmatch.fnmatchcase(e, p) for e in change.entities for p in protected)
 
 
