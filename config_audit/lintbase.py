@@ -190,7 +190,9 @@ class EntryLinter:
                 recognizer=name,
                 hint="add supported_entity: MY_ENTITY",
             )
-        if not entry.get("patterns") and not entry.get("deny_list"):
+        has_patterns = isinstance(entry.get("patterns"), list) and bool(entry["patterns"])
+        has_deny = isinstance(entry.get("deny_list"), list) and bool(entry["deny_list"])
+        if not has_patterns and not has_deny:
             self.add(
                 "CA116",
                 E,
@@ -200,14 +202,30 @@ class EntryLinter:
                 hint="add patterns or a deny_list",
             )
         for key in LIST_KEYS:
-            if isinstance(entry.get(key), str):
+            value = entry.get(key)
+            if key not in entry or value is None or isinstance(value, list):
+                continue
+            # Never echo the value: a deny list can hold personal data.
+            what = "a string" if isinstance(value, str) else f"a {type(value).__name__}"
+            self.add(
+                "CA103",
+                E,
+                f"'{key}' is {what}, not a list: Presidio iterates it "
+                + ("character by character" if isinstance(value, str) else "wrongly or fails"),
+                line=line_of(entry, key),
+                recognizer=name,
+                hint=f'write it as a YAML list: {key}: ["...", "..."]',
+            )
+        for key in ("supported_entity", "name"):
+            value = entry.get(key)
+            if key in entry and not isinstance(value, str):
                 self.add(
-                    "CA103",
+                    "CA116",
                     E,
-                    f"'{key}' is a string, not a list: Presidio iterates it character by character",
+                    f"'{key}' must be a string, got a {type(value).__name__}",
                     line=line_of(entry, key),
                     recognizer=name,
-                    hint=f'write it as a list: {key}: ["{entry[key]}"]',
+                    hint=f"write {key}: MY_VALUE",
                 )
         deny = entry.get("deny_list")
         if isinstance(deny, list):

@@ -73,7 +73,25 @@ def test_unknown_key_suggests_the_right_one() -> None:
     assert "did you mean 'enabled'" in finding.hint
 
 
-def test_findings_never_echo_deny_list_values() -> None:
-    data = b"recognizers:\n  - name: T\n    supported_entity: T\n    deny_list: [Jane Doe, 42]\n"
-    for f in check_bytes(data, path="x.yaml").report.findings:
-        assert "Jane" not in f.message + f.hint
+@pytest.mark.parametrize(
+    "deny_list", ['[Jane Doe, 42, ""]', '"Jane Doe"', "{Jane Doe: 1}", "[[Jane Doe]]"]
+)
+def test_findings_never_echo_deny_list_values(deny_list: str) -> None:
+    data = f"recognizers:\n  - name: T\n    supported_entity: T\n    deny_list: {deny_list}\n"
+    findings = check_bytes(data.encode(), path="x.yaml").report.findings
+    assert findings  # every one of these shapes is wrong
+    for f in findings:
+        assert "Jane" not in f.message + f.hint, f
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("patterns", "{name: p, regex: x, score: 0.5}"), ("context", "5"),
+     ("supported_entity", "[X, Y]"), ("name", "[a, b]"), ("deny_list", "{a: b}")],
+)
+def test_wrongly_typed_fields_are_errors(field: str, value: str) -> None:
+    fields = {"name": "T", "supported_entity": "T", "patterns": "[{name: p, regex: 'x', score: 0.5}]"}
+    fields[field] = value
+    body = "".join(f"    {k}: {v}\n" for k, v in fields.items()).replace("    ", "  - ", 1)
+    report = check_bytes(f"recognizers:\n{body}".encode(), path="x.yaml").report
+    assert not report.valid, report.findings
