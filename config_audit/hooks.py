@@ -16,15 +16,19 @@ MARKER = "# presidio-config-audit managed hook"
 CHAINED_SUFFIX = ".config-audit-chained"
 
 # Fast paths in shell, so a commit that touches no YAML never starts Python.
+_YAML = "':(icase)*.yaml' ':(icase)*.yml'"
 _FAST_PATH = {
+    # --no-renames: a recognizer file renamed to README.bak must still be seen as deleted.
     "pre-commit": (
         "# Fast path: no staged YAML, nothing to audit (CONFIG_AUDIT_HOOK_ALWAYS=1 disables it).\n"
-        'if [ -z "$CONFIG_AUDIT_HOOK_ALWAYS" ] && git rev-parse -q --verify HEAD >/dev/null &&\n'
-        '   [ -z "$(git diff --cached --name-only -- "*.yaml" "*.yml" | head -n 1)" ]; then exit 0; fi\n'
+        'if [ -z "$CONFIG_AUDIT_HOOK_ALWAYS" ] && git rev-parse -q --verify HEAD >/dev/null && '
+        '[ -z "$(git diff --cached --name-only --no-renames -- ' + _YAML + ' | head -n 1)" ]; '
+        "then exit 0; fi\n"
     ),
     "post-commit": (
-        'if [ -z "$CONFIG_AUDIT_HOOK_ALWAYS" ] && [ -z "$(git diff-tree --cc --root --no-commit-id\\\n'
-        '   --name-only -r HEAD -- "*.yaml" "*.yml" | head -n 1)" ]; then exit 0; fi\n'
+        'if [ -z "$CONFIG_AUDIT_HOOK_ALWAYS" ] && [ -z "$(git diff-tree --cc --root '
+        "--no-commit-id --no-renames --name-only -r HEAD -- " + _YAML + ' | head -n 1)" ]; '
+        "then exit 0; fi\n"
     ),
     "post-rewrite": "",
 }
@@ -44,7 +48,10 @@ def shim(name: str, *, chained: bool = False) -> str:
         chain = f'"$0{CHAINED_SUFFIX}" "$@"'
         if name == "post-rewrite":
             chain = f'printf "%s\\n" "$input" | {chain}'
-        lines.append(f"# The hook that was here before runs first.\n{chain} || exit $?")
+        if name == "pre-commit":
+            lines.append(f"# The hook that was here before runs first.\n{chain} || exit $?")
+        else:  # git ignores post-hook status: a failing foreign hook must not skip our record
+            lines.append(f"# The hook that was here before runs first.\n{chain} || true")
     body = _FAST_PATH[name]
     if body:
         lines.append(body.rstrip("\n"))

@@ -255,3 +255,20 @@ def test_truncated_hook_log_is_caught_by_the_checkpoint_beside_it(repo: Repo) ->
     repo.log.write_text("".join(lines[:-1]))  # the last record removed: the chain alone is fine
     out = repo.run("verify", "--log", str(repo.log))
     assert out.returncode == 1 and "truncat" in out.stdout.lower(), out.stdout
+
+
+def test_renaming_a_recognizer_file_away_is_audited_as_a_deletion(repo: Repo) -> None:
+    repo.git("mv", "recognizers/custom.yaml", "recognizers/custom.yaml.bak")
+    done = repo.git("commit", "-q", "-m", "hide it", check=False)
+    assert done.returncode != 0 and "CA502" in done.stderr  # protected recognizers removed
+
+
+def test_a_failing_foreign_post_commit_hook_does_not_skip_the_record(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, hooks=False)
+    foreign = repo.path / ".git" / "hooks" / "post-commit"
+    foreign.write_text("#!/bin/sh\necho flaky >&2\nexit 1\n")
+    foreign.chmod(0o755)
+    assert repo.run("install-hooks").returncode == 0
+    done = repo.commit("first")
+    assert done.returncode == 0 and "flaky" in done.stderr
+    assert [r["source"] for r in records(repo)] == ["post-commit"]
