@@ -109,11 +109,26 @@ def manifest_payload(manifest: dict[str, Any]) -> bytes:
 
 
 def verify_segment(segment: Path, trusted: TrustedKeys) -> dict[str, Any]:
-    """Raise unless the segment matches its signed manifest; return the manifest."""
+    """Raise `ArchiveError` (or another VerificationError) unless the segment matches its
+    signed manifest; return the manifest. A missing or damaged manifest is a finding, not a
+    crash."""
+    try:
+        return _verify_segment(segment, trusted)
+    except VerificationError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError) as exc:
+        raise ArchiveError(
+            f"{segment}: cannot be verified ({type(exc).__name__}: {exc})",
+            advice="restore the segment and its .manifest.json from a backup; never edit them",
+        ) from None
+
+
+def _verify_segment(segment: Path, trusted: TrustedKeys) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(_sidecar(segment, MANIFEST_SUFFIX).read_bytes())
-    trusted.verify_signature(
-        str(manifest.get("key_id")), manifest_payload(manifest), str(manifest.get("signature"))
-    )
+    key_id = str(manifest.get("key_id"))
+    trusted.verify_signature(key_id, manifest_payload(manifest), str(manifest.get("signature")))
+    if manifest.get("created"):  # the key's validity window and revocation apply too
+        trusted.get(key_id).check_time(parse_time(str(manifest["created"])))
     if hashlib.sha256(segment.read_bytes()).hexdigest() != manifest["sha256"]:
         raise ArchiveError(f"{segment}: content does not match its manifest's sha256")
     entries = list(read_segment(segment))

@@ -115,6 +115,12 @@ def parse_trusted_keys(raw: Any, *, where: str) -> TrustedKeys:
         if len(public) != 32 or entry.get("algorithm", "ed25519") != "ed25519":
             raise UsageError(f"{at}: public_key must be a raw 32-byte Ed25519 key in base64")
         key_id = key_id_for(public)
+        if any(k.key_id == key_id for k in keys):
+            # A second entry could silently undo the first one's revocation: refuse it.
+            raise UsageError(
+                f"{at}: key {key_id} is listed twice",
+                advice="keep one entry per key; a revoked key stays revoked",
+            )
         if entry.get("key_id") not in (None, key_id):
             raise UsageError(
                 f"{at}: key_id {entry.get('key_id')!r} does not match the public key ({key_id})"

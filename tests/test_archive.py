@@ -135,3 +135,18 @@ def test_verify_reads_archives_and_the_live_log_as_one_chain(tmp_path: Path) -> 
     segment.write_bytes(gzip.compress(b"".join(lines[:-1])))
     broken = runner.invoke(cli, args)
     assert broken.exit_code == 1 and "Traceback" not in broken.output
+
+
+def test_missing_manifest_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    log, signer = tmp_path / "audit.jsonl", fixed_signer()
+    make_log(log, simple_bodies(10), signer)
+    archive_before(log, T0 + timedelta(minutes=4), signer)
+    segment = segment_paths(archive_dir(log))[0]
+    next(archive_dir(log).glob("*.manifest.json")).unlink()
+    with pytest.raises(ArchiveError, match="cannot be verified"):
+        verify_segment(segment, trusted_for(signer))
+    (tmp_path / "none.yaml").write_text("{}\n")
+    result = CliRunner().invoke(cli, ["verify", "--log", str(log), "--trusted-keys",
+                                      str(_trusted_file(tmp_path, signer)), "--config",
+                                      str(tmp_path / "none.yaml")])
+    assert isinstance(result.exception, ArchiveError) and result.exception.exit_code == 1

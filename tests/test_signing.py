@@ -182,3 +182,14 @@ def test_duplicate_key_and_reencoded_signature_are_caught(tmp_path: Path) -> Non
     respaced = lines[1].replace(b'"signature":', b'"signature" :', 1)
     log.write_bytes(lines[0] + respaced + lines[2])
     assert not check_log(log, TrustedKeys([key.trusted])).ok
+
+
+def test_a_key_listed_twice_is_refused(tmp_path: Path) -> None:
+    key = generate_key(tmp_path / "k.pem", owner="me", now=T0)
+    path = tmp_path / "trusted.yaml"
+    add_trusted_key(path, TrustedKey(key.key_id, key.trusted.public_key, "me", revoked_at=T0))
+    doubled = path.read_text() + path.read_text().split("keys:\n", 1)[1].replace(
+        "revoked_at: '", "# was revoked_at: '")
+    path.write_text(doubled)  # the same key again, its revocation commented out
+    with pytest.raises(UsageError, match="listed twice"):
+        read_trusted_keys(path)
