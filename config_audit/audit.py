@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from config_audit import __version__
 from config_audit.check import (
     CheckedFile,
     check_bytes,
@@ -236,6 +237,8 @@ class Auditor:
                 self.settings.format_overrides,
                 samples_hash,
                 CACHE_VERSION,
+                __version__,
+                _presidio_version(),
             ]
         )
         return self.cache_dir / (hashlib.sha256(key.encode()).hexdigest() + ".json")
@@ -266,8 +269,10 @@ class Auditor:
         path = self._cache_file(event)
         if path is None:
             return
+        salt = self.deny_list_salt()
         data = {
-            "changes": [c.to_dict() for c in changes],
+            # Deny-list entries are cached as salted hashes, as in records: never in clear.
+            "changes": [_hashed_deny_list(c.to_dict(), salt) for c in changes],
             "before": before.to_dict() if before else None,
             "after": after.to_dict() if after else None,
             "problems": [f.to_dict() for f in problems],
@@ -333,6 +338,26 @@ class Auditor:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(salt)
             return salt
+
+
+def _presidio_version() -> str:
+    """The installed presidio-analyzer (a cached verdict is only as good as the loader)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("presidio-analyzer")
+    except PackageNotFoundError:
+        return ""
+
+
+def _hashed_deny_list(data: dict[str, Any], salt: bytes) -> dict[str, Any]:
+    from config_audit.records import salted_hash
+
+    if str(data.get("kind", "")).startswith("deny_list.entries"):
+        for key in ("before", "after"):
+            if data.get(key) is not None:
+                data[key] = json.dumps([salted_hash(v, salt) for v in json.loads(data[key])])
+    return data
 
 
 def _change_dict(change: Change) -> dict[str, Any]:

@@ -103,7 +103,7 @@ def parse_trusted_keys(raw: Any, *, where: str) -> TrustedKeys:
     entries = raw.get("keys") if isinstance(raw, dict) else None
     if not isinstance(entries, list):
         raise UsageError(f"{where}: expected a mapping with a 'keys' list")
-    keys = []
+    keys: list[TrustedKey] = []
     for n, entry in enumerate(entries, 1):
         at = f"{where}: keys[{n}]"
         if not isinstance(entry, dict):

@@ -37,7 +37,7 @@ def ci(repo: Repo, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
     try:
         data = json.loads(out.stdout)
     except ValueError:
-        data = {}
+        pytest.fail(f"ci printed no JSON (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
     return out, data
 
 

@@ -101,8 +101,10 @@ def test_no_internal_errors_or_bounds_hit(ours: dict[str, list[str]]) -> None:
 
 def test_corpus_findings_match_the_snapshot(ours: dict[str, list[str]]) -> None:
     corpus = {Path(p).name: codes for p, codes in ours.items() if "/corpus/" in p}
-    if os.environ.get("UPDATE_SNAPSHOT") or not SNAPSHOT.exists():
+    if os.environ.get("UPDATE_SNAPSHOT"):  # after reviewing a Presidio upgrade's effect
         SNAPSHOT.write_text(json.dumps(corpus, indent=2, sort_keys=True) + "\n")
+        pytest.skip("snapshot rewritten; review `git diff` and commit it")
+    assert SNAPSHOT.exists(), "snapshot missing: run with UPDATE_SNAPSHOT=1 and review it"
     assert corpus == json.loads(SNAPSHOT.read_text())
 
 

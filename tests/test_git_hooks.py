@@ -272,3 +272,23 @@ def test_a_failing_foreign_post_commit_hook_does_not_skip_the_record(tmp_path: P
     done = repo.commit("first")
     assert done.returncode == 0 and "flaky" in done.stderr
     assert [r["source"] for r in records(repo)] == ["post-commit"]
+
+
+def test_verdict_cache_never_holds_deny_list_entries_in_clear(repo: Repo) -> None:
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[Dr., Prof.]", "[Dr., Jane Roe]"))
+    assert repo.commit("names").returncode == 0
+    cache = repo.path / ".git" / "config-audit" / "cache"
+    entries = list(cache.glob("*.json"))
+    assert entries  # post-commit reused what pre-commit proved
+    for entry in entries:
+        assert entry.stat().st_mode & 0o077 == 0
+        assert "Jane Roe" not in entry.read_text() and "Prof." not in entry.read_text()
+    assert "Jane Roe" not in repo.log.read_text()
+
+
+def test_deleted_checkpoint_is_noticed(repo: Repo) -> None:
+    Path(str(repo.log) + ".checkpoint").unlink()
+    plain = repo.run("verify", "--log", str(repo.log))
+    assert plain.returncode == 0 and "no checkpoint" in plain.stderr
+    strict = repo.run("verify", "--log", str(repo.log), "--require-checkpoint")
+    assert strict.returncode == 1 and "no checkpoint" in strict.stderr

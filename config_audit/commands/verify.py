@@ -37,6 +37,11 @@ from config_audit.settings import Settings
     default=None,
     help="Directory of sealed archive segments (default: the log's archive directory).",
 )
+@click.option(
+    "--require-checkpoint",
+    is_flag=True,
+    help="Fail when no checkpoint is found (someone able to truncate the log could delete it).",
+)
 @trusted_keys_option
 @format_option
 @config_option
@@ -46,6 +51,7 @@ def verify(
     log_path: Path | None,
     checkpoint_file: Path | None,
     archives: Path | None,
+    require_checkpoint: bool,
     trusted_keys_path: Path | None,
     output_format: str,
     config_path: Path | None,
@@ -69,6 +75,19 @@ def verify(
     cp_file = checkpoint_file
     if cp_file is None and checkpoint_path(log).is_file():
         cp_file = checkpoint_path(log)
+    if cp_file is None and require_checkpoint:
+        _alert_failure(settings, "record log has no checkpoint")
+        raise VerificationError(
+            f"{log}: no checkpoint to verify against (--require-checkpoint)",
+            advice="without one a truncated tail is undetectable; restore <log>.checkpoint or "
+            "pass --checkpoint with a copy kept elsewhere",
+        )
+    if cp_file is None and output_format == "text":
+        click.echo(
+            "note: no checkpoint: records removed from the end would go unnoticed "
+            "(write one with `config-audit checkpoint`)",
+            err=True,
+        )
     cp = verify_checkpoint(read_checkpoint_text(cp_file), trusted) if cp_file else None
     segments = segment_paths(archives or archive_dir(log))
     if segments:
