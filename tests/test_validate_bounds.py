@@ -78,7 +78,7 @@ def test_worker_dying_while_idle_is_replaced_silently() -> None:
         pid = v.worker_pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
+        v._state["worker"].proc.wait(timeout=10)  # dead for sure before the next request
         result = v.load(CUSTOM, path="b.yaml", fmt=ConfigFormat.ADHOC)
         assert result.valid and v.worker_pid != pid
 
