@@ -157,7 +157,7 @@ def test_show_by_seq_and_id(repo: Path) -> None:
     assert record["seq"] == 3
     code, result = run("show", record["id"][:8], "--config", config)
     assert code == 0 and "change 2" in result.output
-    assert run("show", "99", "--config", config)[0] == 2
+    assert run("show", "z99", "--config", config)[0] == 2  # neither a seq nor a uuid prefix
 
 
 def test_keygen_refuses_to_overwrite(repo: Path) -> None:
