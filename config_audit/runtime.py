@@ -7,10 +7,14 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config_audit.audit import Auditor
 from config_audit.errors import SigningKeyError
 from config_audit.settings import Settings
+
+if TYPE_CHECKING:
+    from config_audit.validate import Validator
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +42,28 @@ def open_auditor(
         if require_key:
             raise
         log.warning("no change record is written: %s", exc.diagnostics())
-    validator = None
-    if presidio:
+    created: list[Validator] = []
+
+    def make_validator() -> Validator:
+        # Imported here: the validate package costs ~30 ms that a cached verdict never needs.
         from config_audit.validate import ValidationLimits, Validator
 
         limits = ValidationLimits(timeout_s=float(settings.validation.get("timeout_s", 20.0)))
-        validator = Validator(limits=limits, samples_path=settings.samples_path)
-        if prestart:  # Presidio's import (~1 s) overlaps our git and parsing work
-            validator.prestart()
+        validator = Validator(
+            limits=limits,
+            samples_path=settings.samples_path,
+            cache_dir=cache_dir / "loads" if cache_dir is not None else None,
+        )
+        created.append(validator)
+        return validator
+
+    if presidio and prestart:  # Presidio's import (~1 s) overlaps our git and parsing work
+        make_validator().prestart()
     ledger = Ledger(log_path) if log_path is not None and signer is not None else None
     auditor = Auditor(
         settings,
-        validator=validator,
+        validator=created[0] if created else None,
+        validator_factory=make_validator if presidio else None,
         ledger=ledger,
         signer=signer,
         environ=env,
@@ -59,5 +73,5 @@ def open_auditor(
         yield auditor
     finally:
         auditor.close()
-        if validator is not None:
+        for validator in created:
             validator.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -23,13 +24,14 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
+from config_audit import __version__
+from config_audit.durable import write_atomic
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
 from config_audit.validate import effective, samples
+from config_audit.versions import presidio_version
 
 logger = logging.getLogger(__name__)
 
@@ -38,15 +40,6 @@ CODE_MEMORY = "CA211"
 CODE_WORKER_DIED = "CA212"
 CODE_INTERNAL = "CA213"
 STARTUP_TIMEOUT_S = 120.0
-
-
-@lru_cache(maxsize=1)
-def presidio_version() -> str:
-    """Installed presidio-analyzer version, read from metadata (no import of Presidio)."""
-    try:
-        return metadata.version("presidio-analyzer")
-    except metadata.PackageNotFoundError:
-        return ""
 
 
 @dataclass(frozen=True)
@@ -181,7 +174,11 @@ class _Worker:
                 stream.close()
 
     def close(self) -> None:
-        """Polite stop: EOF on stdin, then kill if it lingers."""
+        """Polite stop: EOF on stdin, then kill if it lingers. A worker still importing
+        Presidio (prestarted, never used) is killed at once: it would read EOF only later."""
+        if self.hello is None:
+            self.kill()
+            return
         if self.proc.poll() is None and self.proc.stdin is not None:
             try:
                 self.proc.stdin.close()
@@ -207,9 +204,16 @@ class Validator:
     """
 
     def __init__(
-        self, *, limits: ValidationLimits = ValidationLimits(), samples_path: Path | None = None
+        self,
+        *,
+        limits: ValidationLimits = ValidationLimits(),
+        samples_path: Path | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.limits = limits
+        # Results by content: the hooks validate HEAD's version again at every commit, and it
+        # was proved at the previous one. Keep it inside .git (it holds nothing .git does not).
+        self.cache_dir = cache_dir
         self.samples = samples.load_samples(samples_path) if samples_path else ()
         self._wire_samples = samples.samples_to_wire(self.samples)
         self._lock = threading.Lock()
@@ -270,6 +274,10 @@ class Validator:
     def load(self, data: bytes, *, path: str, fmt: ConfigFormat) -> LoadResult:
         """Load `data` (a file's bytes) with the Presidio loader for `fmt`; findings, never raises
         for anything the file does."""
+        cache = self._cache_file(data, path=path, fmt=fmt)
+        cached = self._cache_read(cache)
+        if cached is not None:
+            return cached
         with self._lock:
             self._next_id += 1
             payload = {
@@ -305,6 +313,7 @@ class Validator:
                     )
                 )
             if response.get("ok"):
+                self._cache_write(cache, response["result"])
                 return self._decode(response["result"])
             if response.get("error") == "memory":
                 self._discard_worker()
@@ -323,6 +332,39 @@ class Validator:
                     path,
                 )
             )
+
+    def _cache_file(self, data: bytes, *, path: str, fmt: ConfigFormat) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        key = hashlib.sha256()
+        for part in (
+            path,
+            fmt.value,
+            presidio_version(),
+            __version__,
+            json.dumps(self._wire_samples, sort_keys=True),
+            repr(self.limits),
+        ):
+            key.update(part.encode("utf-8") + b"\0")
+        key.update(data)
+        return self.cache_dir / f"load-{key.hexdigest()}.json"
+
+    def _cache_read(self, cache: Path | None) -> LoadResult | None:
+        if cache is None:
+            return None
+        try:
+            return self._decode(json.loads(cache.read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent or damaged: validate again
+
+    def _cache_write(self, cache: Path | None, result: dict[str, Any]) -> None:
+        if cache is None:
+            return
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_atomic(cache, json.dumps(result).encode("utf-8"), mode=0o600)
+        except OSError as exc:
+            logger.debug("validation cache not written: %s", exc)
 
     def _failed(self, finding: Finding) -> LoadResult:
         return LoadResult((finding,), None, 0, (), presidio_version())
