@@ -6,17 +6,22 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
+
 from config_audit import gitrepo
 from config_audit.attribution import attribution_findings, author_evidence, pending_evidence
 from config_audit.audit import Auditor, AuditResult, ChangeEvent
-from config_audit.errors import GitError
+from config_audit.errors import ConfigAuditError, GitError
 from config_audit.gitrepo import BlobReader, CommitInfo, FileChange
 from config_audit.model import Finding, Severity
+from config_audit.policy import parse_policy
+from config_audit.settings import parse_settings
 
 NOTES_REF = "config-audit"
 log = logging.getLogger(__name__)
@@ -131,12 +136,38 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             commit=None,
             author=author,
         )
-    results = [auditor.audit(e, write=False) for e in events]
-    if any(r.blocked for r in results):  # blocked attempts are evidence too
-        results = [
-            auditor.audit(e) if r.blocked else r for e, r in zip(events, results, strict=True)
-        ]
+    base = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
+    with policy_in_force(auditor, base, top):
+        results = [auditor.audit(e, write=False) for e in events]
+        if any(r.blocked for r in results):  # blocked attempts are evidence too
+            results = [
+                auditor.audit(e) if r.blocked else r for e, r in zip(events, results, strict=True)
+            ]
     return results
+
+
+@contextmanager
+def policy_in_force(auditor: Auditor, parent: str | None, top: Path) -> Iterator[None]:
+    """Judge a change under the policy of its parent commit, not the one it brings: otherwise a
+    commit could make its author an owner and weaken a protected recognizer in one go."""
+    settings = auditor.settings
+    current = auditor.policy
+    if parent is None or settings.config_path is None:
+        yield
+        return
+    try:
+        rel = settings.config_path.resolve().relative_to(top.resolve()).as_posix()
+        data = gitrepo.read_blob(parent, rel, cwd=top)
+        if data is not None:
+            raw = yaml.safe_load(data.decode("utf-8")) or {}
+            old = parse_settings(raw, root=settings.root, config_path=settings.config_path)
+            auditor.policy = parse_policy(old.policy)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError, ConfigAuditError) as exc:
+        log.warning("policy of %s unusable (%s): judging with the current one", parent, exc)
+    try:
+        yield
+    finally:
+        auditor.policy = current
 
 
 def commit_requested_signing(ppid: int | None = None) -> bool:
@@ -217,10 +248,11 @@ def audit_commit(
         changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
     )
     audit.attribution = attribution_findings(info, path=changes[0].path)
-    for event in events:
-        if extra:
-            event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})
-        audit.results.append(auditor.audit(event))
+    with policy_in_force(auditor, facts.parents[0] if facts.parents else None, top):
+        for event in events:
+            if extra:
+                event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})
+            audit.results.append(auditor.audit(event))
     records = [r.record for r in audit.results if r.record is not None]
     if write_notes and records:
         note = b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in records)

@@ -292,3 +292,17 @@ def test_deleted_checkpoint_is_noticed(repo: Repo) -> None:
     assert plain.returncode == 0 and "no checkpoint" in plain.stderr
     strict = repo.run("verify", "--log", str(repo.log), "--require-checkpoint")
     assert strict.returncode == 1 and "no checkpoint" in strict.stderr
+
+
+def test_a_commit_is_judged_by_the_policy_before_it(repo: Repo) -> None:
+    cfg = repo.path / ".config-audit.yaml"
+    promoted = cfg.read_text().replace("privacy: [alice]", "privacy: [alice, bob]")
+    cfg.write_text(promoted)
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.5"))
+    sneaky = repo.commit("bob makes himself an owner and weakens", author="bob")
+    assert sneaky.returncode != 0 and "CA501" in sneaky.stderr
+    repo.git("reset", "-q", "recognizers/custom.yaml")
+    repo.git("checkout", "--", "recognizers/custom.yaml")
+    assert repo.commit("alice adds bob to the team", ".config-audit.yaml").returncode == 0
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.5"))
+    assert repo.commit("bob, now an owner, weakens", author="bob").returncode == 0
