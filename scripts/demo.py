@@ -111,6 +111,13 @@ policy:
     sh([TOOL, "verify", "--log", str(ci_log)], repo, env)
     sh([TOOL, "log", "--log", str(repo / ".git" / "config-audit" / "log.jsonl")], repo, env,
        expect=None)
+
+    step("8. Someone quietly edits a record (bob's blocked attempt becomes a pass): verify says where")
+    tampered = tmp / "tampered-log.jsonl"
+    lines = (repo / ".git" / "config-audit" / "log.jsonl").read_text().splitlines(keepends=True)
+    lines[3] = lines[3].replace('"verdict":"violation"', '"verdict":"pass"')
+    tampered.write_text("".join(lines))
+    sh([TOOL, "verify", "--log", str(tampered)], repo, env, expect=1)
     print(f"\ndemo: done. Everything is in {tmp}")
 
 
