@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test-only system packages: rsyslog (the real syslog collector the ship tests talk to),
-# chromium (renders the HTML report headless) and jq (the export benchmark's baseline).
+# chromium (renders the HTML report headless), jq (the export benchmark's baseline), and
+# ssh-keygen and gpg (real signed commits in the git tests).
 # Installs only what is missing; without root or apt it says so and exits 0, and the tests
 # that need a missing tool skip with that reason.
 set -euo pipefail
@@ -9,6 +10,8 @@ missing=()
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)  # SSH-signed commits
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg)                   # GPG-signed commits
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
