@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from config_audit.errors import UsageError
@@ -15,26 +16,42 @@ HOOK_NAMES = ("pre-commit", "post-commit", "post-rewrite")
 MARKER = "# presidio-config-audit managed hook"
 CHAINED_SUFFIX = ".config-audit-chained"
 
-# Fast paths in shell, so a commit that touches no YAML never starts Python.
-_YAML = "':(icase)*.yaml' ':(icase)*.yml'"
-_FAST_PATH = {
-    # --no-renames: a recognizer file renamed to README.bak must still be seen as deleted.
-    "pre-commit": (
-        "# Fast path: no staged YAML, nothing to audit (CONFIG_AUDIT_HOOK_ALWAYS=1 disables it).\n"
-        'if [ -z "$CONFIG_AUDIT_HOOK_ALWAYS" ] && git rev-parse -q --verify HEAD >/dev/null && '
-        '[ -z "$(git diff --cached --name-only --no-renames -- ' + _YAML + ' | head -n 1)" ]; '
-        "then exit 0; fi\n"
-    ),
-    "post-commit": (
+# Fast paths in shell, so a commit that touches no recognizer file never starts Python.
+DEFAULT_PATHSPECS = (":(icase)*.yaml", ":(icase)*.yml")
+
+
+def pathspecs_for(
+    globs: Sequence[str], *, prefix: str = "", config: str | None = None
+) -> tuple[str, ...]:
+    """Git pathspecs for the configured recognizer globs (relative to the repository root),
+    plus the settings file, so changing the globs also wakes the hook."""
+    specs = [f":(glob,icase){prefix}{g}" for g in globs]
+    if config:
+        specs.append(f":(literal){config}")
+    return tuple(specs) or DEFAULT_PATHSPECS
+
+
+def _fast_path(name: str, pathspecs: Sequence[str]) -> str:
+    if name == "post-rewrite" or any("'" in p for p in pathspecs):
+        return ""  # no cheap filter (or one we cannot quote): always audit
+    quoted = " ".join(f"'{p}'" for p in pathspecs)
+    if name == "pre-commit":
+        # --no-renames: a recognizer file renamed to README.bak must still be seen as deleted.
+        return (
+            "# Fast path: no staged recognizer file, nothing to audit "
+            "(CONFIG_AUDIT_HOOK_ALWAYS=1 disables it).\n"
+            'if [ -z "$CONFIG_AUDIT_HOOK_ALWAYS" ] && git rev-parse -q --verify HEAD >/dev/null && '
+            f'[ -z "$(git diff --cached --name-only --no-renames -- {quoted} | head -n 1)" ]; '
+            "then exit 0; fi"
+        )
+    return (
         'if [ -z "$CONFIG_AUDIT_HOOK_ALWAYS" ] && [ -z "$(git diff-tree --cc --root '
-        "--no-commit-id --no-renames --name-only -r HEAD -- " + _YAML + ' | head -n 1)" ]; '
-        "then exit 0; fi\n"
-    ),
-    "post-rewrite": "",
-}
+        f'--no-commit-id --no-renames --name-only -r HEAD -- {quoted} | head -n 1)" ]; '
+        "then exit 0; fi"
+    )
 
 
-def shim(name: str, *, chained: bool = False) -> str:
+def shim(name: str, *, chained: bool = False, pathspecs: Sequence[str] = DEFAULT_PATHSPECS) -> str:
     """The hook script: a few lines of shell that exec `config-audit hook NAME`."""
     lines = [
         "#!/bin/sh",
@@ -52,9 +69,9 @@ def shim(name: str, *, chained: bool = False) -> str:
             lines.append(f"# The hook that was here before runs first.\n{chain} || exit $?")
         else:  # git ignores post-hook status: a failing foreign hook must not skip our record
             lines.append(f"# The hook that was here before runs first.\n{chain} || true")
-    body = _FAST_PATH[name]
+    body = _fast_path(name, pathspecs)
     if body:
-        lines.append(body.rstrip("\n"))
+        lines.append(body)
     run = f'exec config-audit hook {name} "$@"'
     if name == "post-rewrite":
         run = f'printf "%s\\n" "$input" | {run}'
@@ -74,7 +91,7 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def install(hooks_dir: Path) -> list[str]:
+def install(hooks_dir: Path, *, pathspecs: Sequence[str] = DEFAULT_PATHSPECS) -> list[str]:
     """Install every shim; idempotent; a foreign hook is kept and chained, never overwritten."""
     hooks_dir.mkdir(parents=True, exist_ok=True)
     done = []
@@ -91,8 +108,24 @@ def install(hooks_dir: Path) -> list[str]:
             done.append(f"{name} (kept the existing hook as {chained.name}, chained)")
         else:
             done.append(name)
-        _write_executable(target, shim(name, chained=chained.exists()))
+        _write_executable(target, shim(name, chained=chained.exists(), pathspecs=pathspecs))
     return done
+
+
+def refresh(hooks_dir: Path, *, pathspecs: Sequence[str]) -> list[str]:
+    """Rewrite our installed shims whose fast path no longer matches the configured globs
+    (a glob added later must not be skipped by an old shim). Foreign hooks are not touched."""
+    changed = []
+    for name in HOOK_NAMES:
+        target = hooks_dir / name
+        if not is_ours(target):
+            continue
+        chained = (hooks_dir / (name + CHAINED_SUFFIX)).exists()
+        wanted = shim(name, chained=chained, pathspecs=pathspecs)
+        if target.read_text(encoding="utf-8", errors="replace") != wanted:
+            _write_executable(target, wanted)
+            changed.append(name)
+    return changed
 
 
 def uninstall(hooks_dir: Path) -> list[str]:

@@ -306,3 +306,22 @@ def test_a_commit_is_judged_by_the_policy_before_it(repo: Repo) -> None:
     assert repo.commit("alice adds bob to the team", ".config-audit.yaml").returncode == 0
     repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.5"))
     assert repo.commit("bob, now an owner, weakens", author="bob").returncode == 0
+
+
+def test_configured_globs_reach_the_shell_fast_path(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, hooks=False)
+    cfg = repo.path / ".config-audit.yaml"
+    cfg.write_text('recognizers: ["conf/*.rec"]\n' + cfg.read_text())
+    assert repo.run("install-hooks").returncode == 0
+    assert "conf/*.rec" in (repo.path / ".git" / "hooks" / "pre-commit").read_text()
+    repo.write("conf/a.rec", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    blocked = repo.commit("not a .yaml file, still a recognizer file")
+    assert blocked.returncode != 0 and "CA105" in blocked.stderr
+    repo.write("conf/a.rec", RECOGNIZERS)
+    assert repo.commit("fixed").returncode == 0
+    # Globs changed later: the next hook run rewrites the shims, so the new files are seen.
+    cfg.write_text(cfg.read_text().replace('["conf/*.rec"]', '["conf/*.rec", "more/*.rules"]'))
+    refreshed = repo.commit("more recognizer files", ".config-audit.yaml")
+    assert refreshed.returncode == 0 and "hooks updated" in refreshed.stderr
+    repo.write("more/b.rules", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    assert "CA105" in repo.commit("new kind of file").stderr

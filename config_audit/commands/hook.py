@@ -11,7 +11,7 @@ from config_audit import gitrepo
 from config_audit.audit import Auditor, AuditResult
 from config_audit.commands.common import config_option, settings_from
 from config_audit.errors import UsageError
-from config_audit.hooks import HOOK_NAMES, install, uninstall
+from config_audit.hooks import HOOK_NAMES, install, pathspecs_for, refresh, uninstall
 from config_audit.model import Impact
 from config_audit.render import finding_line
 from config_audit.settings import Settings
@@ -56,6 +56,9 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
 
     top = gitrepo.toplevel()
     settings = settings_from(config_path) if config_path else _repo_settings(top)
+    refreshed = refresh(gitrepo.hooks_dir(top), pathspecs=repo_pathspecs(settings, top))
+    if refreshed:
+        click.echo(f"config-audit: hooks updated to the configured globs: {refreshed}", err=True)
     if name == "pre-commit":
         with open_auditor(
             settings,
@@ -120,14 +123,17 @@ def _repo_settings(top: Path) -> Settings:
     type=click.Path(file_okay=False, path_type=Path),
     help="Install here instead of git's hooks directory (core.hooksPath honoured).",
 )
-def install_hooks(hooks_dir: Path | None) -> None:
+@config_option
+def install_hooks(hooks_dir: Path | None, config_path: Path | None) -> None:
     """Install the pre-commit, post-commit and post-rewrite hooks.
 
     Honours core.hooksPath. An existing hook that is not ours is kept and chained (it runs
     first); running this twice changes nothing.
     """
     target = hooks_dir or gitrepo.hooks_dir()
-    for line in install(target):
+    top = gitrepo.toplevel()
+    pathspecs = repo_pathspecs(settings_from(config_path), top)
+    for line in install(target, pathspecs=pathspecs):
         click.echo(f"installed {line} in {target}")
 
 
@@ -166,3 +172,19 @@ def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:
         gitrepo.add_note(commit, text.encode("utf-8"), ref=CHECKPOINTS_REF, cwd=top)
     except (OSError, ConfigAuditError) as exc:
         click.echo(f"config-audit: warning: checkpoint not published: {exc}", err=True)
+
+
+def repo_pathspecs(settings: Settings, top: Path) -> tuple[str, ...]:
+    """The shims' fast-path filter: the configured globs, relative to the repository root."""
+    try:
+        rel = settings.root.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        rel = "."
+    prefix = "" if rel == "." else rel + "/"
+    config = None
+    if settings.config_path is not None:
+        try:
+            config = settings.config_path.resolve().relative_to(top.resolve()).as_posix()
+        except ValueError:
+            config = None
+    return pathspecs_for(settings.recognizer_globs, prefix=prefix, config=config)

@@ -104,9 +104,12 @@ def init(key_path: Path | None, no_hooks: bool) -> None:
         add_trusted_key(trust_file, trusted)
         click.echo(f"trusted the key in {trust_file}")
     if not no_hooks:
+        from config_audit.commands.hook import repo_pathspecs
         from config_audit.hooks import install
+        from config_audit.settings import load_settings
 
-        for line in install(gitrepo.hooks_dir(root)):
+        pathspecs = repo_pathspecs(load_settings(config), root)
+        for line in install(gitrepo.hooks_dir(root), pathspecs=pathspecs):
             click.echo(f"installed hook {line}")
     click.echo(
         "next: config-audit validate, then commit .config-audit.yaml and "
