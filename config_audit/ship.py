@@ -13,6 +13,7 @@ that proves it has read every byte we sent (rsyslog imtcp closes on end of strea
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import http.client
 import json
@@ -74,7 +75,7 @@ class SyslogTcp:
             raise SinkError(f"syslog {self.url}: {exc}") from None
 
 
-class HttpDestination:
+class HttpDestination(abc.ABC):
     """POST a batch; subclasses build the body and judge the answer."""
 
     content_type = "application/json"
@@ -88,8 +89,9 @@ class HttpDestination:
         self.url, self.parts, self.timeout = url, parts, timeout
         self.headers = dict(headers or {})
 
+    @abc.abstractmethod
     def body(self, entries: list[Entry]) -> bytes:
-        raise NotImplementedError
+        """The request body for a batch (each endpoint has its own format)."""
 
     def check(self, status: int, payload: bytes) -> None:
         if status != 200:

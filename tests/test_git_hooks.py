@@ -284,6 +284,9 @@ def test_verdict_cache_never_holds_deny_list_entries_in_clear(repo: Repo) -> Non
         assert entry.stat().st_mode & 0o077 == 0
         assert "Jane Roe" not in entry.read_text() and "Prof." not in entry.read_text()
     assert "Jane Roe" not in repo.log.read_text()
+    # Presidio's results per version live beside them (0600), derived only from .git's blobs.
+    loads = list((cache / "loads").glob("load-*.json"))
+    assert len(loads) >= 2 and all(p.stat().st_mode & 0o077 == 0 for p in loads)
 
 
 def test_deleted_checkpoint_is_noticed(repo: Repo) -> None:

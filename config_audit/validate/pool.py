@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -27,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from config_audit import __version__
-from config_audit.durable import write_atomic
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
 from config_audit.validate import effective, samples
+from config_audit.validate.loadcache import LoadCache
 from config_audit.versions import presidio_version
 
 logger = logging.getLogger(__name__)
@@ -216,6 +214,9 @@ class Validator:
         self.cache_dir = cache_dir
         self.samples = samples.load_samples(samples_path) if samples_path else ()
         self._wire_samples = samples.samples_to_wire(self.samples)
+        self._cache = LoadCache(
+            cache_dir, context=(json.dumps(self._wire_samples, sort_keys=True), repr(limits))
+        )
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {}
         self._next_id = 0
@@ -274,10 +275,10 @@ class Validator:
     def load(self, data: bytes, *, path: str, fmt: ConfigFormat) -> LoadResult:
         """Load `data` (a file's bytes) with the Presidio loader for `fmt`; findings, never raises
         for anything the file does."""
-        cache = self._cache_file(data, path=path, fmt=fmt)
-        cached = self._cache_read(cache)
+        cache = self._cache.entry(data, path=path, fmt=fmt)
+        cached = self._cache.read(cache)
         if cached is not None:
-            return cached
+            return self._decode(cached)
         with self._lock:
             self._next_id += 1
             payload = {
@@ -313,7 +314,7 @@ class Validator:
                     )
                 )
             if response.get("ok"):
-                self._cache_write(cache, response["result"])
+                self._cache.write(cache, response["result"])
                 return self._decode(response["result"])
             if response.get("error") == "memory":
                 self._discard_worker()
@@ -332,39 +333,6 @@ class Validator:
                     path,
                 )
             )
-
-    def _cache_file(self, data: bytes, *, path: str, fmt: ConfigFormat) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        key = hashlib.sha256()
-        for part in (
-            path,
-            fmt.value,
-            presidio_version(),
-            __version__,
-            json.dumps(self._wire_samples, sort_keys=True),
-            repr(self.limits),
-        ):
-            key.update(part.encode("utf-8") + b"\0")
-        key.update(data)
-        return self.cache_dir / f"load-{key.hexdigest()}.json"
-
-    def _cache_read(self, cache: Path | None) -> LoadResult | None:
-        if cache is None:
-            return None
-        try:
-            return self._decode(json.loads(cache.read_bytes()))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # absent or damaged: validate again
-
-    def _cache_write(self, cache: Path | None, result: dict[str, Any]) -> None:
-        if cache is None:
-            return
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_atomic(cache, json.dumps(result).encode("utf-8"), mode=0o600)
-        except OSError as exc:
-            logger.debug("validation cache not written: %s", exc)
 
     def _failed(self, finding: Finding) -> LoadResult:
         return LoadResult((finding,), None, 0, (), presidio_version())
