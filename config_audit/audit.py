@@ -13,13 +13,14 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config_audit import __version__
 from config_audit.durable import write_atomic
+from config_audit.errors import ConfigAuditError
 from config_audit.model import Change, Finding, Impact, Severity, ValidationReport
 from config_audit.policy import Policy, parse_policy
 from config_audit.settings import Settings
@@ -238,6 +239,33 @@ class Auditor:
             )
         return result
 
+    def audit_policy(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
+        """A change to the settings file: the policy's own changes, judged by `self.policy`
+        (the caller sets the policy in force before the change)."""
+        from config_audit.policydiff import diff_policies
+
+        changes: list[Change] = []
+        problems: tuple[Finding, ...] = ()
+        try:
+            old, new = _policy_section(event.before), _policy_section(event.after)
+            changes = diff_policies(old, new)
+        except ConfigAuditError as exc:
+            problems = (
+                Finding(
+                    "CA504",
+                    Severity.ERROR,
+                    f"settings file does not load: {exc}",
+                    path=event.path,
+                    hint=exc.advice or "fix .config-audit.yaml",
+                ),
+            )
+        violations = self.policy.check(changes, author=event.author, path=event.path)
+        result = AuditResult(event, tuple(changes), None, None, problems, tuple(violations))
+        if write and self.ledger is not None and self.signer is not None:
+            record = self.ledger.append(self.record_body(result), self.signer)
+            result = replace(result, record=record)
+        return result
+
     # -- verdict cache: post-commit reuses what pre-commit proved for the same blobs -----------
 
     def _cache_file(self, event: ChangeEvent) -> Path | None:
@@ -364,6 +392,23 @@ def _hashed_deny_list(data: dict[str, Any], salt: bytes) -> dict[str, Any]:
             if data.get(key) is not None:
                 data[key] = json.dumps([salted_hash(v, salt) for v in json.loads(data[key])])
     return data
+
+
+def _policy_section(data: bytes | None) -> Mapping[str, Any]:
+    """The validated `policy:` mapping of a settings file's bytes ({} when absent)."""
+    import yaml
+
+    from config_audit.settings import parse_settings
+
+    if data is None:
+        return {}
+    try:
+        raw = yaml.safe_load(data.decode("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigAuditError(f"not readable YAML: {exc}") from None
+    settings = parse_settings(raw, root=Path("."), config_path=None)
+    parse_policy(settings.policy)  # unknown people, bad modes: errors here, not later
+    return settings.policy
 
 
 def _change_dict(change: Change) -> dict[str, Any]:

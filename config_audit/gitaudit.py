@@ -117,10 +117,12 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
     """pre-commit: audit what the index would commit (not the working tree)."""
     top = gitrepo.toplevel(cwd)
     globs = repo_globs(auditor, top)
-    changes = [c for c in gitrepo.staged_changes(top) if relevant(c, globs)]
-    if not changes:
+    staged = gitrepo.staged_changes(top)
+    settings_change = _settings_change(auditor, staged, top)
+    changes = [c for c in staged if relevant(c, globs)]
+    if not changes and settings_change is None:
         return []
-    if auditor.validator is not None:
+    if changes and auditor.validator is not None:
         auditor.validator.prestart()  # Presidio's import overlaps reading the index
     name, email = gitrepo.ident("GIT_AUTHOR_IDENT", cwd=top)
     will_sign = (gitrepo.config_get("commit.gpgsign", cwd=top) or "").lower() == "true"
@@ -143,7 +145,46 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             results = [
                 auditor.audit(e) if r.blocked else r for e, r in zip(events, results, strict=True)
             ]
+        if settings_change is not None:
+            with BlobReader(top) as reader:
+                event = _settings_event(settings_change, reader, "pre-commit", top, None, author)
+            result = auditor.audit_policy(event, write=False)
+            results.append(auditor.audit_policy(event) if result.blocked else result)
     return results
+
+
+def _settings_change(
+    auditor: Auditor, changes: Sequence[FileChange], top: Path
+) -> FileChange | None:
+    """The change to `.config-audit.yaml` among `changes`, if any."""
+    config = auditor.settings.config_path
+    if config is None:
+        return None
+    try:
+        rel = config.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return None
+    return next((c for c in changes if rel in (c.old_path, c.new_path)), None)
+
+
+def _settings_event(
+    change: FileChange,
+    reader: BlobReader,
+    source: str,
+    top: Path,
+    commit: str | None,
+    author: dict[str, object],
+) -> ChangeEvent:
+    return ChangeEvent(
+        path=change.path,
+        before=reader.read(change.old_blob),
+        after=reader.read(change.new_blob),
+        source=source,
+        repository=str(top),
+        commit=commit,
+        author=author,
+        extra={"settings_file": True},
+    )
 
 
 @contextmanager
@@ -237,22 +278,27 @@ def audit_commit(
         touched = gitrepo.merge_touched_paths(commit, cwd=top)
         changes = gitrepo.commit_changes(commit, cwd=top)
         changes = [c for c in changes if c.path in touched]
+    settings_change = _settings_change(auditor, changes, top)
     changes = [c for c in changes if relevant(c, globs)]
     info = facts.info
     audit = CommitAudit(commit, info)
-    if not changes:
+    if not changes and settings_change is None:
         return audit
     audit.hook_record = facts.noted
     author = author_evidence(info)
     events = events_for(
         changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
     )
-    audit.attribution = attribution_findings(info, path=changes[0].path)
+    first = changes[0].path if changes else settings_change.path if settings_change else ""
+    audit.attribution = attribution_findings(info, path=first)
     with policy_in_force(auditor, facts.parents[0] if facts.parents else None, top):
         for event in events:
             if extra:
                 event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})
             audit.results.append(auditor.audit(event))
+        if settings_change is not None:
+            event = _settings_event(settings_change, reader, source, top, commit, author)
+            audit.results.append(auditor.audit_policy(event))
     records = [r.record for r in audit.results if r.record is not None]
     if write_notes and records:
         note = b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in records)

@@ -328,3 +328,20 @@ def test_configured_globs_reach_the_shell_fast_path(tmp_path: Path) -> None:
     assert refreshed.returncode == 0 and "hooks updated" in refreshed.stderr
     repo.write("more/b.rules", RECOGNIZERS.replace("score: 0.8", "score: 0"))
     assert "CA105" in repo.commit("new kind of file").stderr
+
+
+def test_loosening_the_policy_is_audited_and_needs_an_owner(repo: Repo) -> None:
+    cfg = repo.path / ".config-audit.yaml"
+    original = cfg.read_text()
+    cfg.write_text(original.replace("privacy: [alice]", "privacy: [alice, bob]"))
+    bob = repo.commit("bob promotes himself", ".config-audit.yaml", author="bob")
+    assert bob.returncode != 0 and "CA501" in bob.stderr and "policy.owners_added" in bob.stderr
+    cfg.write_text(original.replace('protected_entities: ["NW_*"]', "protected_entities: []"))
+    alice = repo.commit("alice drops the protection", ".config-audit.yaml", author="alice")
+    assert alice.returncode == 0, alice.stderr
+    last = records(repo)[-1]
+    assert last["path"] == ".config-audit.yaml" and last["extra"]["settings_file"] is True
+    assert [c["kind"] for c in last["changes"]] == ["policy.protection_removed"]
+    cfg.write_text("policy: {owners: {'X': [nobody]}}\n")
+    broken = repo.commit("broken settings", ".config-audit.yaml")
+    assert broken.returncode != 0 and "Traceback" not in broken.stderr

@@ -97,3 +97,33 @@ def test_unknown_people_and_teams_are_configuration_errors() -> None:
         parse_policy({**POLICY, "owners": {"NW_*": ["ghosts"]}})
     with pytest.raises(UsageError, match="unknown policy key"):
         parse_policy({**POLICY, "protected": ["x"]})
+
+
+def test_policy_changes_are_classified() -> None:
+    from config_audit.policydiff import diff_policies
+
+    kinds = {c.kind: c.impact.value for c in diff_policies(POLICY, {
+        **POLICY, "protected_entities": [], "weakening_protected": "owner", "min_score": 0.1,
+        "teams": {"privacy": ["alice", "bob"]},
+        "people": {**POLICY["people"], "alice": ["alice@nw.example", "mallory@evil.example"]},
+    })}
+    assert kinds == {
+        "policy.protection_removed": "weakens", "policy.weakening_rule_changed": "weakens",
+        "policy.score_floor_changed": "weakens", "policy.owners_added": "weakens",
+        "policy.identities_added": "weakens",
+    }
+    assert [c.kind for c in diff_policies({}, POLICY)] == ["policy.created"]
+    stricter = diff_policies(POLICY, {**POLICY, "weakening_protected": "forbid"})
+    assert [(c.kind, c.impact.value) for c in stricter] == [("policy.weakening_rule_changed", "strengthens")]
+
+
+def test_loosening_the_policy_needs_an_owner_of_what_was_protected() -> None:
+    from config_audit.policydiff import diff_policies
+
+    changes = diff_policies(POLICY, {**POLICY, "protected_entities": []})
+    rules = parse_policy({**POLICY, "weakening_protected": "owner"})
+    assert [f.code for f in rules.check(changes, author=BOB, path="c")] == ["CA501"]
+    assert rules.check(changes, author=ALICE, path="c") == []
+    unprotected = diff_policies({**POLICY, "protected_entities": []},
+                                {**POLICY, "protected_entities": [], "min_score": 0.1})
+    assert rules.check(unprotected, author=BOB, path="c") == []  # nothing protected was loosened

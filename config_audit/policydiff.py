@@ -1,0 +1,127 @@
+"""Changes to the policy itself are audited like recognizer changes.
+
+Loosening protection (an entity no longer protected, a laxer weakening mode, a lower score floor,
+more owners, more identities for an owner) weakens what the tool enforces, so it is judged by
+the policy in force before the change: only the owners of what was protected may loosen it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from config_audit.model import Change, Impact
+from config_audit.policy import parse_policy
+
+STRENGTH = {"allow": 0, "owner": 1, "owner-signed": 2, "forbid": 3}
+W, S, N = Impact.WEAKENS, Impact.STRENGTHENS, Impact.NEUTRAL
+# Stands where a recognizer would: a policy change touches exactly the entities it names (none:
+# nothing protected was affected), never "every entity" as a file-wide recognizer change does.
+POLICY = "(policy)"
+
+
+def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> list[Change]:
+    """Semantic changes between two `policy:` sections (both must parse)."""
+    if not old_raw:  # the first policy: nothing was enforced before, so nothing is loosened
+        return [Change("policy.created", N, POLICY, "policy established")] if new_raw else []
+    old, new = parse_policy(old_raw), parse_policy(new_raw)
+    old_protected = {str(e) for e in old_raw.get("protected_entities") or []}
+    new_protected = {str(e) for e in new_raw.get("protected_entities") or []}
+    everything = tuple(sorted(old_protected))
+    out: list[Change] = []
+    for entity in sorted(old_protected - new_protected):
+        out.append(
+            Change(
+                "policy.protection_removed",
+                W,
+                POLICY,
+                f"{entity} is no longer a protected entity",
+                (entity,),
+            )
+        )
+    for entity in sorted(new_protected - old_protected):
+        out.append(
+            Change(
+                "policy.protection_added",
+                S,
+                POLICY,
+                f"{entity} is now a protected entity",
+                (entity,),
+            )
+        )
+    a = str(old_raw.get("weakening_protected", "owner-signed"))
+    b = str(new_raw.get("weakening_protected", "owner-signed"))
+    if a != b:
+        laxer = STRENGTH.get(b, 0) < STRENGTH.get(a, 0)
+        out.append(
+            Change(
+                "policy.weakening_rule_changed",
+                W if laxer else S,
+                POLICY,
+                f"weakening_protected {a} -> {b}",
+                everything,
+                a,
+                b,
+            )
+        )
+    if old_raw.get("forbid_removing_protected", True) != new_raw.get(
+        "forbid_removing_protected", True
+    ):
+        allowed = not new_raw.get("forbid_removing_protected", True)
+        out.append(
+            Change(
+                "policy.removal_rule_changed",
+                W if allowed else S,
+                POLICY,
+                "removing protected recognizers is now " + ("allowed" if allowed else "forbidden"),
+                everything,
+            )
+        )
+    floor_a, floor_b = old_raw.get("min_score"), new_raw.get("min_score")
+    if floor_a != floor_b:
+        lower = floor_b is None or (floor_a is not None and float(floor_b) < float(floor_a))
+        out.append(
+            Change(
+                "policy.score_floor_changed",
+                W if lower else S,
+                POLICY,
+                f"min_score {floor_a} -> {floor_b}",
+                everything,
+                str(floor_a),
+                str(floor_b),
+            )
+        )
+    owners_a, owners_b = dict(old.directory.owners), dict(new.directory.owners)
+    for glob in sorted(owners_a.keys() | owners_b.keys()):
+        gained = owners_b.get(glob, frozenset()) - owners_a.get(glob, frozenset())
+        lost = owners_a.get(glob, frozenset()) - owners_b.get(glob, frozenset())
+        if gained:  # more people may now weaken what the glob covers
+            out.append(
+                Change(
+                    "policy.owners_added", W, POLICY, f"{sorted(gained)} now own {glob}", (glob,)
+                )
+            )
+        if lost:
+            out.append(
+                Change(
+                    "policy.owners_removed",
+                    N,
+                    POLICY,
+                    f"{sorted(lost)} no longer own {glob}",
+                    (glob,),
+                )
+            )
+    for person in sorted(old.directory.people.keys() & new.directory.people.keys()):
+        added = new.directory.people[person] - old.directory.people[person]
+        if added:  # a new identity for an owner is a way to act as that owner
+            owned = tuple(sorted(g for g, people in owners_a.items() if person in people))
+            out.append(
+                Change(
+                    "policy.identities_added",
+                    W if owned else N,
+                    POLICY,
+                    f"{person} gained {len(added)} identit(y/ies)",
+                    owned,
+                )
+            )
+    return out
