@@ -115,7 +115,8 @@ policy:
     step("8. Someone quietly edits a record (bob's blocked attempt becomes a pass): verify says where")
     tampered = tmp / "tampered-log.jsonl"
     lines = (repo / ".git" / "config-audit" / "log.jsonl").read_text().splitlines(keepends=True)
-    lines[3] = lines[3].replace('"verdict":"violation"', '"verdict":"pass"')
+    blocked = next(i for i, line in enumerate(lines) if '"verdict":"violation"' in line)
+    lines[blocked] = lines[blocked].replace('"verdict":"violation"', '"verdict":"pass"')
     tampered.write_text("".join(lines))
     sh([TOOL, "verify", "--log", str(tampered)], repo, env, expect=1)
     print(f"\ndemo: done. Everything is in {tmp}")
