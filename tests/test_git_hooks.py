@@ -21,6 +21,11 @@ def records(repo: Repo) -> list[dict]:
     return [json.loads(line) for line in repo.log.read_text().splitlines() if line.strip()]
 
 
+def recognizer_records(repo: Repo) -> list[dict]:
+    """Records of recognizer files (the settings file gets records of its own)."""
+    return [r for r in records(repo) if not (r.get("extra") or {}).get("settings_file")]
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
     r = make_repo(tmp_path)
@@ -35,7 +40,9 @@ def test_shipped_shims_are_what_the_installer_writes() -> None:
 
 
 def test_initial_commit_is_recorded_signed_and_noted(repo: Repo) -> None:
-    recs = records(repo)
+    settings = [r for r in records(repo) if (r.get("extra") or {}).get("settings_file")]
+    assert [c["kind"] for c in settings[0]["changes"]] == ["policy.created"]
+    recs = recognizer_records(repo)
     assert [r["source"] for r in recs] == ["post-commit"]
     assert recs[0]["commit"] == repo.head()
     assert recs[0]["author"]["author_email"] == "alice@nw.example"
@@ -148,9 +155,13 @@ def test_amend_and_rebase_are_recorded_once_per_commit(repo: Repo) -> None:
     assert (
         repo.git("commit", "-q", "--amend", "-m", "even more context", check=False).returncode == 0
     )
-    commits = [r["commit"] for r in records(repo) if r["source"] in ("post-commit", "post-rewrite")]
-    assert len(commits) == len(set(commits))
-    assert repo.head() in commits
+    commits = [
+        (r["commit"], r["path"])
+        for r in records(repo)
+        if r["source"] in ("post-commit", "post-rewrite")
+    ]
+    assert len(commits) == len(set(commits))  # one record per commit and file
+    assert repo.head() in {c for c, _ in commits}
     # rebase onto a new base commit rewrites the recognizer commit
     repo.git("checkout", "-q", "-b", "side", "HEAD~1")
     repo.write("notes.txt", "x\n")
@@ -271,7 +282,7 @@ def test_a_failing_foreign_post_commit_hook_does_not_skip_the_record(tmp_path: P
     assert repo.run("install-hooks").returncode == 0
     done = repo.commit("first")
     assert done.returncode == 0 and "flaky" in done.stderr
-    assert [r["source"] for r in records(repo)] == ["post-commit"]
+    assert [r["source"] for r in recognizer_records(repo)] == ["post-commit"]
 
 
 def test_verdict_cache_never_holds_deny_list_entries_in_clear(repo: Repo) -> None:
