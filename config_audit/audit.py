@@ -18,13 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from config_audit import __version__
-from config_audit.durable import write_atomic
 from config_audit.errors import ConfigAuditError
 from config_audit.model import Change, Finding, Impact, Severity, ValidationReport
 from config_audit.policy import Policy, parse_policy
 from config_audit.settings import Settings
-from config_audit.versions import presidio_version
+from config_audit.verdictcache import Verdict, VerdictCache, sha256_hex
 
 if TYPE_CHECKING:
     from config_audit.check import CheckedFile
@@ -34,10 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SALT_ENV = "CONFIG_AUDIT_DENY_LIST_SALT"
-CACHE_VERSION = "1"
-CachedVerdict = tuple[
-    list[Change], "ValidationReport | None", "ValidationReport | None", list[Finding]
-]
 
 
 @dataclass(frozen=True)
@@ -80,10 +74,6 @@ class AuditResult:
     def findings(self) -> list[Finding]:
         after = list(self.after.findings) if self.after else []
         return [*self.problems, *after, *self.violations]
-
-
-def sha256_hex(data: bytes | None) -> str | None:
-    return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
 class Auditor:
@@ -204,50 +194,45 @@ class Auditor:
         """Judge one change; append a signed record when a ledger and signer are set."""
         # Parsing, linting and diffing are imported only when a verdict is not cached:
         # post-commit reuses pre-commit's, and pays ~30 ms less per commit.
-        cached = self._cache_get(event)
-        if cached is not None:
-            changes, before_report, after_report, problems = cached
-        else:
+        cache = self.verdicts
+        verdict = cache.get(event.path, event.before, event.after) if cache else None
+        if verdict is None:
             from config_audit.check import compare_versions
 
             before = self.check(event.before, event.path)
             after = self.check(event.after, event.path)
             changes, problems = compare_versions(before, after)
-            before_report = before.report if before else None
-            after_report = after.report if after else None
-            self._cache_put(event, changes, before_report, after_report, problems)
+            verdict = Verdict(
+                changes,
+                before.report if before else None,
+                after.report if after else None,
+                problems,
+            )
+            if cache:
+                cache.put(
+                    event.path, event.before, event.after, verdict, salt=self.deny_list_salt()
+                )
         # Policy depends on who made the change, so it is never cached.
-        violations = self.policy.check(changes, author=event.author, path=event.path)
+        violations = self.policy.check(verdict.changes, author=event.author, path=event.path)
         result = AuditResult(
             event,
-            tuple(changes),
-            before_report,
-            after_report,
-            tuple(problems),
+            tuple(verdict.changes),
+            verdict.before,
+            verdict.after,
+            tuple(verdict.problems),
             tuple(violations),
         )
-        if write and self.ledger is not None and self.signer is not None:
-            record = self.ledger.append(self.record_body(result), self.signer)
-            result = AuditResult(
-                result.event,
-                result.changes,
-                result.before,
-                result.after,
-                result.problems,
-                result.violations,
-                record,
-            )
-        return result
+        return self._recorded(result, write)
 
     def audit_policy(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
         """A change to the settings file: the policy's own changes, judged by `self.policy`
         (the caller sets the policy in force before the change)."""
-        from config_audit.policydiff import diff_policies
+        from config_audit.policydiff import diff_policies, policy_section
 
         changes: list[Change] = []
         problems: tuple[Finding, ...] = ()
         try:
-            old, new = _policy_section(event.before), _policy_section(event.after)
+            old, new = policy_section(event.before), policy_section(event.after)
             changes = diff_policies(old, new)
         except ConfigAuditError as exc:
             problems = (
@@ -261,71 +246,20 @@ class Auditor:
             )
         violations = self.policy.check(changes, author=event.author, path=event.path)
         result = AuditResult(event, tuple(changes), None, None, problems, tuple(violations))
-        if write and self.ledger is not None and self.signer is not None:
-            record = self.ledger.append(self.record_body(result), self.signer)
-            result = replace(result, record=record)
-        return result
+        return self._recorded(result, write)
 
-    # -- verdict cache: post-commit reuses what pre-commit proved for the same blobs -----------
+    def _recorded(self, result: AuditResult, write: bool) -> AuditResult:
+        """Append the signed record when asked to and a log and key are set."""
+        if not write or self.ledger is None or self.signer is None:
+            return result
+        return replace(result, record=self.ledger.append(self.record_body(result), self.signer))
 
-    def _cache_file(self, event: ChangeEvent) -> Path | None:
+    @property
+    def verdicts(self) -> VerdictCache | None:
+        """Only verdicts that include loading into Presidio are worth keeping."""
         if self.cache_dir is None or not self.validates:
             return None
-        samples = self.settings.samples_path
-        samples_hash = sha256_hex(samples.read_bytes()) if samples and samples.is_file() else None
-        key = json.dumps(
-            [
-                event.path,
-                sha256_hex(event.before),
-                sha256_hex(event.after),
-                self.settings.format_overrides,
-                samples_hash,
-                CACHE_VERSION,
-                __version__,
-                presidio_version(),
-            ]
-        )
-        return self.cache_dir / (hashlib.sha256(key.encode()).hexdigest() + ".json")
-
-    def _cache_get(self, event: ChangeEvent) -> CachedVerdict | None:
-        path = self._cache_file(event)
-        if path is None:
-            return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return (
-                [Change.from_dict(c) for c in data["changes"]],
-                ValidationReport.from_dict(data["before"]) if data["before"] else None,
-                ValidationReport.from_dict(data["after"]) if data["after"] else None,
-                [Finding.from_dict(f) for f in data["problems"]],
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # a missing or damaged entry only costs a revalidation
-
-    def _cache_put(
-        self,
-        event: ChangeEvent,
-        changes: list[Change],
-        before: ValidationReport | None,
-        after: ValidationReport | None,
-        problems: list[Finding],
-    ) -> None:
-        path = self._cache_file(event)
-        if path is None:
-            return
-        salt = self.deny_list_salt()
-        data = {
-            # Deny-list entries are cached as salted hashes, as in records: never in clear.
-            "changes": [_hashed_deny_list(c.to_dict(), salt) for c in changes],
-            "before": before.to_dict() if before else None,
-            "after": after.to_dict() if after else None,
-            "problems": [f.to_dict() for f in problems],
-        }
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_atomic(path, json.dumps(data, default=str).encode("utf-8"), mode=0o600)
-        except OSError as exc:
-            log.debug("verdict cache not written: %s", exc)
+        return VerdictCache(self.cache_dir, self.settings)
 
     def record_body(self, result: AuditResult) -> dict[str, Any]:
         from config_audit.records import build_record_body, redact_deny_list_values
@@ -384,33 +318,6 @@ class Auditor:
             return salt
 
 
-def _hashed_deny_list(data: dict[str, Any], salt: bytes) -> dict[str, Any]:
-    from config_audit.records import salted_hash
-
-    if str(data.get("kind", "")).startswith("deny_list.entries"):
-        for key in ("before", "after"):
-            if data.get(key) is not None:
-                data[key] = json.dumps([salted_hash(v, salt) for v in json.loads(data[key])])
-    return data
-
-
-def _policy_section(data: bytes | None) -> Mapping[str, Any]:
-    """The validated `policy:` mapping of a settings file's bytes ({} when absent)."""
-    import yaml
-
-    from config_audit.settings import parse_settings
-
-    if data is None:
-        return {}
-    try:
-        raw = yaml.safe_load(data.decode("utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigAuditError(f"not readable YAML: {exc}") from None
-    settings = parse_settings(raw, root=Path("."), config_path=None)
-    parse_policy(settings.policy)  # unknown people, bad modes: errors here, not later
-    return settings.policy
-
-
 def _change_dict(change: Change) -> dict[str, Any]:
     data = change.to_dict()
     if change.kind.startswith("deny_list.entries"):
@@ -426,7 +333,3 @@ def _change_dict(change: Change) -> dict[str, Any]:
 def _finding_dict(finding: Finding) -> dict[str, Any]:
     data = finding.to_dict()
     return {k: v for k, v in data.items() if v not in (None, "")}
-
-
-def error_count(findings: list[Finding]) -> int:
-    return sum(f.severity is Severity.ERROR for f in findings)

@@ -6,22 +6,18 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from config_audit import gitrepo
 from config_audit.attribution import attribution_findings, author_evidence, pending_evidence
 from config_audit.audit import Auditor, AuditResult, ChangeEvent
-from config_audit.errors import ConfigAuditError, GitError
+from config_audit.errors import GitError
+from config_audit.gitpolicy import policy_in_force, settings_change, settings_event
 from config_audit.gitrepo import BlobReader, CommitInfo, FileChange
 from config_audit.model import Finding, Severity
-from config_audit.policy import parse_policy
-from config_audit.settings import parse_settings
 
 NOTES_REF = "config-audit"
 log = logging.getLogger(__name__)
@@ -66,14 +62,11 @@ class RepoGlobs(list[str]):
 def repo_globs(auditor: Auditor, top: Path) -> RepoGlobs:
     """Recognizer globs relative to the repository root (the config may live in a subdirectory)."""
     settings = auditor.settings
-    prefix = settings.root.resolve().relative_to(top.resolve()).as_posix()
+    prefix = gitrepo.repo_relative(settings.root, top) or "."
     globs = RepoGlobs(g if prefix == "." else f"{prefix}/{g}" for g in settings.recognizer_globs)
-    if settings.samples_path is not None:
-        try:
-            rel = settings.samples_path.resolve().relative_to(top.resolve()).as_posix()
-            globs.excluded = frozenset({rel})
-        except ValueError:
-            pass
+    samples = gitrepo.repo_relative(settings.samples_path, top) if settings.samples_path else None
+    if samples is not None:
+        globs.excluded = frozenset({samples})
     return globs
 
 
@@ -118,9 +111,9 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
     top = gitrepo.toplevel(cwd)
     globs = repo_globs(auditor, top)
     staged = gitrepo.staged_changes(top)
-    settings_change = _settings_change(auditor, staged, top)
+    settings_file = settings_change(auditor, staged, top)
     changes = [c for c in staged if relevant(c, globs)]
-    if not changes and settings_change is None:
+    if not changes and settings_file is None:
         return []
     if changes and auditor.validator is not None:
         auditor.validator.prestart()  # Presidio's import overlaps reading the index
@@ -145,70 +138,12 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             results = [
                 auditor.audit(e) if r.blocked else r for e, r in zip(events, results, strict=True)
             ]
-        if settings_change is not None:
+        if settings_file is not None:
             with BlobReader(top) as reader:
-                event = _settings_event(settings_change, reader, "pre-commit", top, None, author)
+                event = settings_event(settings_file, reader, "pre-commit", top, None, author)
             result = auditor.audit_policy(event, write=False)
             results.append(auditor.audit_policy(event) if result.blocked else result)
     return results
-
-
-def _settings_change(
-    auditor: Auditor, changes: Sequence[FileChange], top: Path
-) -> FileChange | None:
-    """The change to `.config-audit.yaml` among `changes`, if any."""
-    config = auditor.settings.config_path
-    if config is None:
-        return None
-    try:
-        rel = config.resolve().relative_to(top.resolve()).as_posix()
-    except ValueError:
-        return None
-    return next((c for c in changes if rel in (c.old_path, c.new_path)), None)
-
-
-def _settings_event(
-    change: FileChange,
-    reader: BlobReader,
-    source: str,
-    top: Path,
-    commit: str | None,
-    author: dict[str, object],
-) -> ChangeEvent:
-    return ChangeEvent(
-        path=change.path,
-        before=reader.read(change.old_blob),
-        after=reader.read(change.new_blob),
-        source=source,
-        repository=str(top),
-        commit=commit,
-        author=author,
-        extra={"settings_file": True},
-    )
-
-
-@contextmanager
-def policy_in_force(auditor: Auditor, parent: str | None, top: Path) -> Iterator[None]:
-    """Judge a change under the policy of its parent commit, not the one it brings: otherwise a
-    commit could make its author an owner and weaken a protected recognizer in one go."""
-    settings = auditor.settings
-    current = auditor.policy
-    if parent is None or settings.config_path is None:
-        yield
-        return
-    try:
-        rel = settings.config_path.resolve().relative_to(top.resolve()).as_posix()
-        data = gitrepo.read_blob(parent, rel, cwd=top)
-        if data is not None:
-            raw = yaml.safe_load(data.decode("utf-8")) or {}
-            old = parse_settings(raw, root=settings.root, config_path=settings.config_path)
-            auditor.policy = parse_policy(old.policy)
-    except (ValueError, yaml.YAMLError, UnicodeDecodeError, ConfigAuditError) as exc:
-        log.warning("policy of %s unusable (%s): judging with the current one", parent, exc)
-    try:
-        yield
-    finally:
-        auditor.policy = current
 
 
 def commit_requested_signing(ppid: int | None = None) -> bool:
@@ -278,26 +213,26 @@ def audit_commit(
         touched = gitrepo.merge_touched_paths(commit, cwd=top)
         changes = gitrepo.commit_changes(commit, cwd=top)
         changes = [c for c in changes if c.path in touched]
-    settings_change = _settings_change(auditor, changes, top)
+    settings_file = settings_change(auditor, changes, top)
     changes = [c for c in changes if relevant(c, globs)]
     info = facts.info
     audit = CommitAudit(commit, info)
-    if not changes and settings_change is None:
+    if not changes and settings_file is None:
         return audit
     audit.hook_record = facts.noted
     author = author_evidence(info)
     events = events_for(
         changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
     )
-    first = changes[0].path if changes else settings_change.path if settings_change else ""
+    first = changes[0].path if changes else settings_file.path if settings_file else ""
     audit.attribution = attribution_findings(info, path=first)
     with policy_in_force(auditor, facts.parents[0] if facts.parents else None, top):
         for event in events:
             if extra:
                 event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})
             audit.results.append(auditor.audit(event))
-        if settings_change is not None:
-            event = _settings_event(settings_change, reader, source, top, commit, author)
+        if settings_file is not None:
+            event = settings_event(settings_file, reader, source, top, commit, author)
             audit.results.append(auditor.audit_policy(event))
     records = [r.record for r in audit.results if r.record is not None]
     if write_notes and records:

@@ -55,6 +55,14 @@ def toplevel(cwd: Path | None = None) -> Path:
         ) from None
 
 
+def repo_relative(path: Path, top: Path) -> str | None:
+    """`path` as git names it (relative to the work tree, "/"-separated); None if outside."""
+    try:
+        return path.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
 def git_dir(cwd: Path | None = None) -> Path:
     return Path(git_text(["rev-parse", "--absolute-git-dir"], cwd=cwd))
 

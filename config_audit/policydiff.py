@@ -8,6 +8,7 @@ the policy in force before the change: only the owners of what was protected may
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from config_audit.model import Change, Impact
@@ -125,3 +126,21 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                 )
             )
     return out
+
+
+def policy_section(data: bytes | None) -> Mapping[str, Any]:
+    """The validated `policy:` mapping of a settings file's bytes ({} when absent)."""
+    import yaml
+
+    from config_audit.errors import ConfigAuditError
+    from config_audit.settings import parse_settings
+
+    if data is None:
+        return {}
+    try:
+        raw = yaml.safe_load(data.decode("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigAuditError(f"not readable YAML: {exc}") from None
+    settings = parse_settings(raw, root=Path("."), config_path=None)
+    parse_policy(settings.policy)  # unknown people, bad modes: errors here, not later
+    return settings.policy

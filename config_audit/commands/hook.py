@@ -176,15 +176,7 @@ def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:
 
 def repo_pathspecs(settings: Settings, top: Path) -> tuple[str, ...]:
     """The shims' fast-path filter: the configured globs, relative to the repository root."""
-    try:
-        rel = settings.root.resolve().relative_to(top.resolve()).as_posix()
-    except ValueError:
-        rel = "."
+    rel = gitrepo.repo_relative(settings.root, top) or "."
     prefix = "" if rel == "." else rel + "/"
-    config = None
-    if settings.config_path is not None:
-        try:
-            config = settings.config_path.resolve().relative_to(top.resolve()).as_posix()
-        except ValueError:
-            config = None
+    config = gitrepo.repo_relative(settings.config_path, top) if settings.config_path else None
     return pathspecs_for(settings.recognizer_globs, prefix=prefix, config=config)
