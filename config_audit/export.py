@@ -14,7 +14,7 @@ from config_audit.errors import UsageError
 from config_audit.formats.common import Entry
 from config_audit.formats.jsonfmt import render_ecs, render_hec
 from config_audit.formats.syslog import render_cef, render_rfc5424
-from config_audit.ledger import LedgerError
+from config_audit.ledger import complete_lines, unreadable
 from config_audit.records import parse_time
 from config_audit.settings import Settings
 
@@ -59,23 +59,11 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
 
 def read_entries(path: Path) -> Iterator[Entry]:
     """Every complete record of a live log in file order; a torn last line is skipped."""
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        raise LedgerError(
-            f"{path}: no record log", advice="check --log or the 'log' setting"
-        ) from None
-    with fh:
-        for number, raw in enumerate(fh, 1):
-            if not raw.endswith(b"\n"):
-                return  # an append in progress or a torn tail: the ledger owns its repair
-            try:
-                yield Entry.from_line(raw[:-1])
-            except ValueError:
-                raise LedgerError(
-                    f"{path}:{number}: unreadable record",
-                    advice="run `config-audit verify` to see what happened to the log",
-                ) from None
+    for number, line in complete_lines(path):
+        try:
+            yield Entry.from_line(line)
+        except ValueError:
+            raise unreadable(path, number) from None
 
 
 def since_filter(entries: Iterable[Entry], since: datetime | None) -> Iterator[Entry]:

@@ -99,25 +99,12 @@ class Ledger:
 
     def read_records(self) -> Iterator[dict[str, Any]]:
         """Every complete record in file order; an incomplete last line is skipped (torn)."""
-        try:
-            fh = self.path.open("rb")
-        except FileNotFoundError:
-            raise LedgerError(
-                f"{self.path}: no record log", advice="check --log or the 'log' setting"
-            ) from None
-        with fh:
-            for number, raw in enumerate(fh, 1):
-                if not raw.endswith(b"\n"):
-                    logger.warning("%s: ignoring incomplete last line %d", self.path, number)
-                    return
-                try:
-                    record, _ = split_line(raw[:-1])
-                except ValueError:
-                    raise LedgerError(
-                        f"{self.path}:{number}: unreadable record",
-                        advice="run `config-audit verify` to see what happened to the log",
-                    ) from None
-                yield record
+        for number, line in complete_lines(self.path):
+            try:
+                record, _ = split_line(line)
+            except ValueError:
+                raise unreadable(self.path, number) from None
+            yield record
 
     def _repair_tail(self, fd: int) -> int:
         """Move bytes after the last newline to the quarantine file; return the clean size."""
@@ -207,3 +194,27 @@ class Ledger:
 def record_line_hash(line: bytes) -> str:
     """Hex record hash of one raw log line (no trailing newline)."""
     return hashlib.sha256(split_line(line)[1]).hexdigest()
+
+
+def complete_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line without newline) for every complete line; a torn last line, an
+    append in progress, is skipped: the ledger repairs it under its lock."""
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        raise LedgerError(
+            f"{path}: no record log", advice="check --log or the 'log' setting"
+        ) from None
+    with fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.endswith(b"\n"):
+                logger.warning("%s: ignoring incomplete last line %d", path, number)
+                return
+            yield number, raw[:-1]
+
+
+def unreadable(path: Path, number: int) -> LedgerError:
+    return LedgerError(
+        f"{path}:{number}: unreadable record",
+        advice="run `config-audit verify` to see what happened to the log",
+    )
