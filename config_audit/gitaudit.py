@@ -226,7 +226,7 @@ def audit_commit(
     )
     first = changes[0].path if changes else settings_file.path if settings_file else ""
     audit.attribution = attribution_findings(info, path=first)
-    with policy_in_force(auditor, facts.parents[0] if facts.parents else None, top):
+    with policy_in_force(auditor, facts.parents[0] if facts.parents else None, top, reader):
         for event in events:
             if extra:
                 event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from config_audit import gitrepo
 from config_audit.audit import Auditor, ChangeEvent
 from config_audit.errors import ConfigAuditError
 from config_audit.gitrepo import BlobReader, FileChange
-from config_audit.policy import parse_policy
+from config_audit.policy import Policy, parse_policy
 from config_audit.policydiff import policy_section
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ def settings_event(
 
 
 @contextmanager
-def policy_in_force(auditor: Auditor, parent: str | None, top: Path) -> Iterator[None]:
+def policy_in_force(
+    auditor: Auditor, parent: str | None, top: Path, reader: BlobReader | None = None
+) -> Iterator[None]:
     """Judge a change under the policy of its parent commit, not the one it brings: otherwise a
     commit could make its author an owner and weaken a protected recognizer in one go."""
     settings = auditor.settings
@@ -62,12 +65,23 @@ def policy_in_force(auditor: Auditor, parent: str | None, top: Path) -> Iterator
         return
     try:
         rel = gitrepo.repo_relative(settings.config_path, top)
-        data = gitrepo.read_blob(parent, rel, cwd=top) if rel else None
+        if rel is None:
+            data = None
+        elif reader is not None:  # a range reads hundreds of parents: no process per commit
+            data = reader.read_at(parent, rel)
+        else:
+            data = gitrepo.read_blob(parent, rel, cwd=top)
         if data is not None:
-            auditor.policy = parse_policy(policy_section(data))
+            auditor.policy = policy_of(data)
     except ConfigAuditError as exc:
         log.warning("policy of %s unusable (%s): judging with the current one", parent, exc)
     try:
         yield
     finally:
         auditor.policy = current
+
+
+@lru_cache(maxsize=16)
+def policy_of(settings_bytes: bytes) -> Policy:
+    """The policy of a settings file's bytes; a range rarely holds more than a few versions."""
+    return parse_policy(policy_section(settings_bytes))

@@ -106,6 +106,7 @@ class BlobReader:
     """One `git cat-file --batch` process for many blobs (CI reads thousands)."""
 
     def __init__(self, cwd: Path | None = None) -> None:
+        self.cwd = cwd
         self.proc = subprocess.Popen(
             ["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
@@ -113,16 +114,25 @@ class BlobReader:
     def read(self, sha: str) -> bytes | None:
         if sha == ZERO:
             return None
+        return self._object(sha)
+
+    def read_at(self, rev: str, path: str) -> bytes | None:
+        """Bytes of `path` at `rev` without a git process of its own; None if absent there."""
+        if "\n" in path:
+            return read_blob(rev, path, cwd=self.cwd)
+        return self._object(f"{rev}:{path.lstrip('/')}")
+
+    def _object(self, name: str) -> bytes | None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(sha.encode() + b"\n")
+        self.proc.stdin.write(name.encode() + b"\n")
         self.proc.stdin.flush()
         header = self.proc.stdout.readline().split()
-        if len(header) < 3 or header[1] == b"missing":
+        if len(header) < 3 or header[-1] == b"missing":
             return None
         size = int(header[2])
         data = self.proc.stdout.read(size)
         self.proc.stdout.read(1)  # trailing newline
-        return data
+        return data if header[1] == b"blob" else None
 
     def close(self) -> None:
         if self.proc.stdin:

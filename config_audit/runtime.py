@@ -14,6 +14,8 @@ from config_audit.errors import SigningKeyError
 from config_audit.settings import Settings
 
 if TYPE_CHECKING:
+    from config_audit.ledger import Ledger
+    from config_audit.signing import Signer
     from config_audit.validate import Validator
 
 log = logging.getLogger(__name__)
@@ -31,17 +33,7 @@ def open_auditor(
     environ: Mapping[str, str] | None = None,
 ) -> Iterator[Auditor]:
     """An Auditor with a warm validator (closed on exit) and, when a key is found, a signed log."""
-    from config_audit.ledger import Ledger
-    from config_audit.signing import load_signer
-
     env = os.environ if environ is None else environ
-    signer = None
-    try:
-        signer = load_signer(path=settings.signing_key_path, environ=env)
-    except SigningKeyError as exc:
-        if require_key:
-            raise
-        log.warning("no change record is written: %s", exc.diagnostics())
     created: list[Validator] = []
 
     def make_validator() -> Validator:
@@ -57,9 +49,14 @@ def open_auditor(
         created.append(validator)
         return validator
 
-    if presidio and prestart:  # Presidio's import (~1 s) overlaps our git and parsing work
+    if presidio and prestart:  # Presidio's import (~1 s) overlaps the rest of our work
         make_validator().prestart()
-    ledger = Ledger(log_path) if log_path is not None and signer is not None else None
+    try:
+        signer, ledger = _signer_and_ledger(settings, log_path, require_key, env)
+    except BaseException:
+        for validator in created:
+            validator.close()
+        raise
     auditor = Auditor(
         settings,
         validator=created[0] if created else None,
@@ -75,3 +72,20 @@ def open_auditor(
         auditor.close()
         for validator in created:
             validator.close()
+
+
+def _signer_and_ledger(
+    settings: Settings, log_path: Path | None, require_key: bool, env: Mapping[str, str]
+) -> tuple[Signer | None, Ledger | None]:
+    from config_audit.ledger import Ledger
+    from config_audit.signing import load_signer
+
+    signer = None
+    try:
+        signer = load_signer(path=settings.signing_key_path, environ=env)
+    except SigningKeyError as exc:
+        if require_key:
+            raise
+        log.warning("no change record is written: %s", exc.diagnostics())
+    ledger = Ledger(log_path) if log_path is not None and signer is not None else None
+    return signer, ledger

@@ -82,3 +82,41 @@ def test_verbose_flag_is_honoured() -> None:
     # With VERBOSE (64) the space is ignored: '(a +)+' is '(a+)+'.
     assert find_ambiguities(r"(a +)+$", FLAGS | 64)
     assert not find_ambiguities(r"(a +)+$", FLAGS)
+
+
+def test_findings_do_not_depend_on_hash_seed() -> None:
+    """The pump (and so the finding's text and the probe inputs) is the same on every run."""
+    import subprocess
+    import sys
+
+    code = (
+        "from config_audit.validate.regex_safety import adversarial_inputs, find_ambiguities;"
+        "r=r'(\\w+\\s?)+$';print([a.pump for a in find_ambiguities(r, 26)], "
+        "adversarial_inputs(r, 26)[:1])"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(outputs) == 1, outputs
+
+
+def test_analysis_of_a_long_pattern_is_linear_not_quadratic() -> None:
+    """Prefixes are built as the scan goes: 400 items cost about 4x 100 items, not 16x."""
+    from config_audit.validate.regex_static import find_ambiguities as static
+
+    def cost(n: int) -> float:
+        regex = "".join(f"[a-z]{i % 7}" for i in range(n)) + r"(\w+\s?)+$"
+        started = time.perf_counter()
+        for _ in range(3):
+            assert static(regex, FLAGS)
+        return time.perf_counter() - started
+
+    cost(50)  # warm-up
+    assert cost(400) < 10 * cost(100)

@@ -72,8 +72,6 @@ def ci(
 
     Exit 0 clean, 1 on invalid files or policy violations, 2 on usage errors.
     """
-    from config_audit.gitaudit import audit_range
-    from config_audit.render_ci import range_failed, to_json, to_markdown, to_sarif
     from config_audit.runtime import open_auditor
 
     settings = settings_from(config_path)
@@ -86,6 +84,8 @@ def ci(
             click.echo(f"\raudited {i}/{n} commits", err=True, nl=i == n)
 
     with open_auditor(settings, log_path=path, prestart=True) as auditor:
+        from config_audit.gitaudit import audit_range  # after the worker started importing
+
         result = audit_range(
             auditor,
             base,
@@ -103,6 +103,7 @@ def ci(
 
             refresh_checkpoint(auditor.ledger.path, auditor.signer)  # beside the CI log
     from config_audit.alertrules import alert_results
+    from config_audit.render_ci import range_failed, to_json, to_markdown, to_sarif
 
     alert_results(settings, [r for c in result.commits for r in c.results], burst=False)
     opts = {"require_hook_record": require_hook_record}

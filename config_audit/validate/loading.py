@@ -9,8 +9,10 @@ regex with the real flags), regex safety for custom patterns, and the detection 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,7 @@ from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResul
 from config_audit.validate import effective, errors_map, regex_safety, samples
 
 logger = logging.getLogger(__name__)
+_FastLoader = getattr(yaml, "CSafeLoader", None)  # libyaml, when PyYAML was built with it
 
 CODE_YAML = "CA201"
 CODE_ZERO = "CA203"
@@ -171,7 +174,7 @@ def load_file(
 ) -> Outcome:
     """Load, analyze, check regexes and run samples; every problem becomes a finding."""
     out = Outcome(path)
-    parsed = _pre_parse(data, out)
+    parsed = _pre_parse(data, out, fast=fmt is not ConfigFormat.ANALYZER)
     if out.findings:
         return out
     try:
@@ -192,9 +195,11 @@ def load_file(
     return out
 
 
-def _pre_parse(data: bytes, out: Outcome) -> Any:
+def _pre_parse(data: bytes, out: Outcome, *, fast: bool) -> Any:
     # Presidio reads with the locale encoding and, for analyzer files, falls back to its defaults
     # when the YAML does not parse: check first, so a broken file is never judged by the defaults.
+    # Recognizer and registry files fail loudly in Presidio's own (pure-Python) parse, so libyaml
+    # may vouch for them here; only its rejections are re-checked with Presidio's parser.
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -205,6 +210,11 @@ def _pre_parse(data: bytes, out: Outcome) -> Any:
             hint="save the file as UTF-8",
         )
         return None
+    if fast and _FastLoader is not None:
+        try:
+            return yaml.load(text, Loader=_FastLoader)  # a safe loader (libyaml's)
+        except yaml.YAMLError:
+            pass
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -365,9 +375,7 @@ def _regex_safety(
             if key in seen:
                 continue  # one entry, several languages: check once
             seen.add(key)
-            for issue in regex_safety.check_pattern(
-                pattern.regex, flags, probe_timeout_s=probe_timeout_s
-            ):
+            for issue in _check_pattern(pattern.regex, flags, probe_timeout_s):
                 out.add(
                     issue.code,
                     issue.severity,
@@ -375,3 +383,21 @@ def _regex_safety(
                     recognizer=rec.name,
                     hint=issue.hint,
                 )
+
+
+@functools.lru_cache(maxsize=4096)
+def _memo_check_pattern(
+    regex: str, flags: int, probe_timeout_s: float
+) -> tuple[regex_safety.RegexIssue, ...]:
+    return regex_safety.check_pattern(regex, flags, probe_timeout_s=probe_timeout_s)
+
+
+def _check_pattern(
+    regex: str, flags: int, probe_timeout_s: float
+) -> tuple[regex_safety.RegexIssue, ...]:
+    """A pattern's verdict is a function of the pattern alone: a range of versions, or a watcher,
+    checks each regex once (the analysis and the probe are most of a load's time).
+    CONFIG_AUDIT_WORKER_MEMO=0 checks every time (benchmarks measure versions alone)."""
+    if os.environ.get("CONFIG_AUDIT_WORKER_MEMO") == "0":
+        return regex_safety.check_pattern(regex, flags, probe_timeout_s=probe_timeout_s)
+    return _memo_check_pattern(regex, flags, probe_timeout_s)

@@ -20,6 +20,7 @@ from config_audit.model import Severity
 from config_audit.validate.regex_static import (
     Ambiguity,
     Analyzer,
+    analyze,
     find_ambiguities,
     parse,
 )
@@ -79,9 +80,9 @@ def check_pattern(
                 "use single quotes ('\\b...') or escape it as \"\\\\b\"",
             )
         )
-    ambiguities = find_ambiguities(regex, flags)
+    analyzer, ambiguities = analyze(regex, flags)
     timed_out = (
-        probe(regex, flags, timeout_s=probe_timeout_s, ambiguities=ambiguities)
+        probe(regex, flags, timeout_s=probe_timeout_s, ambiguities=ambiguities, analyzer=analyzer)
         if probe_timeout_s
         else None
     )
@@ -122,16 +123,19 @@ def check_pattern(
 
 
 def adversarial_inputs(
-    regex: str, flags: int, ambiguities: Sequence[Ambiguity] | None = None
+    regex: str,
+    flags: int,
+    ambiguities: Sequence[Ambiguity] | None = None,
+    analyzer: Analyzer | None = None,
 ) -> tuple[str, ...]:
     """Inputs that make a backtracking matcher try many ways: prefix + pump * n + a killer."""
-    tree = parse(regex, flags)
+    tree = analyzer.tree if analyzer is not None else parse(regex, flags)
     seeds: list[tuple[str, str]] = []
     if tree is not None:
         found = find_ambiguities(regex, flags) if ambiguities is None else ambiguities
         seeds += [(a.prefix, a.pump) for a in found]
         try:
-            analyzer = Analyzer(tree, flags)
+            analyzer = analyzer or Analyzer(tree, flags)
             literal_chars = analyzer.chars(list(tree))
             for chars, prefix in analyzer.repeats(tree):
                 ranked = [c for c in analyzer.universe if c in chars]
@@ -161,6 +165,7 @@ def probe(
     timeout_s: float,
     ambiguities: Sequence[Ambiguity] | None = None,
     compile_fn: Callable[[str, int], Any] | None = None,
+    analyzer: Analyzer | None = None,
 ) -> str | None:
     """Run the regex on adversarial inputs; return the first input that timed out, else None."""
     if compile_fn is None:
@@ -172,7 +177,7 @@ def probe(
     except Exception:
         return None
     started = time.perf_counter()
-    for text in adversarial_inputs(regex, flags, ambiguities):
+    for text in adversarial_inputs(regex, flags, ambiguities, analyzer):
         try:
             for _ in compiled.finditer(text, timeout=timeout_s):
                 pass

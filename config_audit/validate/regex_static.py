@@ -56,12 +56,19 @@ class Analyzer:
         if self.ignorecase:
             universe |= {c.swapcase() for c in literals if len(c.swapcase()) == 1}
         self.universe = tuple(sorted(universe, key=pump_rank))
-        self._leaf_cache: dict[int, frozenset[str]] = {}
+        self._leaf_cache: dict[tuple[str, object], frozenset[str]] = {}
+        self.tree = tree
 
     # Character sets ---------------------------------------------------------------------------
     def leaf(self, op: Any, av: Any) -> frozenset[str]:
         """Characters (of the universe) one single-character item matches."""
-        return frozenset(c for c in self.universe if self._leaf_matches(str(op), av, c))
+        name = str(op)
+        key = (name, _freeze(av))  # by value: a pattern repeats its classes ([A-Z], \d) a lot
+        found = self._leaf_cache.get(key)
+        if found is None:
+            found = frozenset(c for c in self.universe if self._leaf_matches(name, av, c))
+            self._leaf_cache[key] = found
+        return found
 
     def _leaf_matches(self, name: str, av: Any, ch: str) -> bool:
         if name == "LITERAL":
@@ -102,6 +109,10 @@ class Analyzer:
                 out |= self.leaf(op, av)
         return frozenset(out)
 
+    def ranked(self, chars: frozenset[str]) -> list[str]:
+        """`chars` in pump order: the same pump, and so the same finding, on every run."""
+        return [c for c in self.universe if c in chars]
+
     # Matching with a restricted alphabet -------------------------------------------------------
     def within(self, items: Sequence[Any], alphabet: frozenset[str]) -> bool:
         """Can this sequence match some string made only of `alphabet` (possibly empty)?"""
@@ -131,8 +142,10 @@ class Analyzer:
         return found
 
     def _scan(self, items: list[Any], prefix: str, found: list[Ambiguity]) -> None:
+        here = prefix
         for i, (op, av) in enumerate(items):
-            here = prefix + self.sample(items[:i])
+            if i:
+                here += self.sample(items[i - 1 : i])  # = prefix + sample(items[:i])
             name = str(op)
             if name in ("MAX_REPEAT", "MIN_REPEAT"):
                 _lo, hi, body = av
@@ -151,7 +164,7 @@ class Analyzer:
             lo, hi, inner_body = inner
             if lo == hi:
                 continue
-            for pump in self.chars(list(inner_body)):
+            for pump in self.ranked(self.chars(list(inner_body))):
                 one = frozenset(pump)
                 if self.within(after, one) and self.within(before, one):
                     found.append(Ambiguity("nested", pump, prefix + self.sample(before)))
@@ -160,7 +173,7 @@ class Analyzer:
             if str(op) != "BRANCH":
                 continue
             branches = [list(b) for b in av[1]]
-            for pump in self.chars(body):
+            for pump in self.ranked(self.chars(body)):
                 one = frozenset(pump)
                 able = [b for b in branches if self.within(b, one) and pump in self.chars(b)]
                 if len(able) >= 2 and self.within(body, one):
@@ -212,8 +225,10 @@ class Analyzer:
         yield from self._repeats(list(tree), "")
 
     def _repeats(self, items: list[Any], prefix: str) -> Iterator[tuple[frozenset[str], str]]:
+        here = prefix
         for i, (op, av) in enumerate(items):
-            here = prefix + self.sample(items[:i])
+            if i:
+                here += self.sample(items[i - 1 : i])
             name = str(op)
             if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
                 if av[0] != av[1]:
@@ -246,6 +261,15 @@ def _inner_repeats(body: list[Any]) -> Iterator[tuple[Any, list[Any], list[Any]]
             for branch in av[1]:
                 for inner, b, a in _inner_repeats(list(branch)):
                     yield inner, before + b, a + after
+
+
+def _freeze(av: Any) -> object:
+    """A hashable copy of a parse-tree argument (lists become tuples, opcodes their names)."""
+    if av is None or isinstance(av, (int, str)):
+        return av if not hasattr(av, "name") else str(av)
+    if isinstance(av, (list, tuple)):
+        return tuple(_freeze(x) for x in av)
+    return str(av)
 
 
 def _walk(tree: Any) -> Iterator[tuple[Any, Any]]:
@@ -294,11 +318,17 @@ def pump_rank(ch: str) -> tuple[int, str]:
 
 def find_ambiguities(regex: str, flags: int) -> list[Ambiguity]:
     """Nested quantifiers or overlapping alternatives that can split the same input two ways."""
+    return analyze(regex, flags)[1]
+
+
+def analyze(regex: str, flags: int) -> tuple[Analyzer | None, list[Ambiguity]]:
+    """One parse and one analyzer for both the static check and the probe's inputs."""
     tree = parse(regex, flags)
     if tree is None:
-        return []
+        return None, []
     try:
-        return Analyzer(tree, flags).ambiguities(tree)
+        analyzer = Analyzer(tree, flags)
+        return analyzer, analyzer.ambiguities(tree)
     except (RecursionError, ValueError, TypeError, IndexError):
         logger.debug("static regex analysis failed", exc_info=True)
-        return []
+        return None, []
