@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from config_audit.errors import GitError
@@ -57,6 +58,13 @@ def toplevel(cwd: Path | None = None) -> Path:
 
 def repo_relative(path: Path, top: Path) -> str | None:
     """`path` as git names it (relative to the work tree, "/"-separated); None if outside."""
+    return _repo_relative(path, top, os.getcwd())
+
+
+@lru_cache(maxsize=64)
+def _repo_relative(path: Path, top: Path, cwd: str) -> str | None:
+    # Cached: a range asks for the same few paths at every commit, and resolving stats each
+    # component. The working directory is part of the key (relative paths depend on it).
     try:
         return path.resolve().relative_to(top.resolve()).as_posix()
     except ValueError:

@@ -21,7 +21,13 @@ from typing import Any
 
 from config_audit.durable import fsync_dir
 from config_audit.errors import ConfigAuditError
-from config_audit.records import GENESIS_HASH, SIGNING_DOMAIN, canonical_bytes, split_line
+from config_audit.records import (
+    GENESIS_HASH,
+    SIGNING_DOMAIN,
+    canonical_members,
+    join_members,
+    split_line,
+)
 from config_audit.signing import Signer
 
 logger = logging.getLogger(__name__)
@@ -42,10 +48,12 @@ def seal(
     if clash:
         raise LedgerError(f"record body must not set {sorted(clash)}: the ledger assigns them")
     record = dict(body, seq=seq, prev_hash=prev_hash, key_id=signer.key_id)
-    unsigned_bytes = canonical_bytes(record)
+    members = canonical_members(record)
+    unsigned_bytes = join_members(members)
     signature = signer.sign(SIGNING_DOMAIN + unsigned_bytes)
     record["signature"] = base64.b64encode(signature).decode("ascii")
-    return record, canonical_bytes(record), hashlib.sha256(unsigned_bytes).hexdigest()
+    members.update(canonical_members({"signature": record["signature"]}))
+    return record, join_members(members), hashlib.sha256(unsigned_bytes).hexdigest()
 
 
 class Ledger:

@@ -44,6 +44,18 @@ def canonical_bytes(obj: Any) -> bytes:
     return data
 
 
+def canonical_members(obj: Mapping[str, Any]) -> dict[str, bytes]:
+    """Each member of an object in canonical form (`"key":value`), to be joined by
+    `join_members`: adding one member (the signature) then costs no second canonicalization."""
+    return {k: canonical_bytes(k) + b":" + canonical_bytes(v) for k, v in obj.items()}
+
+
+def join_members(members: Mapping[str, bytes]) -> bytes:
+    """The canonical object of `canonical_members`: RFC 8785 orders keys by UTF-16 code units."""
+    ordered = sorted(members, key=lambda k: k.encode("utf-16-be"))
+    return b"{" + b",".join(members[k] for k in ordered) + b"}"
+
+
 def unsigned(record: Mapping[str, Any]) -> dict[str, Any]:
     """The record without its signature: what the hash and the signature cover."""
     return {k: v for k, v in record.items() if k != "signature"}

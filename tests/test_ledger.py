@@ -147,3 +147,28 @@ def test_full_disk_leaves_no_half_record(tmp_path: Path, key) -> None:
     assert "nothing was recorded" in out and "free disk space" in out
     assert ledger.path.read_bytes() == before
     assert check_log(ledger.path, TrustedKeys([key.trusted])).ok
+
+
+def test_sealed_line_is_the_rfc8785_form_of_the_record(key) -> None:
+    """The line is assembled from members (one canonicalization): it must be byte-for-byte what
+    RFC 8785 gives for the whole record, whatever the keys (UTF-16 order differs from code
+    points for astral characters) and values."""
+    import hashlib
+
+    import rfc8785
+
+    from config_audit.ledger import seal
+
+    signer = signer_of(key)
+    body = {
+        "source": "watcher",
+        "path": "recognizers/é.yaml",
+        "extra": {"\U0001f600": 1, "\uff61": 2, "a": [0.5, 1.0, None, True, "tab\there"]},
+        "\uff61z": "U+FF61 sorts before an astral character in UTF-16, after it in code points",
+        "\U0001f600k": "astral",
+        "changes": [],
+    }
+    record, line, record_hash = seal(body, signer, seq=7, prev_hash="0" * 64)
+    assert line == rfc8785.dumps(record)
+    unsigned_bytes = rfc8785.dumps({k: v for k, v in record.items() if k != "signature"})
+    assert record_hash == hashlib.sha256(unsigned_bytes).hexdigest()

@@ -261,6 +261,7 @@ class Validator:
             self._state["tmpdir"] = tempfile.mkdtemp(prefix="config-audit-validate-")  # 0700
         worker = _Worker(self.limits, self._state["tmpdir"])
         self.workers_started += 1
+        logger.debug("validation worker %s started (it imports Presidio)", worker.pid)
         self._state["worker"] = worker
         return worker
 
