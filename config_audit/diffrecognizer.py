@@ -182,15 +182,21 @@ def _thresholds(add: Adder, old: dict[str, float], new: dict[str, float]) -> Non
         )
 
 
-def _pattern_index(patterns: tuple[PatternDef, ...]) -> dict[str, PatternDef]:
-    index: dict[str, PatternDef] = {}
+PatternKey = tuple[str, int]  # (name, occurrence): pattern names are not unique either
+
+
+def _pattern_index(patterns: tuple[PatternDef, ...]) -> dict[PatternKey, PatternDef]:
+    index: dict[PatternKey, PatternDef] = {}
+    seen: dict[str, int] = {}
     for p in patterns:
-        key, n = p.name, 1
-        while key in index:  # pattern names are not unique either
-            n += 1
-            key = f"{p.name}#{n}"
-        index[key] = p
+        seen[p.name] = seen.get(p.name, 0) + 1
+        index[(p.name, seen[p.name])] = p  # a name that looks like a suffix cannot collide
     return index
+
+
+def _shown(key: PatternKey) -> str:
+    name, occurrence = key
+    return name if occurrence == 1 else f"{name} (#{occurrence})"
 
 
 def _patterns(
@@ -210,10 +216,10 @@ def _patterns(
                     "pattern.renamed",
                     NEUTRAL,
                     label,
-                    f"pattern '{gk}' renamed to '{match}'",
+                    f"pattern '{_shown(gk)}' renamed to '{_shown(match)}'",
                     ents,
-                    gk,
-                    match,
+                    _shown(gk),
+                    _shown(match),
                     line=came[match].line,
                 )
             )
@@ -224,7 +230,7 @@ def _patterns(
                 "pattern.removed",
                 WEAKENS,
                 label,
-                f"pattern '{key}' removed",
+                f"pattern '{_shown(key)}' removed",
                 ents,
                 p.regex,
                 None,
@@ -237,7 +243,7 @@ def _patterns(
                 "pattern.added",
                 STRENGTHENS,
                 label,
-                f"pattern '{key}' added (score {_score_text(p.score)})",
+                f"pattern '{_shown(key)}' added (score {_score_text(p.score)})",
                 ents,
                 None,
                 p.regex,
@@ -253,7 +259,7 @@ def _patterns(
                     "pattern.regex_changed",
                     WEAKENS,
                     label,
-                    f"pattern '{key}' regex "
+                    f"pattern '{_shown(key)}' regex "
                     "changed (review: recall cannot be judged statically; samples "
                     "decide)",
                     ents,
@@ -269,7 +275,7 @@ def _patterns(
                     "pattern.score_lowered" if lowered else "pattern.score_raised",
                     WEAKENS if lowered else STRENGTHENS,
                     label,
-                    f"pattern '{key}' score {_score_text(a.score)} -> {_score_text(b.score)}",
+                    f"pattern '{_shown(key)}' score {_score_text(a.score)} -> {_score_text(b.score)}",
                     ents,
                     _score_text(a.score),
                     _score_text(b.score),

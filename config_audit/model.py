@@ -109,16 +109,14 @@ class RecognizerSet:
     # Engine-level settings that change recall (analyzer format): threshold, NLP engine, enhancer.
     settings: tuple[tuple[str, str], ...] = ()
 
-    def by_key(self) -> dict[tuple[str, str], RecognizerDef]:
-        """Index by identity; duplicates get `#2`, `#3` suffixes so none is lost."""
-        index: dict[tuple[str, str], RecognizerDef] = {}
+    def by_key(self) -> dict[tuple[str, str, int], RecognizerDef]:
+        """Index by identity, (name, language, occurrence): a duplicate name is the second
+        occurrence, never lost and never confused with a recognizer literally named `x#2`."""
+        index: dict[tuple[str, str, int], RecognizerDef] = {}
+        seen: dict[tuple[str, str], int] = {}
         for rec in self.recognizers:
-            key = rec.key
-            n = 1
-            while key in index:
-                n += 1
-                key = (f"{rec.name}#{n}", rec.language)
-            index[key] = rec
+            seen[rec.key] = seen.get(rec.key, 0) + 1
+            index[(*rec.key, seen[rec.key])] = rec
         return index
 
 

@@ -72,3 +72,40 @@ def test_diff_of_two_1000_recognizer_files_is_fast_enough_to_run_in_a_hook() -> 
     changes = diff_sets(parse_bytes(old, path="a").recognizers, parse_bytes(new, path="b").recognizers)
     assert time.perf_counter() - start < 5
     assert changes
+
+
+def test_duplicate_pattern_and_recognizer_names_never_shift_identities() -> None:
+    """A second pattern `p` next to one literally named `p#2` (and the same for recognizers):
+    adding the duplicate is one addition, not a spurious regex change of `p#2`."""
+    old = b"""recognizers:
+  - name: R
+    supported_entity: ID
+    patterns:
+      - {name: p, regex: 'A\\d{4}', score: 0.8}
+      - {name: 'p#2', regex: 'B\\d{4}', score: 0.8}
+  - name: 'R#2'
+    supported_entity: ID2
+    deny_list: [x]
+"""
+    new = b"""recognizers:
+  - name: R
+    supported_entity: ID
+    patterns:
+      - {name: p, regex: 'A\\d{4}', score: 0.8}
+      - {name: p, regex: 'C\\d{4}', score: 0.8}
+      - {name: 'p#2', regex: 'B\\d{4}', score: 0.8}
+  - name: R
+    supported_entity: ID3
+    deny_list: [y]
+  - name: 'R#2'
+    supported_entity: ID2
+    deny_list: [x]
+"""
+    a = parse_bytes(old, path="old.yaml").recognizers
+    b = parse_bytes(new, path="new.yaml").recognizers
+    changes = diff_sets(a, b)
+    assert sorted((c.kind, c.summary) for c in changes) == [
+        ("pattern.added", "pattern 'p (#2)' added (score 0.8)"),
+        ("recognizer.added", "recognizer added"),
+    ], changes
+    assert all(c.impact is Impact.STRENGTHENS for c in changes)

@@ -126,17 +126,17 @@ def test_northwind_registry_is_clean_with_effective_view(validator: Validator) -
     assert eff.languages == ("en", "de") and eff.global_regex_flags == 26
     index = eff.by_key()
     assert result.recognizer_count == len(eff.recognizers) == 15
-    phone = index[("PhoneRecognizer", "de")]
+    phone = index[("PhoneRecognizer", "de", 1)]
     assert phone.kind == "predefined" and "supported_regions" in dict(phone.attributes)
-    emp = index[("NorthwindEmployeeIdRecognizer", "en")]
+    emp = index[("NorthwindEmployeeIdRecognizer", "en", 1)]
     assert emp.kind == "custom" and emp.class_name == "PatternRecognizer"
     assert [(p.name, p.regex, p.score) for p in emp.patterns] == [
         ("nw_employee_id", r"\bNW-EMP-\d{6}\b", 0.9)
     ]
     assert emp.entities == ("NW_EMPLOYEE_ID",) and emp.global_regex_flags == 26
-    nat_de = index[("NorthwindNationalIdRecognizer", "de")]
+    nat_de = index[("NorthwindNationalIdRecognizer", "de", 1)]
     assert "personalausweis" in nat_de.context
-    card = index[("CreditCardRecognizer", "en")]
+    card = index[("CreditCardRecognizer", "en", 1)]
     assert card.patterns and card.context  # code defaults are visible
     assert ("UsPassportRecognizer", "de") not in index
     assert {s.sample_id for s in result.samples} >= {"employee-id", "national-id-de", "iban-de"}
@@ -150,7 +150,7 @@ def test_northwind_adhoc_is_clean(validator: Validator) -> None:
     assert result.findings == ()
     eff = result.effective
     assert eff is not None
-    title = eff.by_key()[("NorthwindTitleRecognizer", "en")]
+    title = eff.by_key()[("NorthwindTitleRecognizer", "en", 1)]
     assert title.patterns == ()  # the generated deny_list pattern is not a declared pattern
     assert title.deny_list[:2] == ("Dr.", "Prof.") and title.deny_list_score == 0.6
     assert {s.sample_id for s in result.samples} == {
