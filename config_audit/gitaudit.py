@@ -131,19 +131,18 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             commit=None,
             author=author,
         )
-    base = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
-    with policy_in_force(auditor, base, top):
-        results = [auditor.audit(e, write=False) for e in events]
-        if any(r.blocked for r in results):  # blocked attempts are evidence too
-            results = [
-                auditor.audit(e) if r.blocked else r for e, r in zip(events, results, strict=True)
-            ]
         if settings_file is not None:
-            with BlobReader(top) as reader:
-                event = settings_event(settings_file, reader, "pre-commit", top, None, author)
-            result = auditor.audit_policy(event, write=False)
-            results.append(auditor.audit_policy(event) if result.blocked else result)
-    return results
+            events.append(settings_event(settings_file, reader, "pre-commit", top, None, author))
+        base = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
+        with policy_in_force(auditor, base, top, reader):
+            return [_judged(auditor, event) for event in events]
+
+
+def _judged(auditor: Auditor, event: ChangeEvent) -> AuditResult:
+    """pre-commit's verdict; a blocked attempt is recorded too (it is evidence)."""
+    audit = auditor.audit_policy if event.extra.get("settings_file") else auditor.audit
+    result = audit(event, write=False)
+    return audit(event) if result.blocked else result
 
 
 def commit_requested_signing(ppid: int | None = None) -> bool:
