@@ -138,3 +138,23 @@ def test_init_sets_up_a_repository_and_is_idempotent(tmp_path: Path) -> None:
     log = repo / ".git" / "config-audit" / "log.jsonl"
     verified = subprocess.run([TOOL, "verify", "--log", str(log)], cwd=repo, env=env, capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_progress_in_a_ci_log_is_a_line_now_and_then_not_a_redraw(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No terminal (a CI job's log): whole lines, throttled; nothing for short runs."""
+    from config_audit.commands.common import Progress
+
+    short = Progress("audited commits", 3)
+    for i in range(1, 4):
+        short(i)
+    assert capsys.readouterr().err == ""
+    chatty = Progress("audited commits", 20, every_s=0.0)
+    quiet = Progress("validating", 20, every_s=3600.0)
+    for i in range(1, 21):
+        chatty(i)
+        quiet(i)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"audited commits {i}/20" for i in range(1, 21)]
+    assert "\r" not in "".join(lines)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 
 from config_audit import gitrepo
-from config_audit.commands.common import config_option, format_option, settings_from
+from config_audit.commands.common import Progress, config_option, format_option, settings_from
 
 
 @click.command()
@@ -77,11 +76,12 @@ def ci(
     settings = settings_from(config_path)
     top = gitrepo.toplevel()
     path = log_path or settings.log_path or Path("config-audit-ci.jsonl")
-    show = sys.stderr.isatty()
+    reporters: list[Progress] = []
 
     def progress(i: int, n: int) -> None:
-        if show and n >= 5:
-            click.echo(f"\raudited {i}/{n} commits", err=True, nl=i == n)
+        if not reporters:
+            reporters.append(Progress("audited commits", n, minimum=5))
+        reporters[0](i)
 
     with open_auditor(settings, log_path=path, prestart=True) as auditor:
         from config_audit.gitaudit import audit_range  # after the worker started importing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,11 +59,29 @@ def expand_paths(paths: Iterable[str], settings: Settings) -> list[str]:
 
 
 def progress(items: list[str], label: str) -> Iterator[str]:
-    """Yield items, showing progress on stderr for long interactive runs."""
-    show = len(items) >= 10 and sys.stderr.isatty()
+    """Yield items, showing progress on stderr for long runs."""
+    report = Progress(label, len(items))
     for i, item in enumerate(items, 1):
-        if show:
-            click.echo(f"\r{label} {i}/{len(items)}", err=True, nl=False)
+        report(i)
         yield item
-    if show:
-        click.echo("", err=True)
+
+
+class Progress:
+    """`label i/n` on stderr: redrawn in place on a terminal; in a CI log (no terminal) a line
+    every `every_s` seconds, so a long job shows it is alive without flooding the log."""
+
+    def __init__(self, label: str, total: int, *, minimum: int = 10, every_s: float = 10.0):
+        self.label, self.total, self.every_s = label, total, every_s
+        self.interactive = sys.stderr.isatty()
+        self.enabled = total >= minimum
+        self.last = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        text = f"{self.label} {done}/{self.total}"
+        if self.interactive:
+            click.echo(f"\r{text}", err=True, nl=done == self.total)
+        elif time.monotonic() - self.last >= self.every_s:
+            self.last = time.monotonic()
+            click.echo(text, err=True)
