@@ -16,7 +16,7 @@ from config_audit.attribution import attribution_findings, author_evidence, pend
 from config_audit.audit import Auditor, AuditResult, ChangeEvent
 from config_audit.errors import GitError
 from config_audit.gitpolicy import policy_in_force, settings_change, settings_event
-from config_audit.gitrepo import BlobReader, CommitInfo, FileChange
+from config_audit.gitrepo import EMPTY_TREE, BlobReader, CommitInfo, FileChange
 from config_audit.model import Finding, Severity
 
 NOTES_REF = "config-audit"
@@ -184,10 +184,13 @@ class CommitFacts:
 
 def commit_facts(commit: str, *, top: Path, allowed_signers: Path | None) -> CommitFacts:
     """The same facts for a single commit (hooks)."""
+    info, parents = gitrepo.commit_info_and_parents(
+        commit, cwd=top, allowed_signers=allowed_signers
+    )
     return CommitFacts(
-        gitrepo.commit_info(commit, cwd=top, allowed_signers=allowed_signers),
-        gitrepo.commit_parents(commit, cwd=top),
-        gitrepo.commit_changes(commit, cwd=top),
+        info,
+        parents,
+        gitrepo.commit_changes(commit, parent=parents[0] if parents else EMPTY_TREE, cwd=top),
         gitrepo.read_note(commit, ref=NOTES_REF, cwd=top) is not None,
     )
 

@@ -80,18 +80,53 @@ def hooks_dir(cwd: Path | None = None) -> Path:
     return Path(git_text(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd=cwd))
 
 
-def rev_exists(rev: str, *, cwd: Path | None = None) -> bool:
-    return bool(
-        run_git(
-            ["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=cwd, check=False
-        ).strip()
+@dataclass(frozen=True)
+class Locations:
+    top: Path
+    git_dir: Path
+    hooks_dir: Path
+
+
+def locations(cwd: Path | None = None) -> Locations:
+    """Work tree, git directory and hooks directory (core.hooksPath) in one git process."""
+    try:
+        out = git_text(
+            [
+                "rev-parse",
+                "--show-toplevel",
+                "--absolute-git-dir",
+                "--path-format=absolute",
+                "--git-path",
+                "hooks",
+            ],
+            cwd=cwd,
+        )
+    except GitError:
+        out = ""
+    lines = out.splitlines()
+    if len(lines) != 3:
+        toplevel(cwd)  # raises the helpful "not inside a git work tree"
+        raise GitError(f"git rev-parse: unexpected output {out!r}")
+    return Locations(*(Path(line) for line in lines))
+
+
+def _verified(rev: str, *, cwd: Path | None) -> str:
+    return (
+        run_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=cwd, check=False)
+        .decode()
+        .strip()
     )
 
 
+def rev_exists(rev: str, *, cwd: Path | None = None) -> bool:
+    return bool(_verified(rev, cwd=cwd))
+
+
 def resolve(rev: str, *, cwd: Path | None = None) -> str:
-    if not rev_exists(rev, cwd=cwd):
+    sha = _verified(rev, cwd=cwd)
+    if not sha:
         raise GitError(f"unknown revision '{rev}'", advice="check the name with `git log`")
-    return git_text(["rev-parse", f"{rev}^{{commit}}"], cwd=cwd)
+    return sha
 
 
 def is_shallow(cwd: Path | None = None) -> bool:
@@ -269,10 +304,16 @@ def _parse_info(text: str) -> tuple[CommitInfo, list[str]]:
 def commit_info(
     commit: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
 ) -> CommitInfo:
+    return commit_info_and_parents(commit, cwd=cwd, allowed_signers=allowed_signers)[0]
+
+
+def commit_info_and_parents(
+    commit: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
+) -> tuple[CommitInfo, list[str]]:
     out = run_git(
         [*_signers_config(allowed_signers), "log", "-1", f"--format={INFO_FORMAT}", commit], cwd=cwd
     )
-    return _parse_info(out.decode("utf-8", errors="replace"))[0]
+    return _parse_info(out.decode("utf-8", errors="replace"))
 
 
 def range_commits(

@@ -26,6 +26,7 @@ from config_audit.merkle import (
     root_from_leaf_hashes,
     verify_consistency,
 )
+from config_audit.records import split_log
 from config_audit.signing import TrustedKeys
 
 
@@ -62,16 +63,6 @@ class LogVerificationFailed(VerificationError):
             advice="run `config-audit verify` for details",
         )
         self.report = report
-
-
-def split_log(data: bytes) -> tuple[list[bytes], bool]:
-    """Lines without newlines, and whether the last one is torn (no trailing newline)."""
-    if not data:
-        return [], False
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        return lines[:-1], False
-    return lines, True
 
 
 def check_log_bytes(

@@ -66,6 +66,16 @@ def record_hash(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(unsigned(record))).hexdigest()
 
 
+def split_log(data: bytes) -> tuple[list[bytes], bool]:
+    """Lines without newlines, and whether the last one is torn (no trailing newline)."""
+    if not data:
+        return [], False
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        return lines[:-1], False
+    return lines, True
+
+
 def split_line(line: bytes) -> tuple[dict[str, Any], bytes]:
     """Parse one log line; return the record and the exact bytes its hash and signature cover.
 

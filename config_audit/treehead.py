@@ -15,25 +15,38 @@ from config_audit.checkpoint import (
     NoteSigner,
     checkpoint_path,
     log_origin,
+    parse_checkpoint,
     sign_checkpoint,
     write_atomically,
 )
-from config_audit.errors import UsageError
+from config_audit.errors import UsageError, VerificationError
 from config_audit.ledger import Ledger
-from config_audit.logverify import split_log
 from config_audit.merkle import leaf_hash, root_from_leaf_hashes
-from config_audit.records import split_line
+from config_audit.records import split_line, split_log
 
 
-def make_checkpoint(log: Path) -> Checkpoint:
-    """The tree head over every complete record in `log` (a torn tail is quarantined first)."""
+class CheckpointConflict(VerificationError):
+    """The log no longer extends the checkpoint beside it: truncated or rewritten."""
+
+
+def record_hashes(log: Path) -> list[bytes]:
+    """The sha256 of every record's signed bytes, archived segments first, then the live log:
+    the sequence `verify` checks a checkpoint against (a torn tail is quarantined first)."""
     Ledger(log).recover()
     try:
-        lines, _ = split_log(log.read_bytes())
+        live = log.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{log}: no record log", advice="check --log") from None
-    if not lines:
-        raise UsageError(f"{log}: the log is empty; nothing to checkpoint")
+    archived = b""
+    if log.with_name(log.name + ".archive").is_dir():  # cheap test: the archive code is not
+        import gzip
+
+        from config_audit.archive import archive_dir, segment_paths
+
+        archived = b"".join(
+            gzip.decompress(s.read_bytes()) for s in segment_paths(archive_dir(log))
+        )
+    lines, _ = split_log(archived + live)
     hashes = []
     for line in lines:
         try:
@@ -41,6 +54,18 @@ def make_checkpoint(log: Path) -> Checkpoint:
         except ValueError:
             signed = line  # verify reports it; the checkpoint still pins the bytes
         hashes.append(hashlib.sha256(signed).digest())
+    return hashes
+
+
+def make_checkpoint(log: Path) -> Checkpoint:
+    """The tree head over every complete record of `log`, archived ones included."""
+    hashes = record_hashes(log)
+    if not hashes:
+        raise UsageError(f"{log}: the log is empty; nothing to checkpoint")
+    return _tree_head(hashes)
+
+
+def _tree_head(hashes: list[bytes]) -> Checkpoint:
     return Checkpoint(
         origin=log_origin(hashes[0].hex()),
         size=len(hashes),
@@ -48,8 +73,46 @@ def make_checkpoint(log: Path) -> Checkpoint:
     )
 
 
-def refresh_checkpoint(log: Path, signer: NoteSigner) -> str:
-    """Sign the log's current tree head and write it to `<log>.checkpoint`; return its text."""
-    text = sign_checkpoint(make_checkpoint(log), signer)
+def refresh_checkpoint(log: Path, signer: NoteSigner, *, force: bool = False) -> str:
+    """Sign the log's current tree head and write it to `<log>.checkpoint`; return its text.
+
+    The checkpoint already there must be a prefix of the log: otherwise records were removed
+    or rewritten since, and overwriting it would bless that. CheckpointConflict is raised and
+    the old checkpoint stays as evidence (`force` re-anchors, after a human looked)."""
+    hashes = record_hashes(log)
+    if not hashes:
+        raise UsageError(f"{log}: the log is empty; nothing to checkpoint")
+    if not force:
+        _check_extends(log, hashes)
+    text = sign_checkpoint(_tree_head(hashes), signer)
     write_atomically(checkpoint_path(log), text)
     return text
+
+
+def _check_extends(log: Path, hashes: list[bytes]) -> None:
+    path = checkpoint_path(log)
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _conflict(log, f"the checkpoint {path} is unreadable ({exc})") from None
+    try:
+        previous, _ = parse_checkpoint(text)
+    except VerificationError as exc:
+        raise _conflict(log, f"the checkpoint {path} is malformed ({exc})") from None
+    if previous.size > len(hashes):
+        raise _conflict(
+            log, f"the checkpoint covers {previous.size} records, the log holds {len(hashes)}"
+        )
+    if previous.size and _tree_head(hashes[: previous.size]) != previous:
+        raise _conflict(log, f"its first {previous.size} records differ from the checkpoint's")
+
+
+def _conflict(log: Path, why: str) -> CheckpointConflict:
+    return CheckpointConflict(
+        f"{log}: not re-signing the checkpoint: {why}; the log was truncated or rewritten "
+        "since, and the old checkpoint is kept as evidence",
+        advice=f"run `config-audit verify --log {log}`; once understood, "
+        "`config-audit checkpoint --force` signs the log as it is now",
+    )

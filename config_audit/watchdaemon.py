@@ -130,8 +130,13 @@ class WatchDaemon:
         from config_audit.treehead import refresh_checkpoint
 
         assert self.auditor.ledger is not None and self.auditor.signer is not None
+        from config_audit.treehead import CheckpointConflict
+
         try:
             refresh_checkpoint(self.auditor.ledger.path, self.auditor.signer)
+        except CheckpointConflict as exc:
+            logger.error("%s", exc.diagnostics())
+            self.alert("verify-failure", "critical", str(exc), None, None)
         except (OSError, ConfigAuditError) as exc:
             logger.error("checkpoint not written: %s", exc)
 

@@ -150,3 +150,40 @@ def test_missing_manifest_is_a_finding_not_a_crash(tmp_path: Path) -> None:
                                       str(_trusted_file(tmp_path, signer)), "--config",
                                       str(tmp_path / "none.yaml")])
     assert isinstance(result.exception, ArchiveError) and result.exception.exit_code == 1
+
+
+def test_checkpoints_after_archiving_cover_the_whole_chain(tmp_path: Path) -> None:
+    """A checkpoint refreshed after `archive` (hooks, CI and the watcher refresh theirs) is over
+    the archived segments plus the live log, the chain `verify` checks: no false fork."""
+    from config_audit.treehead import refresh_checkpoint
+
+    log, signer = tmp_path / "audit.jsonl", fixed_signer()
+    make_log(log, simple_bodies(30), signer)
+    refresh_checkpoint(log, signer)
+    archive_before(log, T0 + timedelta(minutes=12), signer)
+    Ledger(log).append(simple_bodies(1, start=30)[0], signer)
+    refresh_checkpoint(log, signer)  # must extend the pre-archive checkpoint, not conflict
+    trusted = _trusted_file(tmp_path, signer)
+    (tmp_path / "none.yaml").write_text("{}\n")
+    args = ["verify", "--log", str(log), "--trusted-keys", str(trusted)]
+    out = CliRunner().invoke(cli, [*args, "--config", str(tmp_path / "none.yaml")])
+    assert out.exit_code == 0, out.output
+    assert "31 records verified, checkpoint size 31" in out.output
+
+
+def test_a_rewritten_log_or_a_garbled_checkpoint_is_never_re_signed(tmp_path: Path) -> None:
+    from config_audit.treehead import CheckpointConflict, refresh_checkpoint
+
+    log, signer = tmp_path / "audit.jsonl", fixed_signer()
+    make_log(log, simple_bodies(5), signer)
+    kept = refresh_checkpoint(log, signer)
+    log.unlink()
+    make_log(log, simple_bodies(6, start=100), signer)  # another history, longer
+    with pytest.raises(CheckpointConflict, match="first 5 records differ"):
+        refresh_checkpoint(log, signer)
+    cp = log.with_name(log.name + ".checkpoint")
+    assert cp.read_text() == kept
+    cp.write_text("not a checkpoint\n")
+    with pytest.raises(CheckpointConflict, match="malformed"):
+        refresh_checkpoint(log, signer)
+    assert refresh_checkpoint(log, signer, force=True).splitlines()[1] == "6"

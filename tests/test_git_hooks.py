@@ -266,6 +266,19 @@ def test_truncated_hook_log_is_caught_by_the_checkpoint_beside_it(repo: Repo) ->
     repo.log.write_text("".join(lines[:-1]))  # the last record removed: the chain alone is fine
     out = repo.run("verify", "--log", str(repo.log))
     assert out.returncode == 1 and "truncat" in out.stdout.lower(), out.stdout
+    # The next commit must not re-sign the cut log (that would erase the evidence): the old
+    # checkpoint stays, the committer is warned, and verify still fails.
+    kept = checkpoint.read_text()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, crew]"))
+    later = repo.commit("even more context")
+    assert later.returncode == 0
+    assert "not re-signing the checkpoint" in later.stderr, later.stderr
+    assert checkpoint.read_text() == kept
+    assert repo.run("verify", "--log", str(repo.log)).returncode == 1
+    # Once a human has looked, --force re-anchors the checkpoint on the log as it is.
+    assert repo.run("checkpoint", "--log", str(repo.log)).returncode == 1
+    assert repo.run("checkpoint", "--log", str(repo.log), "--force").returncode == 0
+    assert repo.run("verify", "--log", str(repo.log)).returncode == 0
 
 
 def test_renaming_a_recognizer_file_away_is_audited_as_a_deletion(repo: Repo) -> None:

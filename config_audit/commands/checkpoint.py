@@ -22,12 +22,21 @@ from config_audit.treehead import refresh_checkpoint
     default=None,
     help="Also write the checkpoint here (somewhere the log's writer cannot rewrite).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Sign the log as it is even when it no longer extends the checkpoint beside it "
+    "(after `verify` showed why: a truncated or rewritten log).",
+)
 @config_option
-def checkpoint(log_path: Path | None, out: Path | None, config_path: Path | None) -> None:
+def checkpoint(
+    log_path: Path | None, out: Path | None, force: bool, config_path: Path | None
+) -> None:
     """Sign the log's current size and Merkle root; write it to <log>.checkpoint.
 
     `verify` then proves the log still extends it, catching truncation and rewritten history
-    even by someone holding the signing key, if a copy is kept out of their reach.
+    even by someone holding the signing key, if a copy is kept out of their reach. A log that
+    no longer extends the existing checkpoint is refused (exit 1) unless --force is given.
 
     \b
     Example:
@@ -36,7 +45,7 @@ def checkpoint(log_path: Path | None, out: Path | None, config_path: Path | None
     settings = settings_from(config_path)
     log = resolve_log(settings, log_path)
     signer = load_signer(path=settings.signing_key_path, environ=os.environ)
-    text = refresh_checkpoint(log, signer)
+    text = refresh_checkpoint(log, signer, force=force)
     if out is not None:
         write_atomically(out, text)
     click.echo(text, nl=False)

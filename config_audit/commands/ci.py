@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from config_audit import gitrepo
-from config_audit.commands.common import Progress, config_option, format_option, settings_from
+from config_audit.commands.common import (
+    Progress,
+    alert_failure,
+    config_option,
+    format_option,
+    settings_from,
+)
 
 
 @click.command()
@@ -83,6 +89,7 @@ def ci(
             reporters.append(Progress("audited commits", n, minimum=5))
         reporters[0](i)
 
+    tampered = False
     with open_auditor(settings, log_path=path, prestart=True) as auditor:
         from config_audit.gitaudit import audit_range  # after the worker started importing
 
@@ -99,9 +106,14 @@ def ci(
             and auditor.signer is not None
             and any(r.record for c in result.commits for r in c.results)
         ):
-            from config_audit.treehead import refresh_checkpoint
+            from config_audit.treehead import CheckpointConflict, refresh_checkpoint
 
-            refresh_checkpoint(auditor.ledger.path, auditor.signer)  # beside the CI log
+            try:
+                refresh_checkpoint(auditor.ledger.path, auditor.signer)  # beside the CI log
+            except CheckpointConflict as exc:  # someone cut the CI log: that fails the job
+                click.echo(f"config-audit: {exc.diagnostics()}", err=True)
+                alert_failure(settings, str(exc))
+                tampered = True
     from config_audit.alertrules import alert_results
     from config_audit.render_ci import range_failed, to_json, to_markdown, to_sarif
 
@@ -119,4 +131,4 @@ def ci(
         click.echo(json.dumps(to_json(result, **opts), indent=2, default=str))
     else:
         click.echo(markdown)
-    ctx.exit(1 if range_failed(result, **opts) else 0)
+    ctx.exit(1 if tampered or range_failed(result, **opts) else 0)

@@ -9,7 +9,7 @@ import click
 
 from config_audit import gitrepo
 from config_audit.audit import Auditor, AuditResult
-from config_audit.commands.common import config_option, settings_from
+from config_audit.commands.common import alert_failure, config_option, settings_from
 from config_audit.errors import UsageError
 from config_audit.hooks import HOOK_NAMES, install, pathspecs_for, refresh, uninstall
 from config_audit.model import Impact
@@ -17,9 +17,9 @@ from config_audit.render import finding_line
 from config_audit.settings import Settings
 
 
-def hook_log_path(settings: Settings, top: Path) -> Path:
+def hook_log_path(settings: Settings, top: Path, git_dir: Path | None = None) -> Path:
     """Hooks log inside the git directory (never committed by accident) unless configured."""
-    return settings.log_path or gitrepo.git_dir(top) / "config-audit" / "log.jsonl"
+    return settings.log_path or (git_dir or gitrepo.git_dir(top)) / "config-audit" / "log.jsonl"
 
 
 def print_results(results: list[AuditResult]) -> None:
@@ -51,20 +51,20 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     post-commit   write the signed change record of HEAD and attach it as a git note
     post-rewrite  the same for commits rewritten by amend or rebase (pairs on stdin)
     """
-    from config_audit.gitaudit import NOTES_REF, audit_commit, audit_staged
+    from config_audit.gitaudit import audit_commit, audit_staged, commit_facts
     from config_audit.runtime import open_auditor
 
-    top = gitrepo.toplevel()
+    where = gitrepo.locations()
+    top = where.top
     settings = settings_from(config_path) if config_path else _repo_settings(top)
-    refreshed = refresh(gitrepo.hooks_dir(top), pathspecs=repo_pathspecs(settings, top))
+    refreshed = refresh(where.hooks_dir, pathspecs=repo_pathspecs(settings, top))
     if refreshed:
         click.echo(f"config-audit: hooks updated to the configured globs: {refreshed}", err=True)
+    log_path = hook_log_path(settings, top, where.git_dir)
+    cache_dir = where.git_dir / "config-audit" / "cache"
     if name == "pre-commit":
         with open_auditor(
-            settings,
-            log_path=hook_log_path(settings, top),
-            require_key=False,
-            cache_dir=gitrepo.git_dir(top) / "config-audit" / "cache",
+            settings, log_path=log_path, require_key=False, cache_dir=cache_dir
         ) as auditor:
             results = audit_staged(auditor, cwd=top)
         print_results(results)
@@ -84,16 +84,14 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
 
     with (
         open_auditor(
-            settings,
-            log_path=hook_log_path(settings, top),
-            require_key=False,
-            cache_dir=gitrepo.git_dir(top) / "config-audit" / "cache",
+            settings, log_path=log_path, require_key=False, cache_dir=cache_dir
         ) as auditor,
         BlobReader(top) as reader,
     ):
         for commit, old in commits:
             sha = gitrepo.resolve(commit, cwd=top)
-            if gitrepo.read_note(sha, ref=NOTES_REF, cwd=top) is not None:
+            facts = commit_facts(sha, top=top, allowed_signers=settings.allowed_signers_path)
+            if facts.noted:
                 continue  # already recorded: amend runs post-rewrite and then post-commit
             extra: dict[str, object] | None = {"rewritten_from": old} if old else None
             audit = audit_commit(
@@ -104,6 +102,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
                 source=name,
                 allowed_signers=settings.allowed_signers_path,
                 extra=extra,
+                facts=facts,
             )
             if audit.results:
                 publish_checkpoint(auditor, sha, top)
@@ -165,11 +164,14 @@ def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:
     if auditor.ledger is None or auditor.signer is None:
         return
     from config_audit.errors import ConfigAuditError
-    from config_audit.treehead import refresh_checkpoint
+    from config_audit.treehead import CheckpointConflict, refresh_checkpoint
 
     try:
         text = refresh_checkpoint(auditor.ledger.path, auditor.signer)
         gitrepo.add_note(commit, text.encode("utf-8"), ref=CHECKPOINTS_REF, cwd=top)
+    except CheckpointConflict as exc:  # never blocks git: the commit is made already
+        click.echo(f"config-audit: WARNING: {exc.diagnostics()}", err=True)
+        alert_failure(auditor.settings, str(exc))
     except (OSError, ConfigAuditError) as exc:
         click.echo(f"config-audit: warning: checkpoint not published: {exc}", err=True)
 

@@ -10,7 +10,7 @@ import click
 
 from config_audit.archive import archive_dir, segment_paths, verify_segment
 from config_audit.checkpoint import checkpoint_path, read_checkpoint_text, verify_checkpoint
-from config_audit.commands.common import config_option, format_option, settings_from
+from config_audit.commands.common import alert_failure, config_option, format_option, settings_from
 from config_audit.commands.logopts import (
     log_option,
     resolve_log,
@@ -19,7 +19,6 @@ from config_audit.commands.logopts import (
 )
 from config_audit.errors import UsageError, VerificationError
 from config_audit.logverify import VerifyReport, check_log, check_log_bytes
-from config_audit.settings import Settings
 
 
 @click.command()
@@ -76,7 +75,7 @@ def verify(
     if cp_file is None and checkpoint_path(log).is_file():
         cp_file = checkpoint_path(log)
     if cp_file is None and require_checkpoint:
-        _alert_failure(settings, "record log has no checkpoint")
+        alert_failure(settings, "record log has no checkpoint")
         raise VerificationError(
             f"{log}: no checkpoint to verify against (--require-checkpoint)",
             advice="without one a truncated tail is undetectable; restore <log>.checkpoint or "
@@ -97,7 +96,7 @@ def verify(
             for segment in segments:
                 verify_segment(segment, trusted)
         except VerificationError as exc:
-            _alert_failure(settings, f"archive segment failed verification: {exc}")
+            alert_failure(settings, f"archive segment failed verification: {exc}")
             raise
         archived = b"".join(gzip.decompress(segment.read_bytes()) for segment in segments)
         report = check_log_bytes(archived + log.read_bytes(), trusted, checkpoint=cp, path=str(log))
@@ -109,20 +108,8 @@ def verify(
         click.echo(render_text(report))
     if not report.ok:
         codes = sorted({f.code.value for f in report.findings})
-        _alert_failure(settings, f"record log failed verification: {', '.join(codes)}")
+        alert_failure(settings, f"record log failed verification: {', '.join(codes)}")
         ctx.exit(1)
-
-
-def _alert_failure(settings: Settings, summary: str) -> None:
-    """A failed verification raises a `verify-failure` alert when alerts are configured."""
-    if not settings.alerts:
-        return
-    from config_audit.alertrules import AlertSink
-    from config_audit.alerts import Alert
-
-    sink = AlertSink.from_settings(settings)
-    sink.raise_alert(Alert("verify-failure", "critical", summary))
-    sink.close(timeout=15)
 
 
 def render_text(report: VerifyReport) -> str:
