@@ -47,6 +47,26 @@ def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+def frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> None:
+    """Add one leaf hash to a tree of `size` leaves kept as its frontier: the roots of its
+    perfect subtrees, largest (leftmost) first, one per set bit of `size`."""
+    node = leaf
+    while size & 1:
+        node = node_hash(frontier.pop(), node)
+        size >>= 1
+    frontier.append(node)
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """The RFC 6962 root of a tree given by its frontier (folded from the right)."""
+    if not frontier:
+        return EMPTY_ROOT
+    root = frontier[-1]
+    for left in reversed(frontier[:-1]):
+        root = node_hash(left, root)
+    return root
+
+
 def tree_root(leaves: Sequence[bytes]) -> bytes:
     """MTH(D[n]) of raw leaf data."""
     return root_from_leaf_hashes([leaf_hash(d) for d in leaves])

@@ -7,9 +7,9 @@ pushes, a SIEM) keeps that true against someone holding the log.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from config_audit import treecache
 from config_audit.checkpoint import (
     Checkpoint,
     NoteSigner,
@@ -22,39 +22,42 @@ from config_audit.checkpoint import (
 from config_audit.errors import UsageError, VerificationError
 from config_audit.ledger import Ledger
 from config_audit.merkle import leaf_hash, root_from_leaf_hashes
-from config_audit.records import split_line, split_log
+from config_audit.records import split_log
 
 
 class CheckpointConflict(VerificationError):
     """The log no longer extends the checkpoint beside it: truncated or rewritten."""
 
 
-def record_hashes(log: Path) -> list[bytes]:
-    """The sha256 of every record's signed bytes, archived segments first, then the live log:
-    the sequence `verify` checks a checkpoint against (a torn tail is quarantined first)."""
+def _segments(log: Path) -> list[Path]:
+    if not log.with_name(log.name + ".archive").is_dir():  # cheap: the archive code is not
+        return []
+    from config_audit.archive import archive_dir, segment_paths
+
+    return segment_paths(archive_dir(log))
+
+
+def _read(log: Path) -> tuple[bytes, list[Path]]:
+    """The live log's bytes (a torn tail quarantined first) and the archive segments."""
     Ledger(log).recover()
     try:
-        live = log.read_bytes()
+        return log.read_bytes(), _segments(log)
     except FileNotFoundError:
         raise UsageError(f"{log}: no record log", advice="check --log") from None
-    archived = b""
-    if log.with_name(log.name + ".archive").is_dir():  # cheap test: the archive code is not
-        import gzip
 
-        from config_audit.archive import archive_dir, segment_paths
 
-        archived = b"".join(
-            gzip.decompress(s.read_bytes()) for s in segment_paths(archive_dir(log))
-        )
-    lines, _ = split_log(archived + live)
-    hashes = []
-    for line in lines:
-        try:
-            signed = split_line(line)[1]
-        except ValueError:
-            signed = line  # verify reports it; the checkpoint still pins the bytes
-        hashes.append(hashlib.sha256(signed).digest())
-    return hashes
+def record_hashes(log: Path) -> list[bytes]:
+    """The record hash of every line, archived segments first, then the live log: the
+    sequence `verify` checks a checkpoint against."""
+    live, segments = _read(log)
+    return _hashes(live, segments)
+
+
+def _hashes(live: bytes, segments: list[Path]) -> list[bytes]:
+    import gzip
+
+    archived = b"".join(gzip.decompress(s.read_bytes()) for s in segments)
+    return [treecache.signed_hash(line) for line in split_log(archived + live)[0]]
 
 
 def make_checkpoint(log: Path) -> Checkpoint:
@@ -78,15 +81,38 @@ def refresh_checkpoint(log: Path, signer: NoteSigner, *, force: bool = False) ->
 
     The checkpoint already there must be a prefix of the log: otherwise records were removed
     or rewritten since, and overwriting it would bless that. CheckpointConflict is raised and
-    the old checkpoint stays as evidence (`force` re-anchors, after a human looked)."""
-    hashes = record_hashes(log)
-    if not hashes:
-        raise UsageError(f"{log}: the log is empty; nothing to checkpoint")
-    if not force:
-        _check_extends(log, hashes)
-    text = sign_checkpoint(_tree_head(hashes), signer)
+    the old checkpoint stays as evidence (`force` re-anchors, after a human looked). Only the
+    records appended since the last refresh are read when `<log>.treehead` vouches for them."""
+    state = None if force else _grown(log)
+    if state is None:
+        live, segments = _read(log)
+        hashes = _hashes(live, segments)
+        if not hashes:
+            raise UsageError(f"{log}: the log is empty; nothing to checkpoint")
+        if not force:
+            _check_extends(log, hashes)
+        names = tuple(s.name for s in segments)
+        state = treecache.full(hashes, log_origin(hashes[0].hex()), live, names)
+    text = sign_checkpoint(state.checkpoint, signer)
     write_atomically(checkpoint_path(log), text)
+    if state.offset:
+        treecache.save(log, state)
     return text
+
+
+def _grown(log: Path) -> treecache.TreeState | None:
+    """The cached tree grown by the new records, if it matches the signed checkpoint."""
+    state = treecache.load(log)
+    if state is None:
+        return None
+    try:
+        previous, _ = parse_checkpoint(checkpoint_path(log).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, VerificationError):
+        return None
+    if not state.matches(previous):
+        return None
+    Ledger(log).recover()
+    return treecache.extend(log, state, tuple(s.name for s in _segments(log)))
 
 
 def _check_extends(log: Path, hashes: list[bytes]) -> None:
