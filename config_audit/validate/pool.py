@@ -324,7 +324,9 @@ class Validator:
                         CODE_MEMORY,
                         f"validation exceeded the memory bound of {self.limits.memory_mb} MB",
                         path,
-                        "look for huge repetition counts in regexes or huge alias expansions",
+                        "look for deeply nested quantified groups ((?:(?:a+)+)+: the regex "
+                        "engine compiles them in exponential memory), huge repetition counts "
+                        "or alias expansions",
                     )
                 )
             return self._failed(
