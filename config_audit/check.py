@@ -104,11 +104,18 @@ def prepare(
     return CheckedFile(report, parsed)
 
 
+# Lint findings that make loading pointless and harmful: Presidio would spend the worker's whole
+# time or memory bound on them (and the worker would be replaced).
+UNSAFE_TO_LOAD = frozenset({"CA127"})
+
+
 def load_into_presidio(checked: CheckedFile, data: bytes, validator: Validator) -> CheckedFile:
     """The other half: load into Presidio, run the samples, add the effective view."""
     parsed, report = checked.parsed, checked.report
     if parsed is None:
         return checked  # unreadable: nothing to load
+    if any(f.code in UNSAFE_TO_LOAD for f in report.findings):
+        return checked  # invalid already, and loading it would only exhaust the worker
     loaded = validator.load(data, path=report.path, fmt=parsed.format)
     lines = {rec.name: rec.line for rec in parsed.recognizers.recognizers}
     located = tuple(

@@ -336,6 +336,18 @@ class EntryLinter:
                     recognizer=recognizer,
                     hint="use single quotes ('\\b...') or escape it as \"\\\\b\"",
                 )
+            depth = repeat_nesting(regex)
+            if depth >= NESTING_LIMIT:
+                self.add(
+                    "CA127",
+                    E,
+                    f"regex nests {depth} repeated groups: the regex engine Presidio uses "
+                    "compiles nested repeats in exponential time and memory (this one can stall "
+                    "or kill the analyzer when it loads)",
+                    line=rline,
+                    recognizer=recognizer,
+                    hint="flatten it: (?:(?:a+)+)+ matches what a+ matches",
+                )
             if re.match(r"""^r["']""", regex):
                 self.add(
                     "CA120",
@@ -395,3 +407,36 @@ def walk(node: Any) -> Iterator[Any]:
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)
+
+
+NESTING_LIMIT = 12  # `regex` needs ~7 ms to compile (?:...(?:a+)+...)+ at 12 levels, 2.4 s at 20
+
+
+def repeat_nesting(regex: str) -> int:
+    """How deeply repeated groups nest in `regex` (0 if Python's parser cannot read it)."""
+    from config_audit.validate.regex_static import parse
+
+    tree = parse(regex, 0)
+    if tree is None:
+        return 0
+
+    def depth(items: Any) -> int:
+        deepest = 0
+        for op, av in items:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                deepest = max(deepest, 1 + depth(av[2]))
+            elif name == "SUBPATTERN":
+                deepest = max(deepest, depth(av[-1]))
+            elif name in ("ATOMIC_GROUP",):
+                deepest = max(deepest, depth(av))
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                deepest = max(deepest, depth(av[1]))
+            elif name == "BRANCH":
+                deepest = max([deepest, *(depth(b) for b in av[1])])
+        return deepest
+
+    try:
+        return depth(tree)
+    except RecursionError:
+        return NESTING_LIMIT  # too deep to even walk

@@ -156,3 +156,22 @@ def test_no_network_is_touched(tmp_path: Path) -> None:
         else:
             os.environ["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] = env_before
     assert result.valid and [s.ok for s in result.samples] == [True]
+
+
+def test_nested_repeats_are_named_statically_and_never_reach_the_worker() -> None:
+    """Deeply nested repeats make the regex engine compile in exponential memory (at 30 levels
+    the memory bound is hit): lint names recognizer and line, and the worker is spared."""
+    from config_audit.check import check_bytes
+
+    nested = "(?:" * 30 + "a+" + ")+" * 30
+    data = (
+        "recognizers:\n  - name: Nested\n    supported_entity: NESTED\n    patterns:\n"
+        f"      - {{name: n, regex: '{nested}', score: 0.5}}\n"
+    ).encode()
+    with Validator() as v:
+        checked = check_bytes(data, path="nested.yaml", fmt=ConfigFormat.ADHOC, validator=v)
+        assert v.workers_started == 0
+    [finding] = [f for f in checked.report.findings if f.code == "CA127"]
+    assert (finding.line, finding.recognizer) == (5, "Nested")
+    assert "31 repeated groups" in finding.message
+    assert not checked.report.valid
