@@ -41,7 +41,7 @@ class Daemon:
             )
 
     def wait_ready(self) -> Daemon:
-        wait_for(lambda: "watching" in self.stderr() or self.proc.poll() is not None, 20)
+        wait_for(lambda: "watching" in self.stderr() or self.proc.poll() is not None, 60)
         assert self.proc.poll() is None, self.stderr()
         return self
 
@@ -69,7 +69,7 @@ def test_clean_stop_then_edits_while_down_are_a_gap(root: Path) -> None:
     pidfile = root / "watch.pid"
     daemon = Daemon(root, "--pidfile", str(pidfile)).wait_ready()
     assert pidfile.read_text().strip() == str(daemon.proc.pid)
-    wait_for(lambda: any(r["source"] == "heartbeat" for r in records(log_of(root))), 5)
+    wait_for(lambda: any(r["source"] == "heartbeat" for r in records(log_of(root))), 30)
     assert daemon.stop() == 0
     assert not pidfile.exists()
     stopped = records(log_of(root))[-1]
@@ -90,7 +90,7 @@ def test_clean_stop_then_edits_while_down_are_a_gap(root: Path) -> None:
 def test_kill_9_shows_as_unclean_gap_from_last_heartbeat(root: Path) -> None:
     daemon = Daemon(root).wait_ready()
     beats = lambda: [r for r in records(log_of(root)) if r["source"] == "heartbeat"]  # noqa: E731
-    wait_for(lambda: len(beats()) >= 2, 15)
+    wait_for(lambda: len(beats()) >= 2, 30)
     daemon.stop(signal.SIGKILL)
     # The kill may land between the last heartbeat record and the state save that follows it:
     # the gap then starts at the heartbeat before (overstated, never understated).
@@ -174,7 +174,7 @@ def test_sighup_reloads_globs(root: Path) -> None:
         (root / "recognizers" / "c.yml.txt").write_text(recognizer(0.4))
         write_config(root, recognizers=["recognizers/**/*.yaml", "recognizers/*.yml.txt"])
         daemon.proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: file_records(log_of(root), "recognizers/c.yml.txt"), 10)
+        wait_for(lambda: file_records(log_of(root), "recognizers/c.yml.txt"), 30)
     finally:
         assert daemon.stop() == 0
     assert "configuration reloaded" in daemon.stderr()
