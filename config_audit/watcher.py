@@ -20,7 +20,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from config_audit.errors import UsageError
-from config_audit.watchstate import WatchRoot
+from config_audit.watchstate import WatchRoot, is_swap_internal
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +165,12 @@ class _Handler(FileSystemEventHandler):
                         self.touch(self.root, inner)
             elif self.root.relative(path) is not None:
                 self.touch(self.root, path)
+            elif is_swap_internal(path.name) or path.is_symlink():
+                # A link was swapped (a ConfigMap update renames `..data`): the files beside it
+                # may now read through it to new content, with no event of their own.
+                for inner in self.expand_dir(self.root, path.parent):
+                    if inner.parent == path.parent:
+                        self.touch(self.root, inner)
 
 
 class Watcher:

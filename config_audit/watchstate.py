@@ -44,12 +44,16 @@ class WatchRoot:
     display_base: Path | None = None  # record paths are relative to this when inside it
 
     def relative(self, path: Path) -> str | None:
-        """`path` relative to the root if inside it and matching a glob, else None."""
+        """`path` relative to the root if inside it and matching a glob, else None. Kubernetes'
+        atomic-update internals (`..data`, `..2026_01_01_...`) are never audited themselves:
+        the files that link through them are."""
         try:
             rel = path.relative_to(self.directory).as_posix()
         except ValueError:
             return None
-        return rel if rel != "." and matches(rel, self.patterns) else None
+        if rel == "." or any(is_swap_internal(part) for part in rel.split("/")):
+            return None
+        return rel if matches(rel, self.patterns) else None
 
     def display(self, path: Path) -> str:
         base = self.display_base
@@ -65,7 +69,7 @@ class WatchRoot:
         for top, dirs, files in os.walk(self.directory, followlinks=False):
             if not self.recursive:
                 dirs.clear()
-            dirs[:] = [d for d in dirs if d != ".git"]
+            dirs[:] = [d for d in dirs if d != ".git" and not is_swap_internal(d)]
             for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
                 full = Path(top) / name
                 if self.relative(full) is not None:
@@ -139,6 +143,12 @@ def host_evidence(uid: int | None, now: datetime) -> dict[str, Any]:
         "watcher_user": getpass.getuser(),
         "observed_at": format_time(now),
     }
+
+
+def is_swap_internal(name: str) -> bool:
+    """A name Kubernetes' AtomicWriter uses for ConfigMap and Secret volumes: the visible files
+    are symlinks through `..data`, which is swapped atomically to a new `..<timestamp>` dir."""
+    return name.startswith("..") and name not in ("..", "...")
 
 
 def matches(rel: str, patterns: Sequence[str]) -> bool:

@@ -313,3 +313,39 @@ def test_real_validator_marks_an_invalid_file_and_alerts(tree: Path) -> None:
     kinds = {a.kind for a in channel.alerts}  # type: ignore[attr-defined]
     assert {"invalid-file", "weakening-change", "out-of-band-edit"} <= kinds
     assert threading.active_count() >= 1
+
+
+def test_kubernetes_configmap_update_is_recorded_on_the_visible_file(tmp_path: Path) -> None:
+    """A ConfigMap volume: `custom.yaml -> ..data/custom.yaml`, `..data -> ..<timestamp>`, and
+    an update swaps `..data` atomically. The visible file is recorded (a weakening), at once,
+    not at the next full scan; the `..` internals never are."""
+    rec = tmp_path / "recognizers"
+    (rec / "..2026_01_01").mkdir(parents=True)
+    (rec / "..2026_01_01" / "custom.yaml").write_text(recognizer(0.5))
+    (rec / "..data").symlink_to("..2026_01_01")
+    (rec / "custom.yaml").symlink_to("..data/custom.yaml")
+    daemon = make_daemon(tmp_path)
+    daemon.start()
+    try:
+        settle(daemon)
+        assert [r["path"] for r in records(daemon.options.log_path) if r["source"] == "watcher"] == [
+            "recognizers/custom.yaml"
+        ]
+        (rec / "..2026_01_02").mkdir()
+        (rec / "..2026_01_02" / "custom.yaml").write_text(recognizer(0.1))
+        (rec / "..data_tmp").symlink_to("..2026_01_02")
+        os.rename(rec / "..data_tmp", rec / "..data")  # what kubelet's AtomicWriter does
+        import shutil
+
+        shutil.rmtree(rec / "..2026_01_01")
+        eventually(
+            daemon,
+            "recognizers/custom.yaml",
+            lambda r: [c["kind"] for c in r["changes"]] == ["pattern.score_lowered"],
+        )
+        assert daemon.options.full_scan_s >= 60  # the event did it, not the periodic scan
+        settle(daemon)
+        paths = [r["path"] for r in records(daemon.options.log_path) if r["source"] == "watcher"]
+        assert paths == ["recognizers/custom.yaml"] * 2, paths
+    finally:
+        daemon.stop()
