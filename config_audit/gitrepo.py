@@ -72,7 +72,9 @@ def _repo_relative(path: Path, top: Path, cwd: str) -> str | None:
 
 
 def git_dir(cwd: Path | None = None) -> Path:
-    return Path(git_text(["rev-parse", "--absolute-git-dir"], cwd=cwd))
+    """The repository's common git directory, where our log and caches live: shared by every
+    linked worktree, so removing a worktree never takes records with it."""
+    return Path(git_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=cwd))
 
 
 def hooks_dir(cwd: Path | None = None) -> Path:
@@ -88,14 +90,14 @@ class Locations:
 
 
 def locations(cwd: Path | None = None) -> Locations:
-    """Work tree, git directory and hooks directory (core.hooksPath) in one git process."""
+    """Work tree, (common) git directory and hooks directory (core.hooksPath), one process."""
     try:
         out = git_text(
             [
                 "rev-parse",
                 "--show-toplevel",
-                "--absolute-git-dir",
                 "--path-format=absolute",
+                "--git-common-dir",
                 "--git-path",
                 "hooks",
             ],

@@ -369,3 +369,22 @@ def test_loosening_the_policy_is_audited_and_needs_an_owner(repo: Repo) -> None:
     cfg.write_text("policy: {owners: {'X': [nobody]}}\n")
     broken = repo.commit("broken settings", ".config-audit.yaml")
     assert broken.returncode != 0 and "Traceback" not in broken.stderr
+
+
+def test_commits_in_a_linked_worktree_share_the_log_and_survive_its_removal(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """The log lives in the common git directory: `git worktree remove` deletes the worktree's
+    private git directory, and with it would go every record written there."""
+    repo.git("worktree", "add", "-q", str(tmp_path / "linked"), "-b", "feature")
+    linked = Repo(tmp_path / "linked", repo.env)
+    linked.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    done = linked.commit("in the worktree")
+    assert done.returncode == 0, done.stderr
+    sha = linked.head()
+    shown = linked.run("log", "--format", "json")  # from inside the worktree: the same log
+    assert shown.returncode == 0, shown.stderr
+    assert sha in shown.stdout
+    repo.git("worktree", "remove", str(tmp_path / "linked"))
+    assert [r["commit"] for r in recognizer_records(repo)][-1] == sha
+    assert repo.run("verify", "--log", str(repo.log)).returncode == 0
