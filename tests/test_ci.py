@@ -242,3 +242,19 @@ def test_ci_outputs_never_show_deny_list_entries(history: Repo, tmp_path: Path) 
     for text in (out.stdout, out.stderr, (tmp_path / "s.sarif").read_text(),
                  (tmp_path / "s.md").read_text(), (history.path.parent / "ci.jsonl").read_text()):
         assert "Jane Roe" not in text and "Prof." not in text
+
+
+def test_a_cut_ci_log_fails_the_next_job_and_keeps_its_checkpoint(history: Repo) -> None:
+    log = history.path.parent / "shared-ci.jsonl"
+    args = ("ci", "--base", "HEAD~1", "--log", str(log), "--format", "json")
+    first = history.run(*args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    checkpoint = Path(str(log) + ".checkpoint")
+    kept = checkpoint.read_text()
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join(lines[:-1]))  # someone removes the last record from the shared log
+    second = history.run(*args)
+    assert second.returncode == 1
+    assert any("record log tampered" in n for n in json.loads(second.stdout)["notes"])
+    assert "not re-signing the checkpoint" in second.stderr
+    assert checkpoint.read_text() == kept

@@ -113,6 +113,7 @@ def ci(
             except CheckpointConflict as exc:  # someone cut the CI log: that fails the job
                 click.echo(f"config-audit: {exc.diagnostics()}", err=True)
                 alert_failure(settings, str(exc))
+                result.notes.append(f"record log tampered: {exc}")  # in every output format
                 tampered = True
     from config_audit.alertrules import alert_results
     from config_audit.render_ci import range_failed, to_json, to_markdown, to_sarif
