@@ -71,6 +71,12 @@ def _repo_relative(path: Path, top: Path, cwd: str) -> str | None:
         return None
 
 
+def tracked_named(name: str, *, cwd: Path | None = None) -> list[str]:
+    """Tracked files called `name` anywhere in the work tree (repository-relative)."""
+    out = run_git(["ls-files", "-z", "--", f":(glob)**/{name}"], cwd=cwd)
+    return [p.decode("utf-8", errors="replace") for p in out.split(b"\0") if p]
+
+
 def git_dir(cwd: Path | None = None) -> Path:
     """The repository's common git directory, where our log and caches live: shared by every
     linked worktree, so removing a worktree never takes records with it."""

@@ -51,8 +51,16 @@ def _fast_path(name: str, pathspecs: Sequence[str]) -> str:
     )
 
 
-def shim(name: str, *, chained: bool = False, pathspecs: Sequence[str] = DEFAULT_PATHSPECS) -> str:
-    """The hook script: a few lines of shell that exec `config-audit hook NAME`."""
+def shim(
+    name: str,
+    *,
+    chained: bool = False,
+    pathspecs: Sequence[str] = DEFAULT_PATHSPECS,
+    config: str | None = None,
+) -> str:
+    """The hook script: a few lines of shell that exec `config-audit hook NAME`. `config` is
+    the settings file (relative to the work tree, where git runs hooks) when it is not the one
+    at the top: a hook never finds a subdirectory's settings on its own."""
     lines = [
         "#!/bin/sh",
         f"{MARKER}: {name} (config-audit install-hooks; remove with uninstall-hooks)",
@@ -72,7 +80,10 @@ def shim(name: str, *, chained: bool = False, pathspecs: Sequence[str] = DEFAULT
     body = _fast_path(name, pathspecs)
     if body:
         lines.append(body)
-    run = f'exec config-audit hook {name} "$@"'
+    if config is not None and "'" in config:
+        raise UsageError(f"settings path {config!r} holds a quote: the hook cannot name it")
+    settings = f" --config '{config}'" if config else ""
+    run = f'exec config-audit hook {name}{settings} "$@"'
     if name == "post-rewrite":
         run = f'printf "%s\\n" "$input" | {run}'
     lines += [
@@ -91,7 +102,9 @@ def is_ours(path: Path) -> bool:
         return False
 
 
-def install(hooks_dir: Path, *, pathspecs: Sequence[str] = DEFAULT_PATHSPECS) -> list[str]:
+def install(
+    hooks_dir: Path, *, pathspecs: Sequence[str] = DEFAULT_PATHSPECS, config: str | None = None
+) -> list[str]:
     """Install every shim; idempotent; a foreign hook is kept and chained, never overwritten."""
     hooks_dir.mkdir(parents=True, exist_ok=True)
     done = []
@@ -108,11 +121,12 @@ def install(hooks_dir: Path, *, pathspecs: Sequence[str] = DEFAULT_PATHSPECS) ->
             done.append(f"{name} (kept the existing hook as {chained.name}, chained)")
         else:
             done.append(name)
-        _write_executable(target, shim(name, chained=chained.exists(), pathspecs=pathspecs))
+        wanted = shim(name, chained=chained.exists(), pathspecs=pathspecs, config=config)
+        _write_executable(target, wanted)
     return done
 
 
-def refresh(hooks_dir: Path, *, pathspecs: Sequence[str]) -> list[str]:
+def refresh(hooks_dir: Path, *, pathspecs: Sequence[str], config: str | None = None) -> list[str]:
     """Rewrite our installed shims whose fast path no longer matches the configured globs
     (a glob added later must not be skipped by an old shim). Foreign hooks are not touched."""
     changed = []
@@ -121,7 +135,7 @@ def refresh(hooks_dir: Path, *, pathspecs: Sequence[str]) -> list[str]:
         if not is_ours(target):
             continue
         chained = (hooks_dir / (name + CHAINED_SUFFIX)).exists()
-        wanted = shim(name, chained=chained, pathspecs=pathspecs)
+        wanted = shim(name, chained=chained, pathspecs=pathspecs, config=config)
         if target.read_text(encoding="utf-8", errors="replace") != wanted:
             _write_executable(target, wanted)
             changed.append(name)

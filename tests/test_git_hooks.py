@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -388,3 +389,34 @@ def test_commits_in_a_linked_worktree_share_the_log_and_survive_its_removal(
     repo.git("worktree", "remove", str(tmp_path / "linked"))
     assert [r["commit"] for r in recognizer_records(repo)][-1] == sha
     assert repo.run("verify", "--log", str(repo.log)).returncode == 0
+
+
+def test_settings_in_a_subdirectory_govern_the_hooks(tmp_path: Path) -> None:
+    """A monorepo: services/pii/.config-audit.yaml and its recognizers. Git runs hooks at the
+    top, where no settings are found: the hooks must name the file (or find the only one)."""
+    repo = make_repo(tmp_path, hooks=False)
+    sub = repo.path / "services" / "pii"
+    sub.mkdir(parents=True)
+    for name in (".config-audit.yaml", "recognizers", ".config-audit"):
+        (repo.path / name).rename(sub / name)
+    installed = subprocess.run(
+        [str(Path(sys.executable).parent / "config-audit"), "install-hooks"],
+        cwd=sub, env=repo.env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    shim_text = (repo.path / ".git" / "hooks" / "pre-commit").read_text()
+    assert "--config 'services/pii/.config-audit.yaml'" in shim_text
+    assert repo.commit("base").returncode == 0
+    target = sub / "recognizers" / "custom.yaml"
+    target.write_text(RECOGNIZERS.replace("score: 0.8", "score: 7"))
+    blocked = repo.commit("invalid score in the subdirectory")
+    assert blocked.returncode == 1 and "CA105" in blocked.stderr, blocked.stderr
+    assert (repo.path / ".git" / "hooks" / "pre-commit").read_text() == shim_text  # kept
+    # Hooks installed before they named the file: the only tracked one is found, and the
+    # hooks are healed to name it.
+    for name in HOOK_NAMES:
+        hook = repo.path / ".git" / "hooks" / name
+        hook.write_text(hook.read_text().replace(" --config 'services/pii/.config-audit.yaml'", ""))
+    again = repo.commit("invalid score in the subdirectory")
+    assert again.returncode == 1 and "CA105" in again.stderr, again.stderr
+    assert (repo.path / ".git" / "hooks" / "pre-commit").read_text() == shim_text

@@ -14,7 +14,7 @@ from config_audit.errors import UsageError
 from config_audit.hooks import HOOK_NAMES, install, pathspecs_for, refresh, uninstall
 from config_audit.model import Impact
 from config_audit.render import finding_line
-from config_audit.settings import Settings
+from config_audit.settings import CONFIG_NAME, Settings
 
 
 def hook_log_path(settings: Settings, top: Path, git_dir: Path | None = None) -> Path:
@@ -57,7 +57,9 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     where = gitrepo.locations()
     top = where.top
     settings = settings_from(config_path) if config_path else _repo_settings(top)
-    refreshed = refresh(where.hooks_dir, pathspecs=repo_pathspecs(settings, top))
+    refreshed = refresh(
+        where.hooks_dir, pathspecs=repo_pathspecs(settings, top), config=hook_config(settings, top)
+    )
     if refreshed:
         click.echo(f"config-audit: hooks updated to the configured globs: {refreshed}", err=True)
     log_path = hook_log_path(settings, top, where.git_dir)
@@ -111,9 +113,23 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
 
 
 def _repo_settings(top: Path) -> Settings:
-    from config_audit.settings import load_settings
+    """The settings a hook runs with when the shim names none: the nearest file upward, else
+    the only one tracked in the repository (hooks installed before they named it)."""
+    from config_audit.settings import find_config, load_settings
 
-    return load_settings(cwd=Path.cwd() if Path.cwd().is_relative_to(top) else top)
+    cwd = Path.cwd() if Path.cwd().is_relative_to(top) else top
+    path = find_config(cwd)
+    if path is None:
+        tracked = gitrepo.tracked_named(CONFIG_NAME, cwd=top)
+        if len(tracked) > 1:
+            raise UsageError(
+                f"{len(tracked)} settings files in this repository ({', '.join(tracked[:3])}) "
+                "and none at the top: the hooks cannot tell which one governs",
+                advice="run `config-audit install-hooks` in the directory of the one that "
+                "governs: the hooks then name it",
+            )
+        path = top / tracked[0] if tracked else None
+    return load_settings(path, cwd=cwd)
 
 
 @click.command("install-hooks")
@@ -127,12 +143,15 @@ def install_hooks(hooks_dir: Path | None, config_path: Path | None) -> None:
     """Install the pre-commit, post-commit and post-rewrite hooks.
 
     Honours core.hooksPath. An existing hook that is not ours is kept and chained (it runs
-    first); running this twice changes nothing.
+    first); running this twice changes nothing. Run it where your .config-audit.yaml is found
+    (or pass --config): a settings file in a subdirectory is named in the hooks, since git runs
+    them at the top of the work tree.
     """
     target = hooks_dir or gitrepo.hooks_dir()
     top = gitrepo.toplevel()
-    pathspecs = repo_pathspecs(settings_from(config_path), top)
-    for line in install(target, pathspecs=pathspecs):
+    settings = settings_from(config_path)
+    pathspecs = repo_pathspecs(settings, top)
+    for line in install(target, pathspecs=pathspecs, config=hook_config(settings, top)):
         click.echo(f"installed {line} in {target}")
 
 
@@ -174,6 +193,17 @@ def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:
         alert_failure(auditor.settings, str(exc))
     except (OSError, ConfigAuditError) as exc:
         click.echo(f"config-audit: warning: checkpoint not published: {exc}", err=True)
+
+
+def hook_config(settings: Settings, top: Path) -> str | None:
+    """The settings file the hooks must be told about: any but `.config-audit.yaml` at the top
+    of the work tree (the one a hook, run there by git, finds by itself)."""
+    if settings.config_path is None:
+        return None
+    rel = gitrepo.repo_relative(settings.config_path, top)
+    if rel is None:
+        return str(settings.config_path.resolve())  # outside the repository: name it whole
+    return None if rel == CONFIG_NAME else rel
 
 
 def repo_pathspecs(settings: Settings, top: Path) -> tuple[str, ...]:
