@@ -420,3 +420,9 @@ def test_settings_in_a_subdirectory_govern_the_hooks(tmp_path: Path) -> None:
     again = repo.commit("invalid score in the subdirectory")
     assert again.returncode == 1 and "CA105" in again.stderr, again.stderr
     assert (repo.path / ".git" / "hooks" / "pre-commit").read_text() == shim_text
+    # CI jobs start at the top too: the range is judged by the same settings.
+    base = repo.head()
+    assert repo.commit("bypass", extra=("--no-verify",)).returncode == 0
+    ci = repo.run("ci", "--base", base, "--log", str(tmp_path / "ci.jsonl"), "--format", "json")
+    assert ci.returncode == 1, ci.stdout + ci.stderr
+    assert "CA105" in ci.stdout

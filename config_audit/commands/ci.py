@@ -14,6 +14,7 @@ from config_audit.commands.common import (
     alert_failure,
     config_option,
     format_option,
+    repo_settings,
     settings_from,
 )
 
@@ -79,8 +80,8 @@ def ci(
     """
     from config_audit.runtime import open_auditor
 
-    settings = settings_from(config_path)
     top = gitrepo.toplevel()
+    settings = settings_from(config_path) if config_path else repo_settings(top)
     path = log_path or settings.log_path or Path("config-audit-ci.jsonl")
     reporters: list[Progress] = []
 

@@ -36,6 +36,29 @@ def settings_from(config_path: Path | None) -> Settings:
     return load_settings(config_path)
 
 
+def repo_settings(top: Path) -> Settings:
+    """Settings for a command that works on the repository (hooks, ci) when none is named: the
+    nearest file upward, else the only one tracked anywhere in the repository (a monorepo's
+    `services/pii/.config-audit.yaml`: git runs hooks, and CI jobs start, at the top)."""
+    from config_audit import gitrepo
+    from config_audit.errors import UsageError
+    from config_audit.settings import CONFIG_NAME, find_config
+
+    cwd = Path.cwd() if Path.cwd().is_relative_to(top) else top
+    path = find_config(cwd)
+    if path is None:
+        tracked = gitrepo.tracked_named(CONFIG_NAME, cwd=top)
+        if len(tracked) > 1:
+            raise UsageError(
+                f"{len(tracked)} settings files in this repository ({', '.join(tracked[:3])}) "
+                "and none at the top: which one governs?",
+                advice="name it with --config (install-hooks run in its directory names it "
+                "in the hooks)",
+            )
+        path = top / tracked[0] if tracked else None
+    return load_settings(path, cwd=cwd)
+
+
 def expand_paths(paths: Iterable[str], settings: Settings) -> list[str]:
     """Files named, files under directories named, or the configured globs."""
     out: list[str] = []

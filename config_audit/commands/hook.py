@@ -9,7 +9,12 @@ import click
 
 from config_audit import gitrepo
 from config_audit.audit import Auditor, AuditResult
-from config_audit.commands.common import alert_failure, config_option, settings_from
+from config_audit.commands.common import (
+    alert_failure,
+    config_option,
+    repo_settings,
+    settings_from,
+)
 from config_audit.errors import UsageError
 from config_audit.hooks import HOOK_NAMES, install, pathspecs_for, refresh, uninstall
 from config_audit.model import Impact
@@ -56,7 +61,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
 
     where = gitrepo.locations()
     top = where.top
-    settings = settings_from(config_path) if config_path else _repo_settings(top)
+    settings = settings_from(config_path) if config_path else repo_settings(top)
     refreshed = refresh(
         where.hooks_dir, pathspecs=repo_pathspecs(settings, top), config=hook_config(settings, top)
     )
@@ -110,26 +115,6 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
                 publish_checkpoint(auditor, sha, top)
                 print_results(audit.results)
                 _alert(settings, audit.results)
-
-
-def _repo_settings(top: Path) -> Settings:
-    """The settings a hook runs with when the shim names none: the nearest file upward, else
-    the only one tracked in the repository (hooks installed before they named it)."""
-    from config_audit.settings import find_config, load_settings
-
-    cwd = Path.cwd() if Path.cwd().is_relative_to(top) else top
-    path = find_config(cwd)
-    if path is None:
-        tracked = gitrepo.tracked_named(CONFIG_NAME, cwd=top)
-        if len(tracked) > 1:
-            raise UsageError(
-                f"{len(tracked)} settings files in this repository ({', '.join(tracked[:3])}) "
-                "and none at the top: the hooks cannot tell which one governs",
-                advice="run `config-audit install-hooks` in the directory of the one that "
-                "governs: the hooks then name it",
-            )
-        path = top / tracked[0] if tracked else None
-    return load_settings(path, cwd=cwd)
 
 
 @click.command("install-hooks")
