@@ -227,13 +227,13 @@ class Auditor:
     def audit_policy(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
         """A change to the settings file: the policy's own changes, judged by `self.policy`
         (the caller sets the policy in force before the change)."""
-        from config_audit.policydiff import diff_policies, policy_section
+        from config_audit.policydiff import diff_coverage, diff_policies, settings_of
 
         changes: list[Change] = []
         problems: tuple[Finding, ...] = ()
         try:
-            old, new = policy_section(event.before), policy_section(event.after)
-            changes = diff_policies(old, new)
+            old, new = settings_of(event.before), settings_of(event.after)
+            changes = diff_policies(old[0].policy, new[0].policy) + diff_coverage(old, new)
         except ConfigAuditError as exc:
             problems = (
                 Finding(

@@ -13,6 +13,7 @@ from typing import Any
 
 from config_audit.model import Change, Impact
 from config_audit.policy import parse_policy
+from config_audit.settings import Settings
 
 STRENGTH = {"allow": 0, "owner": 1, "owner-signed": 2, "forbid": 3}
 W, S, N = Impact.WEAKENS, Impact.STRENGTHENS, Impact.NEUTRAL
@@ -130,17 +131,70 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
 
 def policy_section(data: bytes | None) -> Mapping[str, Any]:
     """The validated `policy:` mapping of a settings file's bytes ({} when absent)."""
+    return settings_of(data)[0].policy
+
+
+def settings_of(data: bytes | None) -> tuple[Settings, Mapping[str, Any]]:
+    """The validated settings of a settings file's bytes (the defaults when absent), and the
+    raw mapping (what the file itself says, whatever the disk around it holds)."""
     import yaml
 
     from config_audit.errors import ConfigAuditError
-    from config_audit.settings import parse_settings
+    from config_audit.settings import Settings, parse_settings
 
     if data is None:
-        return {}
+        return Settings(root=Path("."), config_path=None), {}
     try:
         raw = yaml.safe_load(data.decode("utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigAuditError(f"not readable YAML: {exc}") from None
     settings = parse_settings(raw, root=Path("."), config_path=None)
     parse_policy(settings.policy)  # unknown people, bad modes: errors here, not later
-    return settings.policy
+    return settings, raw
+
+
+def diff_coverage(
+    old: tuple[Settings, Mapping[str, Any]], new: tuple[Settings, Mapping[str, Any]]
+) -> list[Change]:
+    """What the tool looks at: a recognizer glob dropped (or the samples moved away) means
+    files, or detection checks, silently leave the audit, which weakens every protected entity;
+    a commit could otherwise narrow the globs, then weaken what fell outside them unchecked."""
+    (before, raw_a), (after, raw_b) = old, new
+    everything = tuple(sorted(str(e) for e in before.policy.get("protected_entities") or []))
+    out: list[Change] = []
+    old_globs, new_globs = set(before.recognizer_globs), set(after.recognizer_globs)
+    if old_globs - new_globs:
+        out.append(
+            Change(
+                "coverage.globs_removed",
+                W,
+                POLICY,
+                f"recognizer files matching {sorted(old_globs - new_globs)} are no longer audited",
+                everything,
+                ", ".join(sorted(old_globs)),
+                ", ".join(sorted(new_globs)),
+            )
+        )
+    if new_globs - old_globs:
+        out.append(
+            Change(
+                "coverage.globs_added",
+                S,
+                POLICY,
+                f"recognizer files matching {sorted(new_globs - old_globs)} are now audited",
+            )
+        )
+    samples_a, samples_b = raw_a.get("samples"), raw_b.get("samples")
+    if samples_a != samples_b:
+        out.append(
+            Change(
+                "coverage.samples_changed",
+                W if samples_a is not None else S,
+                POLICY,
+                f"detection samples {samples_a} -> {samples_b}",
+                everything if samples_a is not None else (),
+                str(samples_a),
+                str(samples_b),
+            )
+        )
+    return out

@@ -426,3 +426,19 @@ def test_settings_in_a_subdirectory_govern_the_hooks(tmp_path: Path) -> None:
     ci = repo.run("ci", "--base", base, "--log", str(tmp_path / "ci.jsonl"), "--format", "json")
     assert ci.returncode == 1, ci.stdout + ci.stderr
     assert "CA105" in ci.stdout
+
+
+def test_narrowing_the_recognizer_globs_needs_an_owner(repo: Repo) -> None:
+    """Two steps past the audit: drop a directory from `recognizers:`, then weaken what is in
+    it unchecked. The first step is a weakening of every protected entity."""
+    cfg = repo.path / ".config-audit.yaml"
+    original = cfg.read_text()
+    narrowed = "recognizers: ['other/**/*.yaml']\n" + original
+    cfg.write_text(narrowed)
+    bob = repo.commit("bob narrows the audit", ".config-audit.yaml", author="bob")
+    assert bob.returncode == 1 and "CA501" in bob.stderr, bob.stderr
+    assert "coverage.globs_removed" in bob.stderr
+    alice = repo.commit("alice moves the audit", ".config-audit.yaml", author="alice")
+    assert alice.returncode == 0, alice.stderr
+    kinds = [c["kind"] for c in records(repo)[-1]["changes"]]
+    assert sorted(kinds) == ["coverage.globs_added", "coverage.globs_removed"], kinds
