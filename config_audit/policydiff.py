@@ -184,6 +184,18 @@ def diff_coverage(
                 f"recognizer files matching {sorted(new_globs - old_globs)} are now audited",
             )
         )
+    if before.format_overrides != after.format_overrides:
+        out.append(
+            Change(
+                "coverage.formats_changed",
+                W,  # a file read as another format is checked by other rules
+                POLICY,
+                "format overrides changed",
+                everything,
+                str(dict(before.format_overrides)),
+                str(dict(after.format_overrides)),
+            )
+        )
     samples_a, samples_b = raw_a.get("samples"), raw_b.get("samples")
     if samples_a != samples_b:
         out.append(

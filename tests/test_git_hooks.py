@@ -442,3 +442,6 @@ def test_narrowing_the_recognizer_globs_needs_an_owner(repo: Repo) -> None:
     assert alice.returncode == 0, alice.stderr
     kinds = [c["kind"] for c in records(repo)[-1]["changes"]]
     assert sorted(kinds) == ["coverage.globs_added", "coverage.globs_removed"], kinds
+    cfg.write_text(narrowed + "formats: {'recognizers/custom.yaml': analyzer}\n")
+    formats = repo.commit("bob reads a file as another format", ".config-audit.yaml", author="bob")
+    assert formats.returncode == 1 and "coverage.formats_changed" in formats.stderr
