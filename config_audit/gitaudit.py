@@ -37,7 +37,8 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
             out, i = out + "[^/]", i + 1
         else:
             out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out + r"\Z")
+    # Case-insensitive, as the hooks' shell filter: `Custom.YAML` is audited, never skipped.
+    return re.compile(out + r"\Z", re.IGNORECASE)
 
 
 def matches_globs(path: str, globs: Sequence[str]) -> bool:

@@ -152,8 +152,10 @@ def is_swap_internal(name: str) -> bool:
 
 
 def matches(rel: str, patterns: Sequence[str]) -> bool:
-    """fnmatch on the relative path; `a/**/b` also matches `a/b` (as `Path.glob` does)."""
-    for pattern in patterns:
+    """fnmatch on the relative path; `a/**/b` also matches `a/b` (as `Path.glob` does).
+    Case-insensitive, as in the git hooks: `Custom.YAML` is watched, never skipped."""
+    rel = rel.casefold()
+    for pattern in (p.casefold() for p in patterns):
         if fnmatch.fnmatchcase(rel, pattern):
             return True
         if "**/" in pattern and fnmatch.fnmatchcase(rel, pattern.replace("**/", "")):

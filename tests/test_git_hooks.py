@@ -445,3 +445,10 @@ def test_narrowing_the_recognizer_globs_needs_an_owner(repo: Repo) -> None:
     cfg.write_text(narrowed + "formats: {'recognizers/custom.yaml': analyzer}\n")
     formats = repo.commit("bob reads a file as another format", ".config-audit.yaml", author="bob")
     assert formats.returncode == 1 and "coverage.formats_changed" in formats.stderr
+
+
+def test_upper_case_extensions_are_audited_not_skipped(repo: Repo) -> None:
+    """The shell filter wakes on `*.YAML` (icase): the hook must then audit it too."""
+    repo.write("recognizers/Extra.YAML", RECOGNIZERS.replace("score: 0.8", "score: 7"))
+    blocked = repo.commit("upper-case extension")
+    assert blocked.returncode == 1 and "CA105" in blocked.stderr, blocked.stderr
