@@ -7,6 +7,7 @@ pushes, a SIEM) keeps that true against someone holding the log.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from config_audit import treecache
@@ -23,6 +24,8 @@ from config_audit.errors import UsageError, VerificationError
 from config_audit.ledger import Ledger
 from config_audit.merkle import leaf_hash, root_from_leaf_hashes
 from config_audit.records import split_log
+
+logger = logging.getLogger(__name__)
 
 
 class CheckpointConflict(VerificationError):
@@ -96,7 +99,10 @@ def refresh_checkpoint(log: Path, signer: NoteSigner, *, force: bool = False) ->
     text = sign_checkpoint(state.checkpoint, signer)
     write_atomically(checkpoint_path(log), text)
     if state.offset:
-        treecache.save(log, state)
+        try:
+            treecache.save(log, state)
+        except OSError as exc:  # only a cache: the next refresh reads the whole log
+            logger.warning("tree-head cache not saved beside %s: %s", log, exc)
     return text
 
 
