@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from config_audit import gitrepo
+from config_audit import gitrepo, precommit
 from config_audit.attribution import attribution_findings, author_evidence, pending_evidence
 from config_audit.audit import Auditor, AuditResult, ChangeEvent
-from config_audit.errors import GitError
+from config_audit.errors import GitError, VerificationError
 from config_audit.gitpolicy import policy_in_force, settings_change, settings_event
 from config_audit.gitrepo import EMPTY_TREE, BlobReader, CommitInfo, FileChange
 from config_audit.model import Finding, Severity
+from config_audit.precommit import NOT_RUN
+from config_audit.signing import TrustedKeys
 
 NOTES_REF = "config-audit"
 log = logging.getLogger(__name__)
@@ -136,7 +138,14 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             events.append(settings_event(settings_file, reader, "pre-commit", top, None, author))
         base = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
         with policy_in_force(auditor, base, top, reader):
-            return [_judged(auditor, event) for event in events]
+            results = [_judged(auditor, event) for event in events]
+    if auditor.cache_dir is not None and not any(r.blocked for r in results):
+        audited = changes + ([settings_file] if settings_file is not None else [])
+        try:
+            precommit.remember(auditor.cache_dir, audited)
+        except OSError as exc:  # evidence only: the commit is not blocked for it
+            log.warning("could not note that pre-commit passed: %s", exc)
+    return results
 
 
 def _judged(auditor: Auditor, event: ChangeEvent) -> AuditResult:
@@ -165,6 +174,8 @@ class CommitAudit:
     results: list[AuditResult] = field(default_factory=list)
     attribution: list[Finding] = field(default_factory=list)
     hook_record: bool = False
+    hook_note_invalid: bool = False  # a note is there, but no trusted record of this commit
+    pre_commit_skipped: bool = False  # the hook record says pre-commit did not run
 
     @property
     def blocked(self) -> bool:
@@ -223,6 +234,9 @@ def audit_commit(
     if not changes and settings_file is None:
         return audit
     audit.hook_record = facts.noted
+    if source == "post-commit" and auditor.cache_dir is not None:
+        audited = changes + ([settings_file] if settings_file is not None else [])
+        extra = {**(extra or {}), "pre_commit": precommit.evidence(auditor.cache_dir, audited)}
     author = author_evidence(info)
     events = events_for(
         changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
@@ -292,8 +306,13 @@ def audit_range(
     cwd: Path | None = None,
     allowed_signers: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    trusted: TrustedKeys | None = None,
 ) -> RangeAudit:
-    """CI: every commit in base..head that touches recognizer files."""
+    """CI: every commit in base..head that touches recognizer files. With `trusted`, a hook
+    record counts only if its note holds a record of that commit signed by a trusted key
+    (anyone can `git notes add` a note)."""
+    notes_seen_invalid: set[str] = set()
+    pre_commit_skipped: set[str] = set()
     top = gitrepo.toplevel(cwd)
     notes: list[str] = []
     head_sha = gitrepo.resolve(head, cwd=top)
@@ -321,12 +340,20 @@ def audit_range(
     listed = gitrepo.range_commits(base_sha, head_sha, cwd=top, allowed_signers=allowed_signers)
     shas = [info.sha for info, _ in listed]
     changed = gitrepo.changes_of_commits(shas, cwd=top)
-    noted = gitrepo.noted_commits(NOTES_REF, cwd=top)
+    hook_notes = gitrepo.note_blobs(NOTES_REF, cwd=top)
     audits = []
     with BlobReader(top) as reader:
         auditor.prefetch(_versions(listed, changed, reader, repo_globs(auditor, top)))
         for i, (info, parents) in enumerate(listed, 1):
-            facts = CommitFacts(info, parents, changed.get(info.sha, []), info.sha in noted)
+            blob = hook_notes.get(info.sha)
+            note = reader.read(blob) if blob else None
+            record = hook_record_of(note, info.sha, trusted) if note is not None else None
+            facts = CommitFacts(info, parents, changed.get(info.sha, []), record is not None)
+            if note is not None and record is None:
+                notes_seen_invalid.add(info.sha)
+            extra_of = record.get("extra") if record is not None else None
+            if isinstance(extra_of, dict) and extra_of.get("pre_commit") == NOT_RUN:
+                pre_commit_skipped.add(info.sha)
             audits.append(
                 audit_commit(
                     auditor,
@@ -341,4 +368,29 @@ def audit_range(
             )
             if on_progress:
                 on_progress(i, len(listed))
+    for audit in audits:
+        audit.hook_note_invalid = audit.commit in notes_seen_invalid
+        audit.pre_commit_skipped = audit.commit in pre_commit_skipped
     return RangeAudit(base_sha, head_sha, audits, notes)
+
+
+def hook_record_of(
+    note: bytes, commit: str, trusted: TrustedKeys | None
+) -> dict[str, object] | None:
+    """The hook's record of `commit` in its note, signed by a trusted key (any, without keys)."""
+    for line in note.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("commit") != commit:
+            continue
+        if record.get("source") not in ("post-commit", "post-rewrite"):
+            continue
+        try:
+            if trusted is not None:
+                trusted.verify(record)
+        except VerificationError:
+            continue
+        return record
+    return None

@@ -380,8 +380,14 @@ def changes_of_commits(
 
 def noted_commits(ref: str, *, cwd: Path | None = None) -> set[str]:
     """Commits that carry a note under `ref` (one git process)."""
+    return set(note_blobs(ref, cwd=cwd))
+
+
+def note_blobs(ref: str, *, cwd: Path | None = None) -> dict[str, str]:
+    """Commit -> blob of its note under `ref` (one git process)."""
     out = run_git(["notes", f"--ref={ref}", "list"], cwd=cwd, check=False).decode()
-    return {line.split()[1] for line in out.splitlines() if len(line.split()) == 2}
+    pairs = (line.split() for line in out.splitlines())
+    return {parts[1]: parts[0] for parts in pairs if len(parts) == 2}
 
 
 def ident(var: str, *, cwd: Path | None = None) -> tuple[str, str]:

@@ -17,15 +17,32 @@ def commit_findings(audit: CommitAudit, *, require_hook_record: bool) -> list[Fi
     """Everything wrong with one commit: file findings, policy, attribution, a bypassed hook."""
     out = [f for r in audit.results for f in r.findings()] + list(audit.attribution)
     if audit.results and not audit.hook_record:
+        why = (
+            "its config-audit note holds no record of it signed by a trusted key (forged, "
+            "copied from another commit, or signed by an unknown key)"
+            if audit.hook_note_invalid
+            else "committed with --no-verify, or without the hooks installed"
+        )
         out.append(
             Finding(
                 "CA603",
                 Severity.ERROR if require_hook_record else Severity.WARNING,
                 f"commit {audit.commit[:12]} changes recognizer files but has no hook record "
-                "(committed with --no-verify, or without the hooks installed)",
+                f"({why})",
                 path=audit.results[0].event.path,
                 hint="install the hooks (config-audit install-hooks); fetch notes in CI with "
                 "`git fetch origin refs/notes/config-audit:refs/notes/config-audit`",
+            )
+        )
+    if audit.results and audit.pre_commit_skipped:
+        out.append(
+            Finding(
+                "CA604",
+                Severity.ERROR if require_hook_record else Severity.WARNING,
+                f"commit {audit.commit[:12]} was made without its pre-commit check "
+                "(git commit --no-verify): its hook record says pre-commit did not pass it",
+                path=audit.results[0].event.path,
+                hint="the audit above is what pre-commit would have said; ask the author why",
             )
         )
     return out

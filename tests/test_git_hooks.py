@@ -452,3 +452,40 @@ def test_upper_case_extensions_are_audited_not_skipped(repo: Repo) -> None:
     repo.write("recognizers/Extra.YAML", RECOGNIZERS.replace("score: 0.8", "score: 7"))
     blocked = repo.commit("upper-case extension")
     assert blocked.returncode == 1 and "CA105" in blocked.stderr, blocked.stderr
+
+
+def test_no_verify_and_forged_hook_notes_are_flagged_by_ci(repo: Repo, tmp_path: Path) -> None:
+    """`--no-verify` skips pre-commit but not post-commit: the record says so (CA604). And
+    `git notes add` is open to anyone: a forged note, or a real record copied from another
+    commit, is not a hook record (CA603)."""
+    base = repo.head()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("through the hooks").returncode == 0
+    hooked = repo.head()
+    assert records(repo)[-1]["extra"]["pre_commit"] == "passed"
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, crew]"))
+    assert repo.commit("bypass", extra=("--no-verify",)).returncode == 0
+    bypass = repo.head()
+    assert records(repo)[-1]["extra"]["pre_commit"] == "not-run"
+    args = ("ci", "--base", base, "--log", str(tmp_path / "ci.jsonl"), "--format", "json")
+
+    def by_commit(*more: str) -> tuple[int, dict[str, dict]]:
+        out = repo.run(*args, *more)
+        data = json.loads(out.stdout)
+        return out.returncode, {c["commit"]: c for c in data["commits"]}
+
+    code, commits = by_commit()
+    assert code == 0  # a warning unless hook records are required
+    assert [f["code"] for f in commits[hooked]["findings"]] == []
+    assert [f["code"] for f in commits[bypass]["findings"]] == ["CA604"]
+    assert by_commit("--require-hook-record")[0] == 1
+    forged = json.dumps({"commit": bypass, "source": "post-commit", "signature": "AAAA"})
+    repo.git("notes", "--ref=config-audit", "add", "-f", "-m", forged, bypass)
+    code, commits = by_commit("--require-hook-record")
+    assert code == 1 and commits[bypass]["hook_record"] is False
+    [finding] = [f for f in commits[bypass]["findings"] if f["code"] == "CA603"]
+    assert "signed by a trusted key" in finding["message"]
+    repo.git("notes", "--ref=config-audit", "copy", "-f", hooked, bypass)  # a real record
+    code, commits = by_commit("--require-hook-record")
+    assert code == 1 and commits[bypass]["hook_record"] is False
+    assert commits[hooked]["hook_record"] is True

@@ -17,6 +17,8 @@ from config_audit.commands.common import (
     repo_settings,
     settings_from,
 )
+from config_audit.settings import Settings
+from config_audit.signing import TrustedKeys
 
 
 @click.command()
@@ -91,6 +93,7 @@ def ci(
         reporters[0](i)
 
     tampered = False
+    trusted = _trusted_keys(settings)
     with open_auditor(settings, log_path=path, prestart=True) as auditor:
         from config_audit.gitaudit import audit_range  # after the worker started importing
 
@@ -101,7 +104,13 @@ def ci(
             cwd=top,
             allowed_signers=settings.allowed_signers_path,
             on_progress=progress,
+            trusted=trusted,
         )
+        if trusted is None:
+            result.notes.append(
+                "hook records taken on trust: no trusted keys to verify their notes with "
+                "(.config-audit/trusted-keys.yaml)"
+            )
         if (
             auditor.ledger is not None
             and auditor.signer is not None
@@ -134,3 +143,16 @@ def ci(
     else:
         click.echo(markdown)
     ctx.exit(1 if tampered or range_failed(result, **opts) else 0)
+
+
+def _trusted_keys(settings: Settings) -> TrustedKeys | None:
+    """The keys whose hook records count; None (notes taken on trust) only when there are none,
+    which the range notes say."""
+    from config_audit.commands.logopts import resolve_trusted
+    from config_audit.errors import ConfigAuditError
+
+    try:
+        trusted = resolve_trusted(settings, None)
+    except ConfigAuditError:
+        return None
+    return trusted if len(trusted) else None
