@@ -489,3 +489,27 @@ def test_no_verify_and_forged_hook_notes_are_flagged_by_ci(repo: Repo, tmp_path:
     code, commits = by_commit("--require-hook-record")
     assert code == 1 and commits[bypass]["hook_record"] is False
     assert commits[hooked]["hook_record"] is True
+
+
+def test_a_key_added_by_the_push_cannot_vouch_for_its_commits(repo: Repo, tmp_path: Path) -> None:
+    """CI trusts the keys of the base commit: a push that adds its own key to the trusted keys
+    and signs a 'pre-commit passed' record for a bypassed commit gains nothing."""
+    from config_audit.keys import add_trusted_key, generate_key
+    from config_audit.ledger import seal
+    from config_audit.signing import load_signer
+
+    base = repo.head()
+    rogue = generate_key(tmp_path / "rogue.pem", owner="mallory")
+    add_trusted_key(repo.path / ".config-audit" / "trusted-keys.yaml", rogue.trusted)
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, crew]"))
+    assert repo.commit("bypass with my own key", extra=("--no-verify",)).returncode == 0
+    bypass = repo.head()
+    body = {**records(repo)[-1], "extra": {"pre_commit": "passed"}}
+    for key in ("seq", "prev_hash", "key_id", "signature"):
+        body.pop(key)
+    record, _, _ = seal(body, load_signer(path=rogue.path, environ={}), seq=1, prev_hash="0" * 64)
+    repo.git("notes", "--ref=config-audit", "add", "-f", "-m", json.dumps(record), bypass)
+    out = repo.run("ci", "--base", base, "--log", str(tmp_path / "ci.jsonl"), "--format", "json")
+    [commit] = [c for c in json.loads(out.stdout)["commits"] if c["commit"] == bypass]
+    assert commit["hook_record"] is False
+    assert "CA603" in [f["code"] for f in commit["findings"]]

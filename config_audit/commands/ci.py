@@ -93,7 +93,7 @@ def ci(
         reporters[0](i)
 
     tampered = False
-    trusted = _trusted_keys(settings)
+    trusted = _trusted_keys(settings, top, base)
     with open_auditor(settings, log_path=path, prestart=True) as auditor:
         from config_audit.gitaudit import audit_range  # after the worker started importing
 
@@ -145,14 +145,26 @@ def ci(
     ctx.exit(1 if tampered or range_failed(result, **opts) else 0)
 
 
-def _trusted_keys(settings: Settings) -> TrustedKeys | None:
-    """The keys whose hook records count; None (notes taken on trust) only when there are none,
-    which the range notes say."""
-    from config_audit.commands.logopts import resolve_trusted
-    from config_audit.errors import ConfigAuditError
+def _trusted_keys(settings: Settings, top: Path, base: str) -> TrustedKeys | None:
+    """The keys whose hook records count: the trusted-keys file as of BASE when it is tracked
+    (a key added by the pushed commits cannot vouch for them), else as it is now. None (notes
+    taken on trust) only when there are none, which the range notes say."""
+    import yaml
 
+    from config_audit.commands.logopts import DEFAULT_TRUSTED_KEYS
+    from config_audit.errors import ConfigAuditError
+    from config_audit.keys import parse_trusted_keys, read_trusted_keys
+
+    path = settings.trusted_keys_path or settings.root / DEFAULT_TRUSTED_KEYS
+    rel = gitrepo.repo_relative(path, top)
     try:
-        trusted = resolve_trusted(settings, None)
-    except ConfigAuditError:
+        if rel and set(base) != {"0"} and gitrepo.rev_exists(base, cwd=top):
+            data = gitrepo.read_blob(base, rel, cwd=top)
+            if data is not None:
+                where = f"{base[:12]}:{rel}"
+                trusted = parse_trusted_keys(yaml.safe_load(data) or {"keys": []}, where=where)
+                return trusted if len(trusted) else None
+        trusted = read_trusted_keys(path)
+    except (ConfigAuditError, yaml.YAMLError, UnicodeDecodeError):
         return None
     return trusted if len(trusted) else None
