@@ -142,7 +142,7 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
     if auditor.cache_dir is not None and not any(r.blocked for r in results):
         audited = changes + ([settings_file] if settings_file is not None else [])
         try:
-            precommit.remember(auditor.cache_dir, audited)
+            precommit.remember(auditor.cache_dir, top, audited)
         except OSError as exc:  # evidence only: the commit is not blocked for it
             log.warning("could not note that pre-commit passed: %s", exc)
     return results
@@ -236,7 +236,8 @@ def audit_commit(
     audit.hook_record = facts.noted
     if source == "post-commit" and auditor.cache_dir is not None:
         audited = changes + ([settings_file] if settings_file is not None else [])
-        extra = {**(extra or {}), "pre_commit": precommit.evidence(auditor.cache_dir, audited)}
+        evidence = precommit.evidence(auditor.cache_dir, top, audited)
+        extra = {**(extra or {}), "pre_commit": evidence}
     author = author_evidence(info)
     events = events_for(
         changes, reader, globs, source=source, repository=str(top), commit=commit, author=author

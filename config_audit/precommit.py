@@ -10,6 +10,7 @@ strong as the hooks themselves (both run on the committer's machine): it tells a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,20 +18,25 @@ from pathlib import Path
 from config_audit.durable import write_atomic
 from config_audit.gitrepo import FileChange
 
-MARKER = "pre-commit-passed.json"
 PASSED, NOT_RUN = "passed", "not-run"
 
 
-def remember(cache_dir: Path, changes: Iterable[FileChange]) -> None:
+def marker(cache_dir: Path, top: Path) -> Path:
+    """One per work tree: linked worktrees share the cache directory and may commit at once."""
+    tree = hashlib.sha256(str(top.resolve()).encode()).hexdigest()[:16]
+    return cache_dir / f"pre-commit-passed-{tree}.json"
+
+
+def remember(cache_dir: Path, top: Path, changes: Iterable[FileChange]) -> None:
     """pre-commit let these staged changes through."""
     entries = sorted({(c.path, c.new_blob) for c in changes})
-    write_atomic(cache_dir / MARKER, json.dumps(entries).encode(), mode=0o600)
+    write_atomic(marker(cache_dir, top), json.dumps(entries).encode(), mode=0o600)
 
 
-def evidence(cache_dir: Path, changes: Iterable[FileChange]) -> str:
+def evidence(cache_dir: Path, top: Path, changes: Iterable[FileChange]) -> str:
     """`passed` if pre-commit let exactly these blobs through, else `not-run`."""
     try:
-        seen = {tuple(e) for e in json.loads((cache_dir / MARKER).read_text("utf-8"))}
+        seen = {tuple(e) for e in json.loads(marker(cache_dir, top).read_text("utf-8"))}
     except (OSError, ValueError, TypeError):
         return NOT_RUN
     wanted = {(c.path, c.new_blob) for c in changes}
