@@ -426,6 +426,8 @@ def test_settings_in_a_subdirectory_govern_the_hooks(tmp_path: Path) -> None:
     ci = repo.run("ci", "--base", base, "--log", str(tmp_path / "ci.jsonl"), "--format", "json")
     assert ci.returncode == 1, ci.stdout + ci.stderr
     assert "CA105" in ci.stdout
+    validated = repo.run("validate")  # from the top, no arguments: the subdirectory's files
+    assert validated.returncode == 1 and "services/pii/recognizers/custom.yaml" in validated.stdout
 
 
 def test_narrowing_the_recognizer_globs_needs_an_owner(repo: Repo) -> None:

@@ -33,6 +33,19 @@ config_option = click.option(
 
 
 def settings_from(config_path: Path | None) -> Settings:
+    """The named settings file, else the nearest one upward, else (inside a git repository)
+    the only one it tracks, else the defaults."""
+    if config_path is None:
+        from config_audit.settings import find_config
+
+        if find_config(Path.cwd()) is None:
+            from config_audit import gitrepo
+            from config_audit.errors import GitError
+
+            try:
+                return repo_settings(gitrepo.toplevel())
+            except GitError:
+                pass  # not in a repository (or no git): the defaults
     return load_settings(config_path)
 
 
