@@ -237,6 +237,8 @@ def audit_commit(
     if source == "post-commit" and auditor.cache_dir is not None:
         audited = changes + ([settings_file] if settings_file is not None else [])
         evidence = precommit.evidence(auditor.cache_dir, top, audited)
+        if evidence == NOT_RUN:  # git's sequencer never runs pre-commit: say why, not "skipped"
+            evidence = precommit.sequencer_step(gitrepo.reflog_subject("HEAD", cwd=top))
         extra = {**(extra or {}), "pre_commit": evidence}
     author = author_evidence(info)
     events = events_for(

@@ -383,6 +383,12 @@ def noted_commits(ref: str, *, cwd: Path | None = None) -> set[str]:
     return set(note_blobs(ref, cwd=cwd))
 
 
+def reflog_subject(ref: str, *, cwd: Path | None = None) -> str:
+    """What last moved `ref` ("commit: ...", "cherry-pick: ...", ...); "" without a reflog."""
+    out = run_git(["reflog", "-1", "--format=%gs", ref], cwd=cwd, check=False)
+    return out.decode("utf-8", errors="replace").strip()
+
+
 def note_blobs(ref: str, *, cwd: Path | None = None) -> dict[str, str]:
     """Commit -> blob of its note under `ref` (one git process)."""
     out = run_git(["notes", f"--ref={ref}", "list"], cwd=cwd, check=False).decode()

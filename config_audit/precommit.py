@@ -41,3 +41,10 @@ def evidence(cache_dir: Path, top: Path, changes: Iterable[FileChange]) -> str:
         return NOT_RUN
     wanted = {(c.path, c.new_blob) for c in changes}
     return PASSED if wanted and wanted <= seen else NOT_RUN
+
+
+def sequencer_step(reflog_subject: str) -> str:
+    """`cherry-pick` or `revert` when git's sequencer made HEAD (it runs post-commit but never
+    pre-commit: a backport is not a `--no-verify`), else `not-run`."""
+    step = reflog_subject.partition(":")[0].strip()
+    return step if step in ("cherry-pick", "revert") else NOT_RUN

@@ -515,3 +515,25 @@ def test_a_key_added_by_the_push_cannot_vouch_for_its_commits(repo: Repo, tmp_pa
     [commit] = [c for c in json.loads(out.stdout)["commits"] if c["commit"] == bypass]
     assert commit["hook_record"] is False
     assert "CA603" in [f["code"] for f in commit["findings"]]
+
+
+def test_a_cherry_picked_backport_is_not_taken_for_no_verify(repo: Repo, tmp_path: Path) -> None:
+    """git's sequencer (cherry-pick, revert) runs post-commit but never pre-commit."""
+    base = repo.head()
+    repo.git("checkout", "-q", "-b", "release")
+    repo.write("README", "release notes\n")
+    assert repo.commit("release only").returncode == 0
+    repo.git("checkout", "-q", "main")
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("fix on main").returncode == 0
+    fix = repo.head()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, crew]"))
+    assert repo.commit("later on main").returncode == 0  # pre-commit has passed other blobs since
+    repo.git("checkout", "-q", "release")
+    assert repo.git("cherry-pick", fix, check=False).returncode == 0
+    assert records(repo)[-1]["extra"]["pre_commit"] == "cherry-pick"
+    out = repo.run(
+        "ci", "--base", base, "--log", str(tmp_path / "ci.jsonl"), "--format", "json",
+        "--require-hook-record",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
