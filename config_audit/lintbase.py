@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from config_audit.lintregex import regex_problems
 from config_audit.model import Finding, Severity
 from config_audit.yamlsafe import line_of
 
@@ -314,50 +315,10 @@ class EntryLinter:
                 recognizer=recognizer,
                 hint="patterns need name, regex and score",
             )
-        regex = pattern.get("regex")
         rline = line_of(pattern, "regex")
-        if "regex" in pattern and (not isinstance(regex, str) or not regex):
-            self.add(
-                "CA106",
-                E,
-                "empty or non-string regex: it matches everywhere or nothing",
-                line=rline,
-                recognizer=recognizer,
-                hint="write the pattern as a quoted string",
-            )
-        elif isinstance(regex, str):
-            if "\x08" in regex:
-                self.add(
-                    "CA104",
-                    E,
-                    'regex contains a backspace character: "\\b" inside double '
-                    "quotes is YAML's backspace escape, not a word boundary",
-                    line=rline,
-                    recognizer=recognizer,
-                    hint="use single quotes ('\\b...') or escape it as \"\\\\b\"",
-                )
-            depth = repeat_nesting(regex)
-            if depth >= NESTING_LIMIT:
-                self.add(
-                    "CA127",
-                    E,
-                    f"regex nests {depth} repeated groups: the regex engine Presidio uses "
-                    "compiles nested repeats in exponential time and memory (this one can stall "
-                    "or kill the analyzer when it loads)",
-                    line=rline,
-                    recognizer=recognizer,
-                    hint="flatten it: (?:(?:a+)+)+ matches what a+ matches",
-                )
-            if re.match(r"""^r["']""", regex):
-                self.add(
-                    "CA120",
-                    W,
-                    "regex starts with r\" or r': a Python raw-string prefix "
-                    "copied into YAML becomes part of the pattern",
-                    line=rline,
-                    recognizer=recognizer,
-                    hint="drop the r prefix and the inner quotes",
-                )
+        if "regex" in pattern:
+            for code, severity, message, hint in regex_problems(pattern["regex"]):
+                self.add(code, severity, message, line=rline, recognizer=recognizer, hint=hint)
         if "score" in pattern:
             self.score(
                 pattern["score"],
@@ -407,36 +368,3 @@ def walk(node: Any) -> Iterator[Any]:
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)
-
-
-NESTING_LIMIT = 12  # `regex` needs ~7 ms to compile (?:...(?:a+)+...)+ at 12 levels, 2.4 s at 20
-
-
-def repeat_nesting(regex: str) -> int:
-    """How deeply repeated groups nest in `regex` (0 if Python's parser cannot read it)."""
-    from config_audit.validate.regex_static import parse
-
-    tree = parse(regex, 0)
-    if tree is None:
-        return 0
-
-    def depth(items: Any) -> int:
-        deepest = 0
-        for op, av in items:
-            name = str(op)
-            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                deepest = max(deepest, 1 + depth(av[2]))
-            elif name == "SUBPATTERN":
-                deepest = max(deepest, depth(av[-1]))
-            elif name in ("ATOMIC_GROUP",):
-                deepest = max(deepest, depth(av))
-            elif name in ("ASSERT", "ASSERT_NOT"):
-                deepest = max(deepest, depth(av[1]))
-            elif name == "BRANCH":
-                deepest = max([deepest, *(depth(b) for b in av[1])])
-        return deepest
-
-    try:
-        return depth(tree)
-    except RecursionError:
-        return NESTING_LIMIT  # too deep to even walk
