@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from config_audit import gitrepo, precommit
+from config_audit import gitnotes, gitrepo, precommit
 from config_audit.attribution import attribution_findings, author_evidence, pending_evidence
 from config_audit.audit import Auditor, AuditResult, ChangeEvent
 from config_audit.errors import GitError, VerificationError
@@ -203,7 +203,7 @@ def commit_facts(commit: str, *, top: Path, allowed_signers: Path | None) -> Com
         info,
         parents,
         gitrepo.commit_changes(commit, parent=parents[0] if parents else EMPTY_TREE, cwd=top),
-        gitrepo.read_note(commit, ref=NOTES_REF, cwd=top) is not None,
+        gitnotes.read_note(commit, ref=NOTES_REF, cwd=top) is not None,
     )
 
 
@@ -258,7 +258,7 @@ def audit_commit(
     if write_notes and records:
         note = b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in records)
         try:
-            gitrepo.add_note(commit, note, ref=NOTES_REF, cwd=top)
+            gitnotes.add_note(commit, note, ref=NOTES_REF, cwd=top)
         except GitError as exc:  # notes are a travelling copy; the log holds the record
             log.warning("could not attach the record to %s as a git note: %s", commit[:12], exc)
     return audit
@@ -343,7 +343,7 @@ def audit_range(
     listed = gitrepo.range_commits(base_sha, head_sha, cwd=top, allowed_signers=allowed_signers)
     shas = [info.sha for info, _ in listed]
     changed = gitrepo.changes_of_commits(shas, cwd=top)
-    hook_notes = gitrepo.note_blobs(NOTES_REF, cwd=top)
+    hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
     audits = []
     with BlobReader(top) as reader:
         auditor.prefetch(_versions(listed, changed, reader, repo_globs(auditor, top)))

@@ -1,5 +1,5 @@
 """Git access through the git command line (the same behaviour as the user's git, no import cost
-on the hook's fast path). The only module that runs git."""
+on the hook's fast path). With gitnotes and gitmatch, the only modules that run git."""
 
 from __future__ import annotations
 
@@ -378,22 +378,10 @@ def changes_of_commits(
     return result
 
 
-def noted_commits(ref: str, *, cwd: Path | None = None) -> set[str]:
-    """Commits that carry a note under `ref` (one git process)."""
-    return set(note_blobs(ref, cwd=cwd))
-
-
 def reflog_subject(ref: str, *, cwd: Path | None = None) -> str:
     """What last moved `ref` ("commit: ...", "cherry-pick: ...", ...); "" without a reflog."""
     out = run_git(["reflog", "-1", "--format=%gs", ref], cwd=cwd, check=False)
     return out.decode("utf-8", errors="replace").strip()
-
-
-def note_blobs(ref: str, *, cwd: Path | None = None) -> dict[str, str]:
-    """Commit -> blob of its note under `ref` (one git process)."""
-    out = run_git(["notes", f"--ref={ref}", "list"], cwd=cwd, check=False).decode()
-    pairs = (line.split() for line in out.splitlines())
-    return {parts[1]: parts[0] for parts in pairs if len(parts) == 2}
 
 
 def ident(var: str, *, cwd: Path | None = None) -> tuple[str, str]:
@@ -403,51 +391,6 @@ def ident(var: str, *, cwd: Path | None = None) -> tuple[str, str]:
     return name, rest.partition(">")[0]
 
 
-def add_note(commit: str, message: bytes, *, ref: str, cwd: Path | None = None) -> None:
-    run_git(["notes", f"--ref={ref}", "add", "-f", "-F", "-", commit], cwd=cwd, input=message)
-
-
-def read_note(commit: str, *, ref: str, cwd: Path | None = None) -> bytes | None:
-    proc = subprocess.run(
-        ["git", "notes", f"--ref={ref}", "show", commit], cwd=cwd, capture_output=True, check=False
-    )
-    return proc.stdout if proc.returncode == 0 else None
-
-
 def config_get(key: str, *, cwd: Path | None = None) -> str | None:
     out = run_git(["config", "--get", key], cwd=cwd, check=False).decode().strip()
     return out or None
-
-
-def find_commit_with_content(path: Path, data: bytes) -> dict[str, str] | None:
-    """The newest commit whose version of `path` is byte-identical to `data`, or None.
-
-    For the watcher: content that matches a commit can be attributed to it; anything else is an
-    out-of-band edit. Returns commit, author_name and author_email of that commit.
-    """
-    cwd = path.parent
-    try:
-        top = run_git(["rev-parse", "--show-toplevel"], cwd=cwd, check=False).decode().strip()
-        if not top:
-            return None
-        try:
-            rel = path.resolve().relative_to(Path(top).resolve()).as_posix()
-        except ValueError:
-            return None
-        blob = run_git(["hash-object", "--stdin"], cwd=cwd, input=data).decode().strip()
-        history = run_git(
-            ["log", "--format=%x01%H%x00%an%x00%ae", "--raw", "--no-abbrev", "--", rel],
-            cwd=Path(top),
-            check=False,
-        ).decode("utf-8", errors="replace")
-    except (GitError, OSError):
-        return None
-    for entry in history.split("\x01")[1:]:
-        header, _, raw = entry.partition("\n")
-        commit, name, email = [*header.split("\x00"), "", ""][:3]
-        for line in raw.splitlines():
-            # ":100644 100644 <old> <new> M\t<path>": the blob this commit left at the path
-            fields = line.split("\t", 1)[0].split()
-            if line.startswith(":") and len(fields) >= 4 and fields[3] == blob:
-                return {"commit": commit, "author_name": name, "author_email": email}
-    return None

@@ -22,7 +22,7 @@ from config_audit.alertrules import AlertRules, BurstDetector
 from config_audit.alerts import Alert, AlertDispatcher, Record, record_ref
 from config_audit.audit import Auditor, AuditResult, ChangeEvent
 from config_audit.errors import ConfigAuditError, UsageError
-from config_audit.gitrepo import find_commit_with_content
+from config_audit.gitmatch import find_commit_with_content
 from config_audit.model import Finding, Severity
 from config_audit.records import build_record_body, format_time
 from config_audit.settings import Settings, load_settings

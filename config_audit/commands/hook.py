@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from config_audit import gitrepo
+from config_audit import gitnotes, gitrepo
 from config_audit.audit import Auditor, AuditResult
 from config_audit.commands.common import (
     alert_failure,
@@ -172,7 +172,7 @@ def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:
 
     try:
         text = refresh_checkpoint(auditor.ledger.path, auditor.signer)
-        gitrepo.add_note(commit, text.encode("utf-8"), ref=CHECKPOINTS_REF, cwd=top)
+        gitnotes.add_note(commit, text.encode("utf-8"), ref=CHECKPOINTS_REF, cwd=top)
     except CheckpointConflict as exc:  # never blocks git: the commit is made already
         click.echo(f"config-audit: WARNING: {exc.diagnostics()}", err=True)
         alert_failure(auditor.settings, str(exc))

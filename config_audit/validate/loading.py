@@ -9,10 +9,8 @@ regex with the real flags), regex safety for custom patterns, and the detection 
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -375,7 +373,7 @@ def _regex_safety(
             if key in seen:
                 continue  # one entry, several languages: check once
             seen.add(key)
-            for issue in _check_pattern(pattern.regex, flags, probe_timeout_s):
+            for issue in regex_safety.check_pattern_once(pattern.regex, flags, probe_timeout_s):
                 out.add(
                     issue.code,
                     issue.severity,
@@ -383,21 +381,3 @@ def _regex_safety(
                     recognizer=rec.name,
                     hint=issue.hint,
                 )
-
-
-@functools.lru_cache(maxsize=4096)
-def _memo_check_pattern(
-    regex: str, flags: int, probe_timeout_s: float
-) -> tuple[regex_safety.RegexIssue, ...]:
-    return regex_safety.check_pattern(regex, flags, probe_timeout_s=probe_timeout_s)
-
-
-def _check_pattern(
-    regex: str, flags: int, probe_timeout_s: float
-) -> tuple[regex_safety.RegexIssue, ...]:
-    """A pattern's verdict is a function of the pattern alone: a range of versions, or a watcher,
-    checks each regex once (the analysis and the probe are most of a load's time).
-    CONFIG_AUDIT_WORKER_MEMO=0 checks every time (benchmarks measure versions alone)."""
-    if os.environ.get("CONFIG_AUDIT_WORKER_MEMO") == "0":
-        return regex_safety.check_pattern(regex, flags, probe_timeout_s=probe_timeout_s)
-    return _memo_check_pattern(regex, flags, probe_timeout_s)

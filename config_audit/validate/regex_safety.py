@@ -10,7 +10,9 @@ It is pure (no Presidio); the worker runs it because it may burn CPU.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -186,3 +188,18 @@ def probe(
         if time.perf_counter() - started > 2 * timeout_s:
             break  # slow but not catastrophic on any single input: stop spending time
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_pattern_memo(regex: str, flags: int, probe_timeout_s: float) -> tuple[RegexIssue, ...]:
+    return check_pattern(regex, flags, probe_timeout_s=probe_timeout_s)
+
+
+def check_pattern_once(regex: str, flags: int, probe_timeout_s: float) -> tuple[RegexIssue, ...]:
+    """`check_pattern`, remembered for the process: a pattern's verdict depends on the pattern
+    alone, so a range of versions, or a watcher, checks each regex once (the analysis and the
+    probe are most of a load's time). CONFIG_AUDIT_WORKER_MEMO=0 checks every time
+    (benchmarks measure versions alone)."""
+    if os.environ.get("CONFIG_AUDIT_WORKER_MEMO") == "0":
+        return check_pattern(regex, flags, probe_timeout_s=probe_timeout_s)
+    return _check_pattern_memo(regex, flags, probe_timeout_s)
