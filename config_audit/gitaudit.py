@@ -10,16 +10,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config_audit import gitnotes, gitrepo, precommit
 from config_audit.attribution import attribution_findings, author_evidence, pending_evidence
 from config_audit.audit import Auditor, AuditResult, ChangeEvent
-from config_audit.errors import GitError, VerificationError
+from config_audit.errors import GitError
 from config_audit.gitpolicy import policy_in_force, settings_change, settings_event
 from config_audit.gitrepo import EMPTY_TREE, BlobReader, CommitInfo, FileChange
 from config_audit.model import Finding, Severity
 from config_audit.precommit import NOT_RUN
-from config_audit.signing import TrustedKeys
+
+if TYPE_CHECKING:
+    from config_audit.signing import TrustedKeys  # only the CI range verifies notes
 
 NOTES_REF = "config-audit"
 log = logging.getLogger(__name__)
@@ -350,7 +353,7 @@ def audit_range(
         for i, (info, parents) in enumerate(listed, 1):
             blob = hook_notes.get(info.sha)
             note = reader.read(blob) if blob else None
-            record = hook_record_of(note, info.sha, trusted) if note is not None else None
+            record = gitnotes.hook_record_of(note, info.sha, trusted) if note is not None else None
             facts = CommitFacts(info, parents, changed.get(info.sha, []), record is not None)
             if note is not None and record is None:
                 notes_seen_invalid.add(info.sha)
@@ -375,25 +378,3 @@ def audit_range(
         audit.hook_note_invalid = audit.commit in notes_seen_invalid
         audit.pre_commit_skipped = audit.commit in pre_commit_skipped
     return RangeAudit(base_sha, head_sha, audits, notes)
-
-
-def hook_record_of(
-    note: bytes, commit: str, trusted: TrustedKeys | None
-) -> dict[str, object] | None:
-    """The hook's record of `commit` in its note, signed by a trusted key (any, without keys)."""
-    for line in note.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(record, dict) or record.get("commit") != commit:
-            continue
-        if record.get("source") not in ("post-commit", "post-rewrite"):
-            continue
-        try:
-            if trusted is not None:
-                trusted.verify(record)
-        except VerificationError:
-            continue
-        return record
-    return None

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from config_audit.errors import VerificationError
 from config_audit.gitrepo import run_git
+
+if TYPE_CHECKING:
+    from config_audit.signing import TrustedKeys
 
 
 def note_blobs(ref: str, *, cwd: Path | None = None) -> dict[str, str]:
@@ -24,3 +30,25 @@ def read_note(commit: str, *, ref: str, cwd: Path | None = None) -> bytes | None
         ["git", "notes", f"--ref={ref}", "show", commit], cwd=cwd, capture_output=True, check=False
     )
     return proc.stdout if proc.returncode == 0 else None
+
+
+def hook_record_of(
+    note: bytes, commit: str, trusted: TrustedKeys | None
+) -> dict[str, object] | None:
+    """The hook's record of `commit` in its note, signed by a trusted key (any, without keys)."""
+    for line in note.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("commit") != commit:
+            continue
+        if record.get("source") not in ("post-commit", "post-rewrite"):
+            continue
+        try:
+            if trusted is not None:
+                trusted.verify(record)
+        except VerificationError:
+            continue
+        return record
+    return None

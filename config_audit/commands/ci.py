@@ -14,7 +14,6 @@ from config_audit.commands.common import (
     alert_failure,
     config_option,
     format_option,
-    repo_settings,
     settings_from,
 )
 from config_audit.settings import Settings
@@ -83,7 +82,7 @@ def ci(
     from config_audit.runtime import open_auditor
 
     top = gitrepo.toplevel()
-    settings = settings_from(config_path) if config_path else repo_settings(top)
+    settings = settings_from(config_path, top=top)
     path = log_path or settings.log_path or Path("config-audit-ci.jsonl")
     reporters: list[Progress] = []
 

@@ -32,9 +32,9 @@ config_option = click.option(
 )
 
 
-def settings_from(config_path: Path | None) -> Settings:
-    """The named settings file, else the nearest one upward, else (inside a git repository)
-    the only one it tracks, else the defaults."""
+def settings_from(config_path: Path | None, *, top: Path | None = None) -> Settings:
+    """The named settings file, else the nearest one upward, else (inside a git repository,
+    `top` if the caller knows it) the only one it tracks, else the defaults."""
     if config_path is None:
         from config_audit.settings import find_config
 
@@ -43,7 +43,7 @@ def settings_from(config_path: Path | None) -> Settings:
             from config_audit.errors import GitError
 
             try:
-                return repo_settings(gitrepo.toplevel())
+                return repo_settings(top or gitrepo.toplevel())
             except GitError:
                 pass  # not in a repository (or no git): the defaults
     return load_settings(config_path)

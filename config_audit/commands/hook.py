@@ -12,7 +12,6 @@ from config_audit.audit import Auditor, AuditResult
 from config_audit.commands.common import (
     alert_failure,
     config_option,
-    repo_settings,
     settings_from,
 )
 from config_audit.errors import UsageError
@@ -61,7 +60,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
 
     where = gitrepo.locations()
     top = where.top
-    settings = settings_from(config_path) if config_path else repo_settings(top)
+    settings = settings_from(config_path, top=top)
     refreshed = refresh(
         where.hooks_dir, pathspecs=repo_pathspecs(settings, top), config=hook_config(settings, top)
     )
