@@ -55,8 +55,8 @@ def main() -> None:
         new.write_text(generated(1000, 2))
         diff_time = timed([TOOL, "diff", str(old), str(new), "--format", "json"], 5)
         same = timed([TOOL, "diff", str(old), str(old)], 5)
-        from config_audit.diff import diff_sets
-        from config_audit.parse import parse_bytes
+        from config_audit.recognizers.diff import diff_sets
+        from config_audit.recognizers.parse import parse_bytes
 
         start = time.perf_counter()
         a = parse_bytes(old.read_bytes(), path="old").recognizers

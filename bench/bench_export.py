@@ -20,12 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_export_support import fixed_signer, simple_bodies
 
-from config_audit.archive import read_sequence
-from config_audit.export import FORMAT_NAMES, export_entries, renderer
-from config_audit.formats.common import Entry
-from config_audit.ledger import seal
-from config_audit.records import GENESIS_HASH
-from config_audit.ship import Shipper, SyslogTcp
+from config_audit.ledger.archive import read_sequence
+from config_audit.ledger.log import seal
+from config_audit.ledger.records import GENESIS_HASH
+from config_audit.siem.export import FORMAT_NAMES, export_entries, renderer
+from config_audit.siem.formats.common import Entry
+from config_audit.siem.ship import Shipper, SyslogTcp
 
 
 def ensure_tools() -> None:

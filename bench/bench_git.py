@@ -162,7 +162,7 @@ def ci_range(tmp: Path, commits: int, template: str, label: str, runs: int = 3) 
 def validation_times(versions: list[bytes], *, memo: bool) -> list[float]:
     """What `config-audit validate` does for each version, in one warm process, timed each.
     memo=False: no regex verdict carried from one version to the next (each version alone)."""
-    from config_audit.check import check_bytes
+    from config_audit.audit.check import check_bytes
     from config_audit.model import ConfigFormat
     from config_audit.validate import Validator
 

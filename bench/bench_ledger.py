@@ -16,10 +16,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from config_audit.ledger import Ledger, seal
-from config_audit.logverify import check_log
-from config_audit.records import GENESIS_HASH, SIGNING_DOMAIN, build_record_body, split_line
-from config_audit.signing import Ed25519Signer, TrustedKey, TrustedKeys
+from config_audit.ledger.log import Ledger, seal
+from config_audit.ledger.records import GENESIS_HASH, SIGNING_DOMAIN, build_record_body, split_line
+from config_audit.ledger.signing import Ed25519Signer, TrustedKey, TrustedKeys
+from config_audit.ledger.verify.log import check_log
 
 
 def body(i: int) -> dict[str, object]:
@@ -100,7 +100,7 @@ def main() -> None:
               f"p95 {times[int(len(times) * 0.95)]:.2f} ms")  # fmt: skip
         # Checkpoint refresh after an append (hooks, CI and the watcher's heartbeat do this):
         # the first reads the whole log, later ones only the new records.
-        from config_audit.treehead import refresh_checkpoint
+        from config_audit.ledger.treehead import refresh_checkpoint
 
         t = time.perf_counter()
         refresh_checkpoint(log, signer)

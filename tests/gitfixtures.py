@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from config_audit.keys import generate_key
+from config_audit.ledger.keys import generate_key
 
 BIN = str(Path(sys.executable).parent)
 
@@ -120,7 +120,7 @@ def make_repo(tmp: Path, *, mode: str = "owner", hooks: bool = True) -> Repo:
     key = tmp / "signing.pem"
     generated = generate_key(key, owner="auditor")
     trusted = path / ".config-audit" / "trusted-keys.yaml"
-    from config_audit.keys import add_trusted_key
+    from config_audit.ledger.keys import add_trusted_key
 
     add_trusted_key(trusted, generated.trusted)
     repo.write(".config-audit/allowed_signers", "")

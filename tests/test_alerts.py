@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from config_audit.alertchannels import CommandChannel, WebhookChannel
-from config_audit.alerts import Alert, AlertDispatcher, alerts_for_result
-from config_audit.audit import Auditor, ChangeEvent
+from config_audit.alerts.channels import CommandChannel, WebhookChannel
+from config_audit.alerts.dispatch import Alert, AlertDispatcher, alerts_for_result
+from config_audit.audit.pipeline import Auditor, ChangeEvent
 from config_audit.errors import SinkError, UsageError
 from config_audit.settings import Settings
 from tests.test_watcher_support import no_leaks
@@ -121,7 +121,7 @@ def test_dispatcher_from_settings_fans_out_and_deduplicates(
             "dedup_window_s": 60,
         }
     )
-    with caplog.at_level(logging.WARNING, logger="config_audit.alerts"):
+    with caplog.at_level(logging.WARNING, logger="config_audit.alerts.dispatch"):
         assert dispatcher.dispatch(ALERT) is True
         assert dispatcher.dispatch(Alert(**{**ALERT.to_dict(), "record_seq": 8})) is False
         other = Alert("weakening-change", "critical", "weakening change: x", "a.yaml", 9, "cd")

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 from test_export_support import T0, fixed_signer, make_log, simple_bodies, trusted_for
 
-from config_audit.archive import (
+from config_audit.cli import cli
+from config_audit.ledger.archive import (
     ArchiveError,
     archive_before,
     archive_dir,
@@ -25,11 +26,10 @@ from config_audit.archive import (
     segment_paths,
     verify_segment,
 )
-from config_audit.checkpoint import verify_checkpoint
-from config_audit.cli import cli
-from config_audit.export import read_entries
-from config_audit.ledger import Ledger
-from config_audit.merkle import tree_root
+from config_audit.ledger.checkpoint import verify_checkpoint
+from config_audit.ledger.log import Ledger
+from config_audit.ledger.merkle import tree_root
+from config_audit.siem.export import read_entries
 
 
 def test_archive_twice_then_append_chain_verifies(tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ def test_cli_respects_retention(tmp_path: Path) -> None:
     bodies += simple_bodies(5, start=10, now=now - timedelta(days=10))  # inside keep_days
     make_log(log, bodies, signer)
     key = tmp_path / "key.pem"
-    from config_audit.keys import generate_key
+    from config_audit.ledger.keys import generate_key
 
     generate_key(key, owner="t")
     config = tmp_path / ".config-audit.yaml"
@@ -105,8 +105,8 @@ def test_cli_respects_retention(tmp_path: Path) -> None:
 
 
 def _trusted_file(tmp_path: Path, signer) -> Path:  # type: ignore[no-untyped-def]
-    from config_audit.keys import add_trusted_key
-    from config_audit.signing import TrustedKey
+    from config_audit.ledger.keys import add_trusted_key
+    from config_audit.ledger.signing import TrustedKey
 
     path = tmp_path / "trusted.yaml"
     add_trusted_key(path, TrustedKey(signer.key_id, signer.public_key, "tests"))
@@ -155,7 +155,7 @@ def test_missing_manifest_is_a_finding_not_a_crash(tmp_path: Path) -> None:
 def test_checkpoints_after_archiving_cover_the_whole_chain(tmp_path: Path) -> None:
     """A checkpoint refreshed after `archive` (hooks, CI and the watcher refresh theirs) is over
     the archived segments plus the live log, the chain `verify` checks: no false fork."""
-    from config_audit.treehead import refresh_checkpoint
+    from config_audit.ledger.treehead import refresh_checkpoint
 
     log, signer = tmp_path / "audit.jsonl", fixed_signer()
     make_log(log, simple_bodies(30), signer)
@@ -172,7 +172,7 @@ def test_checkpoints_after_archiving_cover_the_whole_chain(tmp_path: Path) -> No
 
 
 def test_a_rewritten_log_or_a_garbled_checkpoint_is_never_re_signed(tmp_path: Path) -> None:
-    from config_audit.treehead import CheckpointConflict, refresh_checkpoint
+    from config_audit.ledger.treehead import CheckpointConflict, refresh_checkpoint
 
     log, signer = tmp_path / "audit.jsonl", fixed_signer()
     make_log(log, simple_bodies(5), signer)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from config_audit.check import check_bytes
-from config_audit.parse import UnparseableFile, parse_bytes
+from config_audit.audit.check import check_bytes
+from config_audit.recognizers.parse import UnparseableFile, parse_bytes
 from config_audit.validate import Validator
 from tests.test_validate_corpus import DIRECT
 

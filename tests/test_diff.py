@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from config_audit.diff import diff_sets
 from config_audit.model import Impact
-from config_audit.parse import parse_bytes
+from config_audit.recognizers.diff import diff_sets
+from config_audit.recognizers.parse import parse_bytes
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "diff").glob("*.yaml"))
 

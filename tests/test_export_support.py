@@ -14,9 +14,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from config_audit.ledger import Ledger
-from config_audit.records import build_record_body, redact_deny_list_values
-from config_audit.signing import Ed25519Signer, TrustedKey, TrustedKeys
+from config_audit.ledger.log import Ledger
+from config_audit.ledger.records import build_record_body, redact_deny_list_values
+from config_audit.ledger.signing import Ed25519Signer, TrustedKey, TrustedKeys
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 SPECIAL = 'odd "quote" \\back] |pipe= eq\nnew\rline ünï'

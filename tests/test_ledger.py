@@ -12,16 +12,16 @@ import jsonschema
 import pytest
 
 from config_audit.errors import UsageError
-from config_audit.keys import generate_key
-from config_audit.ledger import Ledger, LedgerError
-from config_audit.logverify import check_log
-from config_audit.records import (
+from config_audit.ledger.keys import generate_key
+from config_audit.ledger.log import Ledger, LedgerError
+from config_audit.ledger.records import (
     GENESIS_HASH,
     build_record_body,
     record_hash,
     redact_deny_list_values,
 )
-from config_audit.signing import Ed25519Signer, TrustedKeys, load_signer
+from config_audit.ledger.signing import Ed25519Signer, TrustedKeys, load_signer
+from config_audit.ledger.verify.log import check_log
 
 
 @pytest.fixture()
@@ -122,9 +122,9 @@ def test_unreadable_last_record_blocks_appends(tmp_path: Path, key) -> None:
 FULL_DISK = r"""
 import resource, signal, sys
 from pathlib import Path
-from config_audit.ledger import Ledger, LedgerError
-from config_audit.records import build_record_body
-from config_audit.signing import load_signer
+from config_audit.ledger.log import Ledger, LedgerError
+from config_audit.ledger.records import build_record_body
+from config_audit.ledger.signing import load_signer
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG like ENOSPC, not a signal
 log = Path(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (log.stat().st_size + 1000, resource.RLIM_INFINITY))
@@ -157,7 +157,7 @@ def test_sealed_line_is_the_rfc8785_form_of_the_record(key) -> None:
 
     import rfc8785
 
-    from config_audit.ledger import seal
+    from config_audit.ledger.log import seal
 
     signer = signer_of(key)
     body = {

@@ -11,20 +11,20 @@ import sys
 import time
 from pathlib import Path
 
-from config_audit.keys import generate_key
-from config_audit.ledger import Ledger
-from config_audit.logcheck import LineCheck
-from config_audit.logverify import check_log_bytes
-from config_audit.signing import TrustedKeys
+from config_audit.ledger.keys import generate_key
+from config_audit.ledger.log import Ledger
+from config_audit.ledger.signing import TrustedKeys
+from config_audit.ledger.verify.lines import LineCheck
+from config_audit.ledger.verify.log import check_log_bytes
 
 PADS = [10, 1000, 16_000]
 
 WRITER = r"""
 import os, sys
 from pathlib import Path
-from config_audit.ledger import Ledger
-from config_audit.records import build_record_body
-from config_audit.signing import load_signer
+from config_audit.ledger.log import Ledger
+from config_audit.ledger.records import build_record_body
+from config_audit.ledger.signing import load_signer
 signer = load_signer(path=Path(sys.argv[2]), environ={})
 ledger = Ledger(Path(sys.argv[1]))
 print("ready", flush=True)

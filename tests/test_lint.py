@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config_audit.check import check_bytes
+from config_audit.audit.check import check_bytes
 from config_audit.model import Severity
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "lint").glob("*.yaml"))
@@ -39,7 +39,7 @@ def test_every_lint_code_in_the_module_has_a_fixture() -> None:
 
     source = "".join(
         (Path(__file__).parents[1] / "config_audit" / m).read_text()
-        for m in ("lint.py", "parse.py", "yamlsafe.py")
+        for m in ("recognizers/lint.py", "recognizers/parse.py", "recognizers/yamlsafe.py")
     )
     codes = set(re.findall(r'"(CA[01]\d\d)"', source)) - {"CA100"}
     covered = {expected(p) for p in FIXTURES}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config_audit.merkle import (
+from config_audit.ledger.merkle import (
     ConsistencyError,
     consistency_proof,
     leaf_hash,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from config_audit.diff import diff_sets
 from config_audit.errors import UsageError
-from config_audit.parse import parse_bytes
-from config_audit.policy import parse_policy
+from config_audit.policy.rules import parse_policy
+from config_audit.recognizers.diff import diff_sets
+from config_audit.recognizers.parse import parse_bytes
 
 POLICY = {
     "people": {"alice": ["alice@nw.example"], "bob": ["bob@nw.example"]},
@@ -100,7 +100,7 @@ def test_unknown_people_and_teams_are_configuration_errors() -> None:
 
 
 def test_policy_changes_are_classified() -> None:
-    from config_audit.policydiff import diff_policies
+    from config_audit.policy.diff import diff_policies
 
     kinds = {c.kind: c.impact.value for c in diff_policies(POLICY, {
         **POLICY, "protected_entities": [], "weakening_protected": "owner", "min_score": 0.1,
@@ -118,7 +118,7 @@ def test_policy_changes_are_classified() -> None:
 
 
 def test_loosening_the_policy_needs_an_owner_of_what_was_protected() -> None:
-    from config_audit.policydiff import diff_policies
+    from config_audit.policy.diff import diff_policies
 
     changes = diff_policies(POLICY, {**POLICY, "protected_entities": []})
     rules = parse_policy({**POLICY, "weakening_protected": "owner"})

@@ -27,7 +27,7 @@ def log(tmp_path: Path) -> Path:
 @pytest.fixture
 def trusted_file(tmp_path: Path) -> Path:
     signer = fixed_signer()
-    from config_audit.signing import TrustedKey
+    from config_audit.ledger.signing import TrustedKey
 
     path = tmp_path / "trusted.yaml"
     key = TrustedKey(signer.key_id, signer.public_key, "tests")

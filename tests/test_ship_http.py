@@ -19,7 +19,7 @@ from test_export_support import fixed_signer, make_log, simple_bodies
 
 from config_audit.cli import cli
 from config_audit.errors import SinkError, UsageError
-from config_audit.ship import ElasticBulk, Shipper, SplunkHec
+from config_audit.siem.ship import ElasticBulk, Shipper, SplunkHec
 
 TOKEN = "s3cret-token"
 

@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from config_audit.errors import SigningKeyError, UsageError
-from config_audit.keys import add_trusted_key, generate_key, read_trusted_keys
-from config_audit.ledger import Ledger
-from config_audit.logverify import check_log
-from config_audit.records import build_record_body
-from config_audit.settings import SIGNING_KEY_ENV
-from config_audit.signing import (
+from config_audit.ledger.keys import add_trusted_key, generate_key, read_trusted_keys
+from config_audit.ledger.log import Ledger
+from config_audit.ledger.records import build_record_body
+from config_audit.ledger.signing import (
     KeyNotValid,
     KeyRevoked,
     SignatureInvalid,
@@ -24,6 +22,8 @@ from config_audit.signing import (
     UnknownKey,
     load_signer,
 )
+from config_audit.ledger.verify.log import check_log
+from config_audit.settings import SIGNING_KEY_ENV
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

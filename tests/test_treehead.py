@@ -11,10 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_export_support import fixed_signer, make_log, simple_bodies
 
-from config_audit.checkpoint import parse_checkpoint
-from config_audit.ledger import Ledger
-from config_audit.treecache import cache_path
-from config_audit.treehead import CheckpointConflict, make_checkpoint, refresh_checkpoint
+from config_audit.ledger.checkpoint import parse_checkpoint
+from config_audit.ledger.log import Ledger
+from config_audit.ledger.treecache import cache_path
+from config_audit.ledger.treehead import CheckpointConflict, make_checkpoint, refresh_checkpoint
 
 
 def signed_head(text: str):  # type: ignore[no-untyped-def]

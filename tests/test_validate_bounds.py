@@ -161,7 +161,7 @@ def test_no_network_is_touched(tmp_path: Path) -> None:
 def test_nested_repeats_are_named_statically_and_never_reach_the_worker() -> None:
     """Deeply nested repeats make the regex engine compile in exponential memory (at 30 levels
     the memory bound is hit): lint names recognizer and line, and the worker is spared."""
-    from config_audit.check import check_bytes
+    from config_audit.audit.check import check_bytes
 
     nested = "(?:" * 30 + "a+" + ")+" * 30
     data = (

@@ -109,7 +109,7 @@ def test_findings_do_not_depend_on_hash_seed() -> None:
 
 def test_analysis_of_a_long_pattern_is_linear_not_quadratic() -> None:
     """Prefixes are built as the scan goes: 400 items cost about 4x 100 items, not 16x."""
-    from config_audit.validate.regex_static import find_ambiguities as static
+    from config_audit.recognizers.regex_static import find_ambiguities as static
 
     def cost(n: int) -> float:
         regex = "".join(f"[a-z]{i % 7}" for i in range(n)) + r"(\w+\s?)+$"

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from config_audit.checkpoint import Checkpoint, log_origin
-from config_audit.ledger import record_line_hash, seal
-from config_audit.logcheck import LineCheck
-from config_audit.logverify import check_log_bytes
-from config_audit.merkle import leaf_hash, root_from_leaf_hashes
-from config_audit.records import GENESIS_HASH, build_record_body, canonical_bytes, split_line
-from config_audit.signing import Ed25519Signer, TrustedKey, TrustedKeys
+from config_audit.ledger.checkpoint import Checkpoint, log_origin
+from config_audit.ledger.log import record_line_hash, seal
+from config_audit.ledger.merkle import leaf_hash, root_from_leaf_hashes
+from config_audit.ledger.records import GENESIS_HASH, build_record_body, canonical_bytes, split_line
+from config_audit.ledger.signing import Ed25519Signer, TrustedKey, TrustedKeys
+from config_audit.ledger.verify.lines import LineCheck
+from config_audit.ledger.verify.log import check_log_bytes
 
 N = 1000
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -74,7 +74,7 @@ def resign(record: dict, signer: Ed25519Signer) -> bytes:
     rec["key_id"] = signer.key_id
     import base64
 
-    from config_audit.records import signing_payload
+    from config_audit.ledger.records import signing_payload
 
     rec["signature"] = base64.b64encode(signer.sign(signing_payload(rec))).decode()
     return canonical_bytes(rec)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from config_audit.alerts import AlertDispatcher
-from config_audit.watchdaemon import WatchDaemon
+from config_audit.alerts.dispatch import AlertDispatcher
+from config_audit.audit.watch import WatchDaemon
 from tests.test_watcher_support import (
     check_chain,
     file_records,

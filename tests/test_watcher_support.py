@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 import yaml
 
-from config_audit.alerts import AlertDispatcher
-from config_audit.audit import Auditor
-from config_audit.keys import generate_key, parse_trusted_keys
-from config_audit.ledger import Ledger, record_line_hash
-from config_audit.records import GENESIS_HASH
+from config_audit.alerts.dispatch import AlertDispatcher
+from config_audit.audit.pipeline import Auditor
+from config_audit.audit.watch import WatchDaemon
+from config_audit.ledger.keys import generate_key, parse_trusted_keys
+from config_audit.ledger.log import Ledger, record_line_hash
+from config_audit.ledger.records import GENESIS_HASH
+from config_audit.ledger.signing import TrustedKeys, load_signer
 from config_audit.settings import parse_settings
-from config_audit.signing import TrustedKeys, load_signer
-from config_audit.watchdaemon import WatchDaemon
-from config_audit.watchstate import WatchOptions, WatchState, roots_for
+from config_audit.watch.state import WatchOptions, WatchState, roots_for
 
 PYTHON = sys.executable
 RECOGNIZER = """recognizers:

@@ -22,9 +22,9 @@ def archive(before: str, log: Path | None, config_path: Path | None) -> None:
     The chain stays verifiable across segments; records inside the retention window
     always stay in the live log.
     """
-    from config_audit.archive import archive_before, cutoff_for
-    from config_audit.export import log_path_from, parse_since
-    from config_audit.signing import load_signer
+    from config_audit.ledger.archive import archive_before, cutoff_for
+    from config_audit.ledger.signing import load_signer
+    from config_audit.siem.export import log_path_from, parse_since
 
     settings = settings_from(config_path)
     path = log_path_from(log, settings)

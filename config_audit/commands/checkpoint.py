@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from config_audit.checkpoint import write_atomically
 from config_audit.commands.common import config_option, settings_from
 from config_audit.commands.logopts import log_option, resolve_log
-from config_audit.signing import load_signer
-from config_audit.treehead import refresh_checkpoint
+from config_audit.ledger.checkpoint import write_atomically
+from config_audit.ledger.signing import load_signer
+from config_audit.ledger.treehead import refresh_checkpoint
 
 
 @click.command()

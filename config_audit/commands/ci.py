@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from config_audit import gitrepo
 from config_audit.commands.common import (
     Progress,
     alert_failure,
@@ -16,8 +15,9 @@ from config_audit.commands.common import (
     format_option,
     settings_from,
 )
+from config_audit.git import repo as gitrepo
+from config_audit.ledger.signing import TrustedKeys
 from config_audit.settings import Settings
-from config_audit.signing import TrustedKeys
 
 
 @click.command()
@@ -79,7 +79,7 @@ def ci(
 
     Exit 0 clean, 1 on invalid files or policy violations, 2 on usage errors.
     """
-    from config_audit.runtime import open_auditor
+    from config_audit.audit.runtime import open_auditor
 
     top = gitrepo.toplevel()
     settings = settings_from(config_path, top=top)
@@ -94,7 +94,7 @@ def ci(
     tampered = False
     trusted = _trusted_keys(settings, top, base)
     with open_auditor(settings, log_path=path, prestart=True) as auditor:
-        from config_audit.gitaudit import audit_range  # after the worker started importing
+        from config_audit.audit.git import audit_range  # after the worker started importing
 
         result = audit_range(
             auditor,
@@ -115,7 +115,7 @@ def ci(
             and auditor.signer is not None
             and any(r.record for c in result.commits for r in c.results)
         ):
-            from config_audit.treehead import CheckpointConflict, refresh_checkpoint
+            from config_audit.ledger.treehead import CheckpointConflict, refresh_checkpoint
 
             try:
                 refresh_checkpoint(auditor.ledger.path, auditor.signer)  # beside the CI log
@@ -124,8 +124,8 @@ def ci(
                 alert_failure(settings, str(exc))
                 result.notes.append(f"record log tampered: {exc}")  # in every output format
                 tampered = True
-    from config_audit.alertrules import alert_results
-    from config_audit.render_ci import range_failed, to_json, to_markdown, to_sarif
+    from config_audit.alerts.rules import alert_results
+    from config_audit.commands.render_ci import range_failed, to_json, to_markdown, to_sarif
 
     alert_results(settings, [r for c in result.commits for r in c.results], burst=False)
     opts = {"require_hook_record": require_hook_record}
@@ -152,7 +152,7 @@ def _trusted_keys(settings: Settings, top: Path, base: str) -> TrustedKeys | Non
 
     from config_audit.commands.logopts import DEFAULT_TRUSTED_KEYS
     from config_audit.errors import ConfigAuditError
-    from config_audit.keys import parse_trusted_keys, read_trusted_keys
+    from config_audit.ledger.keys import parse_trusted_keys, read_trusted_keys
 
     path = settings.trusted_keys_path or settings.root / DEFAULT_TRUSTED_KEYS
     rel = gitrepo.repo_relative(path, top)

@@ -39,8 +39,8 @@ def settings_from(config_path: Path | None, *, top: Path | None = None) -> Setti
         from config_audit.settings import find_config
 
         if find_config(Path.cwd()) is None:
-            from config_audit import gitrepo
             from config_audit.errors import GitError
+            from config_audit.git import repo as gitrepo
 
             try:
                 return repo_settings(top or gitrepo.toplevel())
@@ -53,8 +53,8 @@ def repo_settings(top: Path) -> Settings:
     """Settings for a command that works on the repository (hooks, ci) when none is named: the
     nearest file upward, else the only one tracked anywhere in the repository (a monorepo's
     `services/pii/.config-audit.yaml`: git runs hooks, and CI jobs start, at the top)."""
-    from config_audit import gitrepo
     from config_audit.errors import UsageError
+    from config_audit.git import repo as gitrepo
     from config_audit.settings import CONFIG_NAME, find_config
 
     cwd = Path.cwd() if Path.cwd().is_relative_to(top) else top
@@ -128,8 +128,8 @@ def alert_failure(settings: Settings, summary: str) -> None:
     when alerts are configured."""
     if not settings.alerts:
         return
-    from config_audit.alertrules import AlertSink
-    from config_audit.alerts import Alert
+    from config_audit.alerts.dispatch import Alert
+    from config_audit.alerts.rules import AlertSink
 
     sink = AlertSink.from_settings(settings)
     sink.raise_alert(Alert("verify-failure", "critical", summary))

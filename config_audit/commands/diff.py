@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from config_audit.check import check_bytes, compare_versions, format_for
+from config_audit.audit.check import check_bytes, compare_versions, format_for
 from config_audit.commands.common import config_option, format_option, settings_from
+from config_audit.commands.render import changes_json, changes_text, finding_line
 from config_audit.errors import UsageError
 from config_audit.model import ConfigFormat, Impact
-from config_audit.render import changes_json, changes_text, finding_line
 
 
 def read_version(spec: str) -> tuple[str, bytes | None]:
@@ -22,7 +22,7 @@ def read_version(spec: str) -> tuple[str, bytes | None]:
         except OSError as exc:
             raise UsageError(f"{spec}: cannot read: {exc.strerror}") from None
     if ":" in spec:
-        from config_audit.gitrepo import read_blob
+        from config_audit.git.repo import read_blob
 
         rev, _, name = spec.partition(":")
         return name, read_blob(rev, name)

@@ -44,8 +44,8 @@ def export(
       config-audit export --format ecs --since 7d --out ecs.ndjson
       config-audit export --format cef --log audit.jsonl | logger -n siem -T
     """
-    from config_audit.archive import read_sequence
-    from config_audit.export import (
+    from config_audit.ledger.archive import read_sequence
+    from config_audit.siem.export import (
         export_entries,
         log_path_from,
         parse_since,

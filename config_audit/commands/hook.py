@@ -7,17 +7,18 @@ from pathlib import Path
 
 import click
 
-from config_audit import gitnotes, gitrepo
-from config_audit.audit import Auditor, AuditResult
+from config_audit.audit.pipeline import Auditor, AuditResult
 from config_audit.commands.common import (
     alert_failure,
     config_option,
     settings_from,
 )
+from config_audit.commands.render import finding_line
 from config_audit.errors import UsageError
-from config_audit.hooks import HOOK_NAMES, install, pathspecs_for, refresh, uninstall
+from config_audit.git import notes as gitnotes
+from config_audit.git import repo as gitrepo
+from config_audit.git.hooks import HOOK_NAMES, install, pathspecs_for, refresh, uninstall
 from config_audit.model import Impact
-from config_audit.render import finding_line
 from config_audit.settings import CONFIG_NAME, Settings
 
 
@@ -55,8 +56,8 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     post-commit   write the signed change record of HEAD and attach it as a git note
     post-rewrite  the same for commits rewritten by amend or rebase (pairs on stdin)
     """
-    from config_audit.gitaudit import audit_commit, audit_staged, commit_facts
-    from config_audit.runtime import open_auditor
+    from config_audit.audit.git import audit_commit, audit_staged, commit_facts
+    from config_audit.audit.runtime import open_auditor
 
     where = gitrepo.locations()
     top = where.top
@@ -86,7 +87,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     else:
         pairs = [line.split()[:2] for line in sys.stdin.read().splitlines() if line.strip()]
         commits = [(new, old) for old, new in pairs]
-    from config_audit.gitrepo import BlobReader
+    from config_audit.git.repo import BlobReader
 
     with (
         open_auditor(
@@ -153,7 +154,7 @@ def uninstall_hooks(hooks_dir: Path | None) -> None:
 
 def _alert(settings: Settings, results: list[AuditResult]) -> None:
     if settings.alerts and results:  # importing the alerting code costs ~30 ms: only when used
-        from config_audit.alertrules import alert_results
+        from config_audit.alerts.rules import alert_results
 
         alert_results(settings, results)
 
@@ -167,7 +168,7 @@ def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:
     if auditor.ledger is None or auditor.signer is None:
         return
     from config_audit.errors import ConfigAuditError
-    from config_audit.treehead import CheckpointConflict, refresh_checkpoint
+    from config_audit.ledger.treehead import CheckpointConflict, refresh_checkpoint
 
     try:
         text = refresh_checkpoint(auditor.ledger.path, auditor.signer)

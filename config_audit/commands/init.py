@@ -65,15 +65,15 @@ def init(key_path: Path | None, no_hooks: bool) -> None:
     Example:
       cd my-presidio-config && config-audit init && git add .config-audit*
     """
-    from config_audit import gitrepo
     from config_audit.errors import GitError
-    from config_audit.keys import (
+    from config_audit.git import repo as gitrepo
+    from config_audit.ledger.keys import (
         add_trusted_key,
         generate_key,
         read_private_key_file,
         read_trusted_keys,
     )
-    from config_audit.signing import Ed25519Signer, TrustedKey
+    from config_audit.ledger.signing import Ed25519Signer, TrustedKey
 
     try:
         root = gitrepo.toplevel()
@@ -105,7 +105,7 @@ def init(key_path: Path | None, no_hooks: bool) -> None:
         click.echo(f"trusted the key in {trust_file}")
     if not no_hooks:
         from config_audit.commands.hook import repo_pathspecs
-        from config_audit.hooks import install
+        from config_audit.git.hooks import install
         from config_audit.settings import load_settings
 
         pathspecs = repo_pathspecs(load_settings(config), root)

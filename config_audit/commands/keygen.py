@@ -8,7 +8,7 @@ import click
 
 from config_audit.commands.common import config_option, settings_from
 from config_audit.commands.logopts import default_owner
-from config_audit.keys import add_trusted_key, generate_key, trusted_entry_yaml
+from config_audit.ledger.keys import add_trusted_key, generate_key, trusted_entry_yaml
 
 
 @click.command()

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from config_audit.errors import UsageError
-from config_audit.keys import read_trusted_keys
+from config_audit.ledger.keys import read_trusted_keys
+from config_audit.ledger.signing import TrustedKeys
 from config_audit.settings import Settings
-from config_audit.signing import TrustedKeys
 
 DEFAULT_TRUSTED_KEYS = Path(".config-audit") / "trusted-keys.yaml"
 
@@ -34,8 +34,8 @@ def resolve_log(settings: Settings, given: Path | None) -> Path:
     path = given or settings.log_path
     if path is None:
         # In a repository with the hooks installed, the hooks' log is the natural default.
-        from config_audit import gitrepo
         from config_audit.errors import GitError
+        from config_audit.git import repo as gitrepo
 
         try:
             hook_log = gitrepo.git_dir(settings.root) / "config-audit" / "log.jsonl"

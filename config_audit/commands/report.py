@@ -38,11 +38,11 @@ def report(
     Examples:
       config-audit report --since 30d --format html --out review.html
     """
-    from config_audit.archive import read_sequence
-    from config_audit.export import log_path_from, parse_since
-    from config_audit.keys import read_trusted_keys
-    from config_audit.report import build_report, verification_status
-    from config_audit.report_render import render_html, render_markdown
+    from config_audit.ledger.archive import read_sequence
+    from config_audit.ledger.keys import read_trusted_keys
+    from config_audit.siem.export import log_path_from, parse_since
+    from config_audit.siem.report import build_report, verification_status
+    from config_audit.siem.report_render import render_html, render_markdown
 
     settings = settings_from(config_path)
     path = log_path_from(log, settings)

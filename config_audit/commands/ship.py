@@ -50,8 +50,8 @@ def ship(
       SPLUNK_TOKEN=... config-audit ship --hec https://splunk:8088/services/collector/event \\
           --hec-token-env SPLUNK_TOKEN --follow
     """
-    from config_audit.export import log_path_from
-    from config_audit.ship import Shipper, destinations_from, run
+    from config_audit.siem.export import log_path_from
+    from config_audit.siem.ship import Shipper, destinations_from, run
 
     path = log_path_from(log, settings_from(config_path))
     targets = destinations_from(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from config_audit.check import check_bytes, format_for, missing_file, unreadable_file
+from config_audit.audit.check import check_bytes, format_for, missing_file, unreadable_file
 from config_audit.commands.common import (
     config_option,
     expand_paths,
@@ -14,8 +14,8 @@ from config_audit.commands.common import (
     progress,
     settings_from,
 )
+from config_audit.commands.render import reports_json, reports_text
 from config_audit.model import ConfigFormat
-from config_audit.render import reports_json, reports_text
 
 
 @click.command()

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import click
 
-from config_audit.archive import archive_dir, segment_paths, verify_segment
-from config_audit.checkpoint import checkpoint_path, read_checkpoint_text, verify_checkpoint
 from config_audit.commands.common import alert_failure, config_option, format_option, settings_from
 from config_audit.commands.logopts import (
     log_option,
@@ -18,7 +16,9 @@ from config_audit.commands.logopts import (
     trusted_keys_option,
 )
 from config_audit.errors import UsageError, VerificationError
-from config_audit.logverify import VerifyReport, check_log, check_log_bytes
+from config_audit.ledger.archive import archive_dir, segment_paths, verify_segment
+from config_audit.ledger.checkpoint import checkpoint_path, read_checkpoint_text, verify_checkpoint
+from config_audit.ledger.verify.log import VerifyReport, check_log, check_log_bytes
 
 
 @click.command()

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import click
 
-from config_audit.alerts import AlertDispatcher
-from config_audit.audit import Auditor
+from config_audit.alerts.dispatch import AlertDispatcher
+from config_audit.audit.pipeline import Auditor
+from config_audit.audit.watch import WatchDaemon
 from config_audit.commands.common import config_option, settings_from
-from config_audit.watchdaemon import WatchDaemon
-from config_audit.watchstate import InstanceLock, WatchOptions, WatchState, roots_for
+from config_audit.watch.state import InstanceLock, WatchOptions, WatchState, roots_for
 
-logger = logging.getLogger("config_audit.watchdaemon")
+logger = logging.getLogger("config_audit.audit.watch")
 
 
 @click.command()
@@ -46,8 +46,8 @@ def watch(
       config-audit watch
       config-audit watch /etc/presidio --pidfile /run/config-audit-watch.pid
     """
-    from config_audit.ledger import Ledger
-    from config_audit.signing import load_signer
+    from config_audit.ledger.log import Ledger
+    from config_audit.ledger.signing import load_signer
 
     settings = settings_from(config_path)
     options = WatchOptions.from_settings(settings, os.environ)

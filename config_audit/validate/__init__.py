@@ -8,7 +8,7 @@ from __future__ import annotations
 from config_audit.validate.pool import LoadResult, ValidationLimits, Validator
 from config_audit.validate.regex_safety import RegexIssue, check_pattern
 from config_audit.validate.samples import Sample, load_samples, parse_samples
-from config_audit.versions import presidio_version
+from config_audit.validate.versions import presidio_version
 
 __all__ = [
     "LoadResult",

@@ -12,7 +12,7 @@ from typing import Any
 from config_audit import __version__
 from config_audit.durable import write_atomic
 from config_audit.model import ConfigFormat
-from config_audit.versions import presidio_version
+from config_audit.validate.versions import presidio_version
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from typing import IO, Any
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
 from config_audit.validate import effective, samples
 from config_audit.validate.loadcache import LoadCache
-from config_audit.versions import presidio_version
+from config_audit.validate.versions import presidio_version
 
 logger = logging.getLogger(__name__)
 

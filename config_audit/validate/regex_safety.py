@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config_audit.model import Severity
-from config_audit.validate.regex_static import (
+from config_audit.recognizers.regex_static import (
     Ambiguity,
     Analyzer,
     analyze,

@@ -1,0 +1,382 @@
+"""The git front door: staged changes, single commits and pushed ranges through `Auditor.audit`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from config_audit.audit.git_settings import policy_in_force, settings_change, settings_event
+from config_audit.audit.pipeline import Auditor, AuditResult, ChangeEvent
+from config_audit.errors import GitError
+from config_audit.git import notes as gitnotes
+from config_audit.git import precommit
+from config_audit.git import repo as gitrepo
+from config_audit.git.attribution import attribution_findings, author_evidence, pending_evidence
+from config_audit.git.precommit import NOT_RUN
+from config_audit.git.repo import EMPTY_TREE, BlobReader, CommitInfo, FileChange
+from config_audit.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from config_audit.ledger.signing import TrustedKeys  # only the CI range verifies notes
+
+NOTES_REF = "config-audit"
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=64)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    # Case-insensitive, as the hooks' shell filter: `Custom.YAML` is audited, never skipped.
+    return re.compile(out + r"\Z", re.IGNORECASE)
+
+
+def matches_globs(path: str, globs: Sequence[str]) -> bool:
+    """Git-style globs: `**/` spans directories, `*` stays inside one."""
+    if path in getattr(globs, "excluded", ()):
+        return False
+    return any(_glob_regex(g).match(path) for g in globs)
+
+
+def relevant(change: FileChange, globs: Sequence[str]) -> bool:
+    return any(
+        p is not None and matches_globs(p, globs) for p in (change.old_path, change.new_path)
+    )
+
+
+class RepoGlobs(list[str]):
+    """Recognizer globs relative to the repository root, minus the samples file."""
+
+    excluded: frozenset[str] = frozenset()
+
+
+def repo_globs(auditor: Auditor, top: Path) -> RepoGlobs:
+    """Recognizer globs relative to the repository root (the config may live in a subdirectory)."""
+    settings = auditor.settings
+    prefix = gitrepo.repo_relative(settings.root, top) or "."
+    globs = RepoGlobs(g if prefix == "." else f"{prefix}/{g}" for g in settings.recognizer_globs)
+    samples = gitrepo.repo_relative(settings.samples_path, top) if settings.samples_path else None
+    if samples is not None:
+        globs.excluded = frozenset({samples})
+    return globs
+
+
+def events_for(
+    changes: Sequence[FileChange],
+    reader: BlobReader,
+    globs: Sequence[str],
+    *,
+    source: str,
+    repository: str,
+    commit: str | None,
+    author: dict[str, object],
+) -> list[ChangeEvent]:
+    events = []
+    for ch in changes:
+        if not relevant(ch, globs):
+            continue
+        extra = {"renamed_from": ch.old_path} if ch.status == "R" else {}
+        before = (
+            reader.read(ch.old_blob) if ch.old_path and matches_globs(ch.old_path, globs) else None
+        )
+        after = (
+            reader.read(ch.new_blob) if ch.new_path and matches_globs(ch.new_path, globs) else None
+        )
+        events.append(
+            ChangeEvent(
+                path=ch.path,
+                before=before,
+                after=after,
+                source=source,
+                repository=repository,
+                commit=commit,
+                author=author,
+                extra=extra,
+            )
+        )
+    return events
+
+
+def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResult]:
+    """pre-commit: audit what the index would commit (not the working tree)."""
+    top = gitrepo.toplevel(cwd)
+    globs = repo_globs(auditor, top)
+    staged = gitrepo.staged_changes(top)
+    settings_file = settings_change(auditor, staged, top)
+    changes = [c for c in staged if relevant(c, globs)]
+    if not changes and settings_file is None:
+        return []
+    if changes and auditor.validator is not None:
+        auditor.validator.prestart()  # Presidio's import overlaps reading the index
+    name, email = gitrepo.ident("GIT_AUTHOR_IDENT", cwd=top)
+    will_sign = (gitrepo.config_get("commit.gpgsign", cwd=top) or "").lower() == "true"
+    will_sign = will_sign or commit_requested_signing()
+    author = pending_evidence(name, email, will_sign=will_sign)
+    with BlobReader(top) as reader:
+        events = events_for(
+            changes,
+            reader,
+            globs,
+            source="pre-commit",
+            repository=str(top),
+            commit=None,
+            author=author,
+        )
+        if settings_file is not None:
+            events.append(settings_event(settings_file, reader, "pre-commit", top, None, author))
+        base = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
+        with policy_in_force(auditor, base, top, reader):
+            results = [_judged(auditor, event) for event in events]
+    if auditor.cache_dir is not None and not any(r.blocked for r in results):
+        audited = changes + ([settings_file] if settings_file is not None else [])
+        try:
+            precommit.remember(auditor.cache_dir, top, audited)
+        except OSError as exc:  # evidence only: the commit is not blocked for it
+            log.warning("could not note that pre-commit passed: %s", exc)
+    return results
+
+
+def _judged(auditor: Auditor, event: ChangeEvent) -> AuditResult:
+    """pre-commit's verdict; a blocked attempt is recorded too (it is evidence)."""
+    audit = auditor.audit_policy if event.extra.get("settings_file") else auditor.audit
+    result = audit(event, write=False)
+    return audit(event) if result.blocked else result
+
+
+def commit_requested_signing(ppid: int | None = None) -> bool:
+    """Was `git commit` run with -S / --gpg-sign? (The hook's parent is git; Linux /proc.)"""
+    try:
+        raw = Path(f"/proc/{ppid or os.getppid()}/cmdline").read_bytes()
+    except OSError:
+        return False
+    args = raw.split(b"\0")
+    if b"--no-gpg-sign" in args:
+        return False
+    return any(a == b"-S" or a.startswith((b"-S", b"--gpg-sign")) for a in args[1:])
+
+
+@dataclass
+class CommitAudit:
+    commit: str
+    info: CommitInfo
+    results: list[AuditResult] = field(default_factory=list)
+    attribution: list[Finding] = field(default_factory=list)
+    hook_record: bool = False
+    hook_note_invalid: bool = False  # a note is there, but no trusted record of this commit
+    pre_commit_skipped: bool = False  # the hook record says pre-commit did not run
+
+    @property
+    def blocked(self) -> bool:
+        return any(r.blocked for r in self.results) or any(
+            f.severity is Severity.ERROR for f in self.attribution
+        )
+
+
+@dataclass(frozen=True)
+class CommitFacts:
+    """What git says about one commit, fetched in bulk for a range (see `audit_range`)."""
+
+    info: CommitInfo
+    parents: list[str]
+    changes: list[FileChange]
+    noted: bool
+
+
+def commit_facts(commit: str, *, top: Path, allowed_signers: Path | None) -> CommitFacts:
+    """The same facts for a single commit (hooks)."""
+    info, parents = gitrepo.commit_info_and_parents(
+        commit, cwd=top, allowed_signers=allowed_signers
+    )
+    return CommitFacts(
+        info,
+        parents,
+        gitrepo.commit_changes(commit, parent=parents[0] if parents else EMPTY_TREE, cwd=top),
+        gitnotes.read_note(commit, ref=NOTES_REF, cwd=top) is not None,
+    )
+
+
+def audit_commit(
+    auditor: Auditor,
+    commit: str,
+    *,
+    top: Path,
+    reader: BlobReader,
+    source: str,
+    allowed_signers: Path | None = None,
+    extra: dict[str, object] | None = None,
+    write_notes: bool = True,
+    facts: CommitFacts | None = None,
+) -> CommitAudit:
+    """Audit the recognizer files one commit changed; records are written, notes attached."""
+    globs = repo_globs(auditor, top)
+    facts = facts or commit_facts(commit, top=top, allowed_signers=allowed_signers)
+    changes = facts.changes
+    if len(facts.parents) > 1:  # a merge: only what differs from every parent is new in it
+        touched = gitrepo.merge_touched_paths(commit, cwd=top)
+        changes = gitrepo.commit_changes(commit, cwd=top)
+        changes = [c for c in changes if c.path in touched]
+    settings_file = settings_change(auditor, changes, top)
+    changes = [c for c in changes if relevant(c, globs)]
+    info = facts.info
+    audit = CommitAudit(commit, info)
+    if not changes and settings_file is None:
+        return audit
+    audit.hook_record = facts.noted
+    if source == "post-commit" and auditor.cache_dir is not None:
+        audited = changes + ([settings_file] if settings_file is not None else [])
+        evidence = precommit.evidence(auditor.cache_dir, top, audited)
+        if evidence == NOT_RUN:  # git's sequencer never runs pre-commit: say why, not "skipped"
+            evidence = precommit.sequencer_step(gitrepo.reflog_subject("HEAD", cwd=top))
+        extra = {**(extra or {}), "pre_commit": evidence}
+    author = author_evidence(info)
+    events = events_for(
+        changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
+    )
+    first = changes[0].path if changes else settings_file.path if settings_file else ""
+    audit.attribution = attribution_findings(info, path=first)
+    with policy_in_force(auditor, facts.parents[0] if facts.parents else None, top, reader):
+        for event in events:
+            if extra:
+                event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})
+            audit.results.append(auditor.audit(event))
+        if settings_file is not None:
+            event = settings_event(settings_file, reader, source, top, commit, author)
+            audit.results.append(auditor.audit_policy(event))
+    records = [r.record for r in audit.results if r.record is not None]
+    if write_notes and records:
+        note = b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in records)
+        try:
+            gitnotes.add_note(commit, note, ref=NOTES_REF, cwd=top)
+        except GitError as exc:  # notes are a travelling copy; the log holds the record
+            log.warning("could not attach the record to %s as a git note: %s", commit[:12], exc)
+    return audit
+
+
+def _versions(
+    listed: list[tuple[CommitInfo, list[str]]],
+    changed: dict[str, list[FileChange]],
+    reader: BlobReader,
+    globs: Sequence[str],
+) -> list[tuple[bytes, str]]:
+    """Every recognizer-file version the range will need, in the order it will need them."""
+    out = []
+    for info, parents in listed:
+        if len(parents) > 1:
+            continue  # merges read their own versions
+        for change in changed.get(info.sha, []):
+            if not relevant(change, globs):
+                continue
+            for path, blob in (
+                (change.old_path, change.old_blob),
+                (change.new_path, change.new_blob),
+            ):
+                if path and matches_globs(path, globs):
+                    data = reader.read(blob)
+                    if data is not None:
+                        out.append((data, change.path))
+    return out
+
+
+@dataclass
+class RangeAudit:
+    base: str | None
+    head: str
+    commits: list[CommitAudit]
+    notes: list[str]  # what the user should know about the range itself (force push, ...)
+
+    @property
+    def blocked(self) -> bool:
+        return any(c.blocked for c in self.commits)
+
+
+def audit_range(
+    auditor: Auditor,
+    base: str | None,
+    head: str,
+    *,
+    cwd: Path | None = None,
+    allowed_signers: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    trusted: TrustedKeys | None = None,
+) -> RangeAudit:
+    """CI: every commit in base..head that touches recognizer files. With `trusted`, a hook
+    record counts only if its note holds a record of that commit signed by a trusted key
+    (anyone can `git notes add` a note)."""
+    notes_seen_invalid: set[str] = set()
+    pre_commit_skipped: set[str] = set()
+    top = gitrepo.toplevel(cwd)
+    notes: list[str] = []
+    head_sha = gitrepo.resolve(head, cwd=top)
+    base_sha = None
+    if base and set(base) != {"0"}:  # all zeros: a new branch was pushed
+        if not gitrepo.rev_exists(base, cwd=top):
+            if gitrepo.is_shallow(top):
+                raise GitError(
+                    f"base '{base}' is not in this shallow clone",
+                    advice="fetch enough history: `git fetch --deepen=200` or "
+                    "`git fetch --unshallow` (actions/checkout: fetch-depth: 0)",
+                )
+            raise GitError(
+                f"unknown base revision '{base}'",
+                advice="was it force-pushed away? pass --base with the merge base",
+            )
+        base_sha = gitrepo.resolve(base, cwd=top)
+        if not gitrepo.is_ancestor(base_sha, head_sha, cwd=top):
+            mb = gitrepo.merge_base(base_sha, head_sha, cwd=top)
+            notes.append(
+                f"base {base_sha[:12]} is not an ancestor of head {head_sha[:12]} "
+                f"(force push?): auditing from their merge base {str(mb)[:12]}"
+            )
+            base_sha = mb
+    listed = gitrepo.range_commits(base_sha, head_sha, cwd=top, allowed_signers=allowed_signers)
+    shas = [info.sha for info, _ in listed]
+    changed = gitrepo.changes_of_commits(shas, cwd=top)
+    hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
+    audits = []
+    with BlobReader(top) as reader:
+        auditor.prefetch(_versions(listed, changed, reader, repo_globs(auditor, top)))
+        for i, (info, parents) in enumerate(listed, 1):
+            blob = hook_notes.get(info.sha)
+            note = reader.read(blob) if blob else None
+            record = gitnotes.hook_record_of(note, info.sha, trusted) if note is not None else None
+            facts = CommitFacts(info, parents, changed.get(info.sha, []), record is not None)
+            if note is not None and record is None:
+                notes_seen_invalid.add(info.sha)
+            extra_of = record.get("extra") if record is not None else None
+            if isinstance(extra_of, dict) and extra_of.get("pre_commit") == NOT_RUN:
+                pre_commit_skipped.add(info.sha)
+            audits.append(
+                audit_commit(
+                    auditor,
+                    info.sha,
+                    top=top,
+                    reader=reader,
+                    source="ci",
+                    allowed_signers=allowed_signers,
+                    write_notes=False,
+                    facts=facts,
+                )
+            )
+            if on_progress:
+                on_progress(i, len(listed))
+    for audit in audits:
+        audit.hook_note_invalid = audit.commit in notes_seen_invalid
+        audit.pre_commit_skipped = audit.commit in pre_commit_skipped
+    return RangeAudit(base_sha, head_sha, audits, notes)

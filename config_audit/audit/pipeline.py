@@ -1,0 +1,335 @@
+"""The one pipeline every front door calls: parse -> diff -> validate -> policy -> record.
+
+Hooks, CI and the watcher turn what they see into a `ChangeEvent` and call `Auditor.audit`, so
+behaviour cannot drift between them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from config_audit.audit.verdicts import Verdict, VerdictCache, sha256_hex
+from config_audit.errors import ConfigAuditError
+from config_audit.model import Change, Finding, Impact, Severity, ValidationReport
+from config_audit.policy.rules import Policy, parse_policy
+from config_audit.settings import Settings
+
+if TYPE_CHECKING:
+    from config_audit.audit.check import CheckedFile
+    from config_audit.ledger.log import Ledger
+    from config_audit.ledger.signing import Signer
+    from config_audit.validate import Validator
+
+log = logging.getLogger(__name__)
+SALT_ENV = "CONFIG_AUDIT_DENY_LIST_SALT"
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One file changed: both versions' bytes (None: absent), where, and who with evidence."""
+
+    path: str
+    before: bytes | None
+    after: bytes | None
+    source: str  # pre-commit | post-commit | post-rewrite | ci | watcher | manual
+    repository: str | None = None
+    commit: str | None = None
+    author: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    event: ChangeEvent
+    changes: tuple[Change, ...]
+    before: ValidationReport | None
+    after: ValidationReport | None
+    problems: tuple[Finding, ...]  # a version that could not be read at all
+    violations: tuple[Finding, ...]  # policy
+    record: Mapping[str, Any] | None = None
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.problems) or (self.after is not None and not self.after.valid)
+
+    @property
+    def blocked(self) -> bool:
+        return self.invalid or bool(self.violations)
+
+    @property
+    def weakens(self) -> bool:
+        return any(c.impact is Impact.WEAKENS for c in self.changes)
+
+    def findings(self) -> list[Finding]:
+        after = list(self.after.findings) if self.after else []
+        return [*self.problems, *after, *self.violations]
+
+
+class Auditor:
+    """Holds the warm validator, the policy and the log for a run over many events."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        validator: Validator | None = None,
+        validator_factory: Callable[[], Validator] | None = None,
+        policy: Policy | None = None,
+        ledger: Ledger | None = None,
+        signer: Signer | None = None,
+        environ: Mapping[str, str] | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cache_dir = cache_dir  # verdicts keyed by content, shared by pre- and post-commit
+        # Created on first use: a post-commit that reuses pre-commit's verdict never imports it.
+        self._validator = validator
+        self._validator_factory = validator_factory
+        self.policy = policy if policy is not None else parse_policy(settings.policy)
+        self.ledger = ledger
+        self.signer = signer
+        self.environ = os.environ if environ is None else environ
+        # A range audit sees each version twice (after of one commit, before of the next).
+        self._checked: dict[tuple[str, str], Future[CheckedFile]] = {}
+        self._lock = threading.Lock()
+        self._prefetcher: ThreadPoolExecutor | None = None
+        self._closing = threading.Event()
+
+    @property
+    def validator(self) -> Validator | None:
+        if self._validator is None and self._validator_factory is not None:
+            self._validator = self._validator_factory()
+        return self._validator
+
+    @property
+    def validates(self) -> bool:
+        """Whether files are loaded into Presidio (without starting anything)."""
+        return self._validator is not None or self._validator_factory is not None
+
+    def check(self, data: bytes | None, path: str) -> CheckedFile | None:
+        if data is None:
+            return None
+        return self._submit(data, path).result()
+
+    def prefetch(self, versions: list[tuple[bytes, str]]) -> None:
+        """Validate these versions in the background, in order: parse and lint all of them while
+        the worker imports Presidio, then load each, so the worker loads the next version while
+        this thread diffs, signs and appends the previous one (CI ranges)."""
+        pending: list[tuple[bytes, str, Future[CheckedFile]]] = []
+        with self._lock:
+            for data, path in versions:
+                key = (path, hashlib.sha256(data).hexdigest())
+                if key not in self._checked:
+                    future: Future[CheckedFile] = Future()
+                    self._checked[key] = future
+                    pending.append((data, path, future))
+        if not pending:
+            return
+        if self._prefetcher is None:
+            self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="config-audit-prefetch")
+        self._prefetcher.submit(self._run_prefetch, pending)
+
+    def _run_prefetch(self, pending: list[tuple[bytes, str, Future[CheckedFile]]]) -> None:
+        from config_audit.audit.check import format_for, load_into_presidio, prepare
+
+        prepared = []
+        for data, path, future in pending:
+            if self._closing.is_set():
+                future.cancel()
+                continue
+            fmt = format_for(path, self.settings.format_overrides)
+            try:
+                prepared.append((data, prepare(data, path=path, fmt=fmt), future))
+            except BaseException as exc:
+                future.set_exception(exc)
+        for data, checked, future in prepared:
+            if self._closing.is_set():
+                future.cancel()
+                continue
+            try:
+                if self.validator is not None:
+                    checked = load_into_presidio(checked, data, self.validator)
+                future.set_result(checked)
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def close(self) -> None:
+        """Stop prefetching (an interrupted run must not wait for the whole range)."""
+        self._closing.set()
+        if self._prefetcher is not None:
+            self._prefetcher.shutdown(wait=True, cancel_futures=True)
+            self._prefetcher = None
+
+    def _submit(self, data: bytes, path: str) -> Future[CheckedFile]:
+        from config_audit.audit.check import check_bytes, format_for
+
+        key = (path, hashlib.sha256(data).hexdigest())
+        with self._lock:
+            future = self._checked.get(key)
+            if future is not None:
+                return future  # done, or being prefetched
+            if len(self._checked) > 4096:
+                self._checked = {k: f for k, f in self._checked.items() if not f.done()}
+            future = Future()
+            self._checked[key] = future
+        fmt = format_for(path, self.settings.format_overrides)
+        try:
+            future.set_result(check_bytes(data, path=path, fmt=fmt, validator=self.validator))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+    def audit(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
+        """Judge one change; append a signed record when a ledger and signer are set."""
+        # Parsing, linting and diffing are imported only when a verdict is not cached:
+        # post-commit reuses pre-commit's, and pays ~30 ms less per commit.
+        cache = self.verdicts
+        verdict = cache.get(event.path, event.before, event.after) if cache else None
+        if verdict is None:
+            from config_audit.audit.check import compare_versions
+
+            before = self.check(event.before, event.path)
+            after = self.check(event.after, event.path)
+            changes, problems = compare_versions(before, after)
+            verdict = Verdict(
+                changes,
+                before.report if before else None,
+                after.report if after else None,
+                problems,
+            )
+            if cache:
+                cache.put(
+                    event.path, event.before, event.after, verdict, salt=self.deny_list_salt()
+                )
+        # Policy depends on who made the change, so it is never cached.
+        violations = self.policy.check(verdict.changes, author=event.author, path=event.path)
+        result = AuditResult(
+            event,
+            tuple(verdict.changes),
+            verdict.before,
+            verdict.after,
+            tuple(verdict.problems),
+            tuple(violations),
+        )
+        return self._recorded(result, write)
+
+    def audit_policy(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
+        """A change to the settings file: the policy's own changes, judged by `self.policy`
+        (the caller sets the policy in force before the change)."""
+        from config_audit.policy.diff import diff_coverage, diff_policies, settings_of
+
+        changes: list[Change] = []
+        problems: tuple[Finding, ...] = ()
+        try:
+            old, new = settings_of(event.before), settings_of(event.after)
+            changes = diff_policies(old[0].policy, new[0].policy) + diff_coverage(old, new)
+        except ConfigAuditError as exc:
+            problems = (
+                Finding(
+                    "CA504",
+                    Severity.ERROR,
+                    f"settings file does not load: {exc}",
+                    path=event.path,
+                    hint=exc.advice or "fix .config-audit.yaml",
+                ),
+            )
+        violations = self.policy.check(changes, author=event.author, path=event.path)
+        result = AuditResult(event, tuple(changes), None, None, problems, tuple(violations))
+        return self._recorded(result, write)
+
+    def _recorded(self, result: AuditResult, write: bool) -> AuditResult:
+        """Append the signed record when asked to and a log and key are set."""
+        if not write or self.ledger is None or self.signer is None:
+            return result
+        return replace(result, record=self.ledger.append(self.record_body(result), self.signer))
+
+    @property
+    def verdicts(self) -> VerdictCache | None:
+        """Only verdicts that include loading into Presidio are worth keeping."""
+        if self.cache_dir is None or not self.validates:
+            return None
+        return VerdictCache(self.cache_dir, self.settings)
+
+    def record_body(self, result: AuditResult) -> dict[str, Any]:
+        from config_audit.ledger.records import build_record_body, redact_deny_list_values
+
+        event = result.event
+        changes = [_change_dict(c) for c in result.changes]
+        if self.settings.hash_deny_list:
+            changes = redact_deny_list_values(changes, self.deny_list_salt())
+        report = result.after or result.before
+        validation = {
+            "valid": not result.invalid,
+            "presidio_version": report.presidio_version if report else "",
+            "format": report.format.value if report and report.format else None,
+            "findings": [
+                _finding_dict(f)
+                for f in (*result.problems, *(result.after.findings if result.after else ()))
+            ],
+            "samples_failed": sorted(
+                s.sample_id for s in (result.after.samples if result.after else ()) if not s.ok
+            ),
+        }
+        policy = {
+            "verdict": "violation" if result.violations else "pass",
+            "violations": [_finding_dict(f) for f in result.violations],
+        }
+        return build_record_body(
+            source=event.source,
+            path=event.path,
+            repository=event.repository,
+            commit=event.commit,
+            before_sha256=sha256_hex(event.before),
+            after_sha256=sha256_hex(event.after),
+            changes=changes,
+            validation=validation,
+            policy=policy,
+            author=dict(event.author),
+            extra=dict(event.extra) or None,
+            now=event.time,
+        )
+
+    def deny_list_salt(self) -> bytes:
+        """Per-deployment salt: from the environment, else a 0600 file beside the log."""
+        if self.environ.get(SALT_ENV):
+            return self.environ[SALT_ENV].encode()
+        if self.ledger is None:
+            return b"config-audit"
+        path = Path(str(self.ledger.path) + ".salt")
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            salt = os.urandom(32).hex().encode()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(salt)
+            return salt
+
+
+def _change_dict(change: Change) -> dict[str, Any]:
+    data = change.to_dict()
+    if change.kind.startswith("deny_list.entries"):
+        # Hash each entry on its own, not the JSON text of the list.
+        for key in ("before", "after"):
+            if data[key] is not None:
+                data[key] = json.loads(data[key])
+    if data.get("score") is not None and data["score"] != data["score"]:
+        data["score"] = None  # NaN is not JSON
+    return {k: v for k, v in data.items() if v is not None and v != ()}
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    data = finding.to_dict()
+    return {k: v for k, v in data.items() if v not in (None, "")}

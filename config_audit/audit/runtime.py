@@ -1,0 +1,91 @@
+"""Assemble an `Auditor` from settings: validator, policy, log and key. I/O lives here."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from config_audit.audit.pipeline import Auditor
+from config_audit.errors import SigningKeyError
+from config_audit.settings import Settings
+
+if TYPE_CHECKING:
+    from config_audit.ledger.log import Ledger
+    from config_audit.ledger.signing import Signer
+    from config_audit.validate import Validator
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def open_auditor(
+    settings: Settings,
+    *,
+    log_path: Path | None,
+    presidio: bool = True,
+    require_key: bool = True,
+    cache_dir: Path | None = None,
+    prestart: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Iterator[Auditor]:
+    """An Auditor with a warm validator (closed on exit) and, when a key is found, a signed log."""
+    env = os.environ if environ is None else environ
+    created: list[Validator] = []
+
+    def make_validator() -> Validator:
+        # Imported here: the validate package costs ~30 ms that a cached verdict never needs.
+        from config_audit.validate import ValidationLimits, Validator
+
+        limits = ValidationLimits(timeout_s=float(settings.validation.get("timeout_s", 20.0)))
+        validator = Validator(
+            limits=limits,
+            samples_path=settings.samples_path,
+            cache_dir=cache_dir / "loads" if cache_dir is not None else None,
+        )
+        created.append(validator)
+        return validator
+
+    if presidio and prestart:  # Presidio's import (~1 s) overlaps the rest of our work
+        make_validator().prestart()
+    try:
+        signer, ledger = _signer_and_ledger(settings, log_path, require_key, env)
+    except BaseException:
+        for validator in created:
+            validator.close()
+        raise
+    auditor = Auditor(
+        settings,
+        validator=created[0] if created else None,
+        validator_factory=make_validator if presidio else None,
+        ledger=ledger,
+        signer=signer,
+        environ=env,
+        cache_dir=cache_dir,
+    )
+    try:
+        yield auditor
+    finally:
+        auditor.close()
+        for validator in created:
+            validator.close()
+
+
+def _signer_and_ledger(
+    settings: Settings, log_path: Path | None, require_key: bool, env: Mapping[str, str]
+) -> tuple[Signer | None, Ledger | None]:
+    from config_audit.ledger.log import Ledger
+    from config_audit.ledger.signing import load_signer
+
+    signer = None
+    try:
+        signer = load_signer(path=settings.signing_key_path, environ=env)
+    except SigningKeyError as exc:
+        if require_key:
+            raise
+        log.warning("no change record is written: %s", exc.diagnostics())
+    ledger = Ledger(log_path) if log_path is not None and signer is not None else None
+    return signer, ledger

@@ -1,0 +1,328 @@
+"""The watcher daemon: turns "look at this path" into audited, signed records and alerts.
+
+It wires `watcher` (events, debounce) -> `WatchDaemon.process` (read the file now, attribute,
+`Auditor.audit`, remember, alert), `watchstate` (what was last seen, whether the previous run
+stopped cleanly) and `alerts`. It records its own start, stop and heartbeats so that any time it
+was not watching shows up in the log as a gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from config_audit.alerts.dispatch import Alert, AlertDispatcher, Record, record_ref
+from config_audit.alerts.rules import AlertRules, BurstDetector
+from config_audit.audit.pipeline import Auditor, AuditResult, ChangeEvent
+from config_audit.errors import ConfigAuditError, UsageError
+from config_audit.git.match import find_commit_with_content
+from config_audit.ledger.records import build_record_body, format_time
+from config_audit.model import Finding, Severity
+from config_audit.settings import Settings, load_settings
+from config_audit.watch.observer import Watcher
+from config_audit.watch.state import (
+    Observation,
+    WatchOptions,
+    WatchRoot,
+    WatchState,
+    host_evidence,
+    observe,
+    roots_for,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class WatchDaemon:
+    """Turns "look at this path" into audited, signed records and alerts."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        roots: list[WatchRoot],
+        *,
+        auditor: Auditor,
+        state: WatchState,
+        alerts: AlertDispatcher,
+        options: WatchOptions,
+        fixed_paths: bool = False,
+    ) -> None:
+        if auditor.ledger is None or auditor.signer is None:
+            raise UsageError("the watcher needs a log and a signing key")
+        self.settings = settings
+        self.roots = roots
+        self.auditor = auditor
+        self.state = state
+        self.alerts = alerts
+        self.burst = BurstDetector(AlertRules.from_settings(settings.alerts, settings.policy))
+        self.options = options
+        self.fixed_paths = fixed_paths  # PATHs given: a reload keeps them
+        self.lock = threading.RLock()
+        self.batch = False
+        self.watcher = self._make_watcher()
+        self.recorded = 0
+
+    def _make_watcher(self) -> Watcher:
+        excluded = [self.options.state_dir, self.options.log_path]
+        return Watcher(
+            self.roots,
+            self.process,
+            self.expand_dir,
+            delay_s=self.options.debounce_s,
+            max_delay_s=self.options.max_delay_s,
+            excluded=[p.resolve() for p in excluded],
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Write watcher-start, begin watching, then record what changed while we were down."""
+        now = datetime.now(UTC)
+        gap_from, clean = self.state.gap_start()
+        extra: dict[str, Any] = {
+            "previous_stop": "none" if not self.state.existed else "clean" if clean else "unclean",
+            "roots": [str(r.directory) for r in self.roots],
+            "pid": os.getpid(),
+        }
+        if gap_from:
+            extra["gap_from"] = gap_from
+        record = self.append("watcher-start", extra, now)
+        if not clean:
+            self.alert("watcher-gap", "warning", "watcher stopped uncleanly", None, record)
+        self.state.running, self.state.started_at = True, format_time(now)
+        self.state.last_heartbeat = None
+        self.state.save()
+        self.watcher.start()  # events from now on queue up while the scan below runs
+        if not self.state.existed:
+            self.reconcile({"detected_by": "baseline"})
+        else:
+            gap = {"from": gap_from, "to": format_time(now)}
+            self.reconcile({"detected_by": "start-up-scan", "coverage_gap": gap})
+
+    def stop(self) -> None:
+        """Finish the audit in progress and those pending, then write watcher-stop."""
+        self.watcher.stop()
+        with self.lock:
+            now = datetime.now(UTC)
+            self.append("watcher-stop", {"pid": os.getpid(), "recorded": self.recorded}, now)
+            self.state.running, self.state.stopped_at = False, format_time(now)
+            self.state.save()
+            self.publish_checkpoint()
+        self.alerts.close()
+
+    def heartbeat(self) -> None:
+        with self.lock:
+            now = datetime.now(UTC)
+            self.append("heartbeat", {"files": len(self.state.files)}, now)
+            self.state.last_heartbeat = format_time(now)
+            self.state.save()
+            self.publish_checkpoint()
+
+    def publish_checkpoint(self) -> None:
+        """A signed tree head beside the log, so `verify` catches truncation on its own."""
+        from config_audit.ledger.treehead import refresh_checkpoint
+
+        assert self.auditor.ledger is not None and self.auditor.signer is not None
+        from config_audit.ledger.treehead import CheckpointConflict
+
+        try:
+            refresh_checkpoint(self.auditor.ledger.path, self.auditor.signer)
+        except CheckpointConflict as exc:
+            logger.error("%s", exc.diagnostics())
+            self.alert("verify-failure", "critical", str(exc), None, None)
+        except (OSError, ConfigAuditError) as exc:
+            logger.error("checkpoint not written: %s", exc)
+
+    def check_observer(self) -> None:
+        if not self.watcher.healthy():
+            self.watcher.restart_observer()
+            self.reconcile({"detected_by": "observer-restart"})
+
+    def append(self, source: str, extra: dict[str, Any], now: datetime) -> dict[str, Any]:
+        who = {k: v for k, v in host_evidence(None, now).items() if k != "file_owner"}
+        body = build_record_body(
+            source=source, path=None, author={**who, "assurance": "none"}, extra=extra, now=now
+        )
+        assert self.auditor.ledger is not None and self.auditor.signer is not None
+        with self.lock:
+            return self.auditor.ledger.append(body, self.auditor.signer)
+
+    # -- scanning ----------------------------------------------------------------------------
+
+    def locate(self, display: str) -> tuple[WatchRoot, Path] | None:
+        path = Path(display)
+        path = path if path.is_absolute() else self.settings.root.resolve() / path
+        for root in self.roots:
+            if root.relative(path) is not None:
+                return root, path
+        return None
+
+    def expand_dir(self, root: WatchRoot, directory: Path) -> Iterator[Path]:
+        """Matching files now under `directory`, and known files that were under it."""
+        if directory.is_dir() and not directory.is_symlink():
+            sub = replace(root, directory=directory)
+            for found in sub.walk():
+                if root.relative(found) is not None:
+                    yield found
+        with self.lock:
+            known = list(self.state.files) + list(self.state.problems)
+        for display in known:
+            located = self.locate(display)
+            if located and located[0] == root and located[1].is_relative_to(directory):
+                yield located[1]
+
+    def reconcile(self, extra: dict[str, Any]) -> int:
+        """Look at every watched and every known path; record each that differs."""
+        skip = self.watcher.pending() if extra.get("detected_by") == "full-scan" else set()
+        targets: dict[Path, WatchRoot] = {}
+        for root in self.roots:
+            for path in root.walk():
+                targets.setdefault(path, root)
+        for display in list(self.state.files) + list(self.state.problems):
+            located = self.locate(display)
+            if located:
+                targets.setdefault(located[1], located[0])
+        count = 0
+        with self.lock:
+            self.batch = True  # one state save per scan, not one per file
+            try:
+                for path, root in sorted(targets.items()):
+                    if path not in skip and self.process(root, path, extra=extra) is not None:
+                        count += 1
+            finally:
+                self.batch = False
+                self.state.save()
+        logger.info("%s: %d of %d files changed", extra.get("detected_by"), count, len(targets))
+        return count
+
+    # -- one path ----------------------------------------------------------------------------
+
+    def process(
+        self, root: WatchRoot, path: Path, *, extra: Mapping[str, Any] | None = None
+    ) -> AuditResult | None:
+        """Read `path` now; if it differs from what we last saw, audit, record, alert."""
+        with self.lock:
+            display = root.display(path)
+            seen = observe(path, root.directory)
+            if not self.state.changed(display, seen):
+                return None
+            now = datetime.now(UTC)
+            before = self.state.content(display)
+            author = host_evidence(seen.owner_uid, now)
+            if seen.kind == "file":
+                assert seen.data is not None
+                match = find_commit_with_content(path, seen.data)
+                if match:
+                    author = {"assurance": "git-commit-match", **match, **_evidence(author)}
+            event = ChangeEvent(
+                path=display,
+                before=before,
+                after=seen.data,
+                source="watcher",
+                commit=author.get("commit"),
+                author=author,
+                extra=dict(extra or {"detected_by": "event"}),
+                time=now,
+            )
+            result = self.audit(event, seen)
+            if seen.kind == "file":
+                self.state.remember(display, seen, save=not self.batch)
+            elif seen.kind == "missing":
+                self.state.forget(display)
+            else:
+                self.state.note_problem(display, seen)
+            self.recorded += 1
+            self.raise_alerts(result, seen)
+            return result
+
+    def audit(self, event: ChangeEvent, seen: Observation) -> AuditResult:
+        if seen.kind in ("file", "missing"):
+            return self.auditor.audit(event)
+        # Unreadable or escaping: the content is unknown, so no diff; the finding is the record.
+        if seen.kind == "symlink-escape":
+            message = f"symlink points outside the watched tree ({seen.detail}); not read"
+            hint = "replace the symlink with the file, or watch the directory it points into"
+        else:
+            message = f"cannot read file: {seen.detail}"
+            hint = "fix the file's permissions; an unreadable config leaks PII"
+        finding = Finding("CA100", Severity.ERROR, message, path=event.path, hint=hint)
+        judged = self.auditor.audit(event, write=False)
+        result = replace(judged, changes=(), problems=(finding,))
+        assert self.auditor.ledger is not None and self.auditor.signer is not None
+        record = self.auditor.ledger.append(self.auditor.record_body(result), self.auditor.signer)
+        return replace(result, record=record)
+
+    def raise_alerts(self, result: AuditResult, seen: Observation) -> None:
+        if seen.kind == "symlink-escape":
+            summary = "symlink escapes the watched tree"
+            self.alert("symlink-escape", "critical", summary, result.event.path, result.record)
+            return
+        baseline = result.event.extra.get("detected_by") == "baseline"
+        rules = AlertRules.from_settings(self.settings.alerts, self.settings.policy)
+        for alert in rules.for_result(result, baseline=baseline):
+            self.alerts.dispatch(alert)
+        if result.changes and not baseline:
+            self.burst.rules = rules
+            burst = self.burst.observe(len(result.changes))
+            if burst is not None:
+                self.alerts.dispatch(burst)
+
+    def alert(
+        self, kind: str, severity: str, summary: str, path: str | None, record: Record | None
+    ) -> None:
+        if AlertRules.from_settings(self.settings.alerts, self.settings.policy).allows(kind):
+            self.alerts.dispatch(Alert(kind, severity, summary, path, *record_ref(record)))
+
+    # -- the main loop -----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, reload: threading.Event | None = None) -> None:
+        """Heartbeats, full scans and observer health until `stop` is set."""
+        clock = time.monotonic
+        next_beat = clock() + self.options.heartbeat_s
+        next_scan = clock() + self.options.full_scan_s
+        while not stop.wait(1.0):
+            if reload is not None and reload.is_set():
+                reload.clear()
+                self.reload()
+            if clock() >= next_beat:
+                self.heartbeat()
+                next_beat = clock() + self.options.heartbeat_s
+            if clock() >= next_scan:
+                self.reconcile({"detected_by": "full-scan"})
+                next_scan = clock() + self.options.full_scan_s
+            self.check_observer()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the configuration; globs, intervals and alert channels apply now."""
+        try:
+            settings = load_settings(self.settings.config_path)
+            options = WatchOptions.from_settings(settings, os.environ)
+            alerts = AlertDispatcher.from_settings(settings.alerts)
+        except UsageError as exc:
+            logger.error("reload failed, keeping the running configuration: %s", exc.diagnostics())
+            return
+        if (options.state_dir, options.log_path) != (self.options.state_dir, self.options.log_path):
+            logger.warning("state_dir and log changes take effect at the next start")
+            options = replace(
+                options, state_dir=self.options.state_dir, log_path=self.options.log_path
+            )
+        self.watcher.stop()
+        self.alerts.close()
+        self.settings, self.options, self.alerts = settings, options, alerts
+        if not self.fixed_paths:
+            self.roots = roots_for(settings, ())
+        self.watcher = self._make_watcher()
+        self.watcher.start()
+        self.reconcile({"detected_by": "reload-scan"})
+        logger.info("configuration reloaded")
+
+
+def _evidence(author: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in author.items() if k != "assurance"}

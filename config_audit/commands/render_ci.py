@@ -1,0 +1,232 @@
+"""CI range audit rendered as Markdown (PR comment / job summary), SARIF 2.1.0 and JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from config_audit import __version__
+from config_audit.audit.git import CommitAudit, RangeAudit
+from config_audit.model import Change, Finding, Impact, Severity
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def commit_findings(audit: CommitAudit, *, require_hook_record: bool) -> list[Finding]:
+    """Everything wrong with one commit: file findings, policy, attribution, a bypassed hook."""
+    out = [f for r in audit.results for f in r.findings()] + list(audit.attribution)
+    if audit.results and not audit.hook_record:
+        why = (
+            "its config-audit note holds no record of it signed by a trusted key (forged, "
+            "copied from another commit, or signed by an unknown key)"
+            if audit.hook_note_invalid
+            else "committed with --no-verify, or without the hooks installed"
+        )
+        out.append(
+            Finding(
+                "CA603",
+                Severity.ERROR if require_hook_record else Severity.WARNING,
+                f"commit {audit.commit[:12]} changes recognizer files but has no hook record "
+                f"({why})",
+                path=audit.results[0].event.path,
+                hint="install the hooks (config-audit install-hooks); fetch notes in CI with "
+                "`git fetch origin refs/notes/config-audit:refs/notes/config-audit`",
+            )
+        )
+    if audit.results and audit.pre_commit_skipped:
+        out.append(
+            Finding(
+                "CA604",
+                Severity.ERROR if require_hook_record else Severity.WARNING,
+                f"commit {audit.commit[:12]} was made without its pre-commit check "
+                "(git commit --no-verify): its hook record says pre-commit did not pass it",
+                path=audit.results[0].event.path,
+                hint="the audit above is what pre-commit would have said; ask the author why",
+            )
+        )
+    return out
+
+
+def public_change(change: Change) -> dict[str, Any]:
+    """A change fit for CI logs and pull-request comments: deny-list entries can be personal
+    data, so only their number is shown (the signed record keeps salted hashes)."""
+    data = change.to_dict()
+    if change.kind.startswith("deny_list.entries"):
+        for key in ("before", "after"):
+            if data[key] is not None:
+                data[key] = f"<{len(json.loads(data[key]))} entries withheld>"
+    return data
+
+
+def range_failed(audit: RangeAudit, *, require_hook_record: bool) -> bool:
+    return any(
+        f.severity is Severity.ERROR
+        for c in audit.commits
+        for f in commit_findings(c, require_hook_record=require_hook_record)
+    )
+
+
+def to_json(audit: RangeAudit, *, require_hook_record: bool) -> dict[str, Any]:
+    commits = []
+    for c in audit.commits:
+        if not c.results:
+            continue
+        commits.append(
+            {
+                "commit": c.commit,
+                "author": c.info.author_email,
+                "assurance": c.results[0].event.author.get("assurance"),
+                "hook_record": c.hook_record,
+                "files": [
+                    {
+                        "path": r.event.path,
+                        "blocked": r.blocked,
+                        "changes": [public_change(ch) for ch in r.changes],
+                        "record_seq": (r.record or {}).get("seq"),
+                    }
+                    for r in c.results
+                ],
+                "findings": [
+                    f.to_dict() for f in commit_findings(c, require_hook_record=require_hook_record)
+                ],
+            }
+        )
+    return {
+        "base": audit.base,
+        "head": audit.head,
+        "commits_scanned": len(audit.commits),
+        "notes": audit.notes,
+        "commits": commits,
+        "failed": range_failed(audit, require_hook_record=require_hook_record),
+    }
+
+
+def to_markdown(audit: RangeAudit, *, require_hook_record: bool) -> str:
+    failed = range_failed(audit, require_hook_record=require_hook_record)
+    touched = [c for c in audit.commits if c.results]
+    lines = [
+        f"## Presidio recognizer audit: {'❌ failed' if failed else '✅ passed'}",
+        "",
+        f"{len(audit.commits)} commit(s) scanned, {len(touched)} touch recognizer files "
+        f"(`{(audit.base or 'root')[:12]}..{audit.head[:12]}`).",
+        "",
+    ]
+    lines += [f"> {note}" for note in audit.notes]
+    if touched:
+        lines += [
+            "| commit | author | assurance | file | verdict | weakening changes |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in touched:
+            for r in c.results:
+                weak = [
+                    f"`{ch.kind}` {ch.recognizer or ''}"
+                    for ch in r.changes
+                    if ch.impact is Impact.WEAKENS
+                ]
+                verdict = "blocked" if r.blocked else "ok"
+                lines.append(
+                    f"| `{c.commit[:12]}` | {_md(c.info.author_email)} | "
+                    f"{r.event.author.get('assurance', '')} | `{_md(r.event.path)}` | "
+                    f"{verdict} | {'<br>'.join(_md(w) for w in weak) or '–'} |"
+                )
+        lines.append("")
+    problems = [
+        f
+        for c in touched
+        for f in commit_findings(c, require_hook_record=require_hook_record)
+        if f.severity is not Severity.INFO
+    ]
+    if problems:
+        lines += ["### Findings", ""]
+        for f in problems:
+            where = f"{f.path}:{f.line}" if f.line else f.path
+            who = f" ({f.recognizer})" if f.recognizer else ""
+            lines.append(
+                f"- **{f.severity.value}** `{f.code}` `{_md(where)}`{_md(who)}: "
+                f"{_md(f.message)}" + (f"<br>_hint: {_md(f.hint)}_" if f.hint else "")
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_sarif(audit: RangeAudit, *, require_hook_record: bool) -> dict[str, Any]:
+    results: list[dict[str, Any]] = []
+    rules: dict[str, dict[str, Any]] = {}
+    for c in audit.commits:
+        for f in commit_findings(c, require_hook_record=require_hook_record):
+            rules.setdefault(
+                f.code,
+                {
+                    "id": f.code,
+                    "shortDescription": {"text": f.code},
+                    "help": {"text": f.hint or f.message},
+                },
+            )
+            results.append(
+                _sarif_result(
+                    f.code, LEVEL[f.severity], f.message, f.path, f.line, c.commit, f.hint
+                )
+            )
+        for r in c.results:
+            for ch in r.changes:
+                if ch.impact is Impact.WEAKENS:
+                    rule = f"weakens/{ch.kind}"
+                    rules.setdefault(
+                        rule,
+                        {
+                            "id": rule,
+                            "shortDescription": {
+                                "text": f"change that can weaken PII detection: {ch.kind}"
+                            },
+                        },
+                    )
+                    results.append(
+                        _sarif_result(
+                            rule,
+                            "warning",
+                            f"{ch.recognizer or ''}: {ch.summary}",
+                            r.event.path,
+                            ch.line,
+                            c.commit,
+                            "",
+                        )
+                    )
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "config-audit",
+                        "version": __version__,
+                        "informationUri": "https://github.com/presidio-config-audit/presidio-config-audit",
+                        "rules": list(rules.values()),
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+
+
+def _sarif_result(
+    rule: str, level: str, message: str, path: str, line: int | None, commit: str, hint: str
+) -> dict[str, Any]:
+    region = {"startLine": line} if line else {}
+    location: dict[str, Any] = {"artifactLocation": {"uri": path}}
+    if region:
+        location["region"] = region
+    text = message + (f" (hint: {hint})" if hint else "")
+    return {
+        "ruleId": rule,
+        "level": level,
+        "message": {"text": text},
+        "locations": [{"physicalLocation": location}],
+        "properties": {"commit": commit},
+    }

@@ -1,0 +1,1 @@
+"""ledger.verify: see docs/architecture.md."""

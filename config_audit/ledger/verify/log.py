@@ -1,0 +1,148 @@
+"""Offline verification of a record log: signatures, key windows, the hash chain, checkpoints.
+
+Each problem becomes a finding with a distinct code and the exact seq range it affects. The
+chain is the witness: a record's content is vouched for when a later record's prev_hash names
+its hash, so a bad signature over vouched content is a corrupted signature, while a bad signature
+over unvouched content is an edit. Records whose content is not authentic never steer the seq
+analysis; they only fill the positions they occupy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config_audit.errors import VerificationError
+from config_audit.ledger.checkpoint import Checkpoint, log_origin
+from config_audit.ledger.merkle import (
+    ConsistencyError,
+    consistency_proof,
+    leaf_hash,
+    root_from_leaf_hashes,
+    verify_consistency,
+)
+from config_audit.ledger.records import split_log
+from config_audit.ledger.signing import TrustedKeys
+from config_audit.ledger.verify.chain import analyze
+from config_audit.ledger.verify.findings import Code, LogFinding
+from config_audit.ledger.verify.lines import LineCheck, check_lines
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    path: str
+    lines: int
+    findings: tuple[LogFinding, ...]
+    checkpoint_size: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def codes(self) -> set[str]:
+        return {f.code.value for f in self.findings}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "lines": self.lines,
+            "checkpoint_size": self.checkpoint_size,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+class LogVerificationFailed(VerificationError):
+    """Raised by `verify_log` when the log has findings; carries the report."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        super().__init__(
+            f"{report.path}: {len(report.findings)} verification finding(s)",
+            advice="run `config-audit verify` for details",
+        )
+        self.report = report
+
+
+def check_log_bytes(
+    data: bytes,
+    trusted: TrustedKeys,
+    *,
+    checkpoint: Checkpoint | None = None,
+    path: str = "<log>",
+    cache: MutableMapping[bytes, LineCheck] | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    """Pure verification of a whole log held in memory; never raises for log content."""
+    lines, torn = split_log(data)
+    checks = check_lines(lines, trusted, cache=cache, workers=workers)
+    findings = analyze(checks, trusted, torn_tail=torn)
+    complete = checks[:-1] if torn else checks
+    if checkpoint is not None:
+        findings.extend(check_against_checkpoint(complete, checkpoint))
+    findings.sort(key=lambda f: (f.first_seq or 0, f.lines[:1], f.code.value))
+    return VerifyReport(
+        path=path,
+        lines=len(lines),
+        findings=tuple(findings),
+        checkpoint_size=checkpoint.size if checkpoint else None,
+    )
+
+
+def check_against_checkpoint(checks: Sequence[LineCheck], cp: Checkpoint) -> list[LogFinding]:
+    """Truncation or fork: does the log still extend the checkpointed tree?"""
+    n = len(checks)
+    if cp.size > n:
+        return [
+            LogFinding(
+                Code.TRUNCATED,
+                n + 1,
+                cp.size,
+                (),
+                f"checkpoint covers {cp.size} records, the log has {n}",
+            )
+        ]
+    hashes = [leaf_hash(bytes.fromhex(c.record_hash)) for c in checks]
+    origin = log_origin(checks[0].record_hash) if checks else cp.origin
+    fork = LogFinding(
+        Code.FORK,
+        1,
+        cp.size,
+        (),
+        f"the first {cp.size} records do not hash to the checkpoint's root"
+        + ("" if origin == cp.origin else f" (origin {cp.origin!r}, log is {origin!r})"),
+    )
+    if origin != cp.origin or root_from_leaf_hashes(hashes[: cp.size]) != cp.root:
+        return [fork]
+    try:
+        verify_consistency(
+            cp.size,
+            n,
+            cp.root,
+            root_from_leaf_hashes(hashes),
+            consistency_proof(cp.size, hashes),
+        )
+    except ConsistencyError:
+        return [fork]
+    return []
+
+
+def check_log(
+    path: Path,
+    trusted: TrustedKeys,
+    *,
+    checkpoint: Checkpoint | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    """Read `path` and verify it (see `check_log_bytes`)."""
+    return check_log_bytes(
+        path.read_bytes(), trusted, checkpoint=checkpoint, path=str(path), workers=workers
+    )
+
+
+def verify_log(path: Path, trusted: TrustedKeys, *, checkpoint: Checkpoint | None = None) -> None:
+    """Raise `LogVerificationFailed` unless the log verifies cleanly."""
+    report = check_log(path, trusted, checkpoint=checkpoint)
+    if not report.ok:
+        raise LogVerificationFailed(report)

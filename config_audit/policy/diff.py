@@ -1,0 +1,212 @@
+"""Changes to the policy itself are audited like recognizer changes.
+
+Loosening protection (an entity no longer protected, a laxer weakening mode, a lower score floor,
+more owners, more identities for an owner) weakens what the tool enforces, so it is judged by
+the policy in force before the change: only the owners of what was protected may loosen it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from config_audit.model import Change, Impact
+from config_audit.policy.rules import parse_policy
+from config_audit.settings import Settings
+
+STRENGTH = {"allow": 0, "owner": 1, "owner-signed": 2, "forbid": 3}
+W, S, N = Impact.WEAKENS, Impact.STRENGTHENS, Impact.NEUTRAL
+# Stands where a recognizer would: a policy change touches exactly the entities it names (none:
+# nothing protected was affected), never "every entity" as a file-wide recognizer change does.
+POLICY = "(policy)"
+
+
+def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> list[Change]:
+    """Semantic changes between two `policy:` sections (both must parse)."""
+    if not old_raw:  # the first policy: nothing was enforced before, so nothing is loosened
+        return [Change("policy.created", N, POLICY, "policy established")] if new_raw else []
+    old, new = parse_policy(old_raw), parse_policy(new_raw)
+    old_protected = {str(e) for e in old_raw.get("protected_entities") or []}
+    new_protected = {str(e) for e in new_raw.get("protected_entities") or []}
+    everything = tuple(sorted(old_protected))
+    out: list[Change] = []
+    for entity in sorted(old_protected - new_protected):
+        out.append(
+            Change(
+                "policy.protection_removed",
+                W,
+                POLICY,
+                f"{entity} is no longer a protected entity",
+                (entity,),
+            )
+        )
+    for entity in sorted(new_protected - old_protected):
+        out.append(
+            Change(
+                "policy.protection_added",
+                S,
+                POLICY,
+                f"{entity} is now a protected entity",
+                (entity,),
+            )
+        )
+    a = str(old_raw.get("weakening_protected", "owner-signed"))
+    b = str(new_raw.get("weakening_protected", "owner-signed"))
+    if a != b:
+        laxer = STRENGTH.get(b, 0) < STRENGTH.get(a, 0)
+        out.append(
+            Change(
+                "policy.weakening_rule_changed",
+                W if laxer else S,
+                POLICY,
+                f"weakening_protected {a} -> {b}",
+                everything,
+                a,
+                b,
+            )
+        )
+    if old_raw.get("forbid_removing_protected", True) != new_raw.get(
+        "forbid_removing_protected", True
+    ):
+        allowed = not new_raw.get("forbid_removing_protected", True)
+        out.append(
+            Change(
+                "policy.removal_rule_changed",
+                W if allowed else S,
+                POLICY,
+                "removing protected recognizers is now " + ("allowed" if allowed else "forbidden"),
+                everything,
+            )
+        )
+    floor_a, floor_b = old_raw.get("min_score"), new_raw.get("min_score")
+    if floor_a != floor_b:
+        lower = floor_b is None or (floor_a is not None and float(floor_b) < float(floor_a))
+        out.append(
+            Change(
+                "policy.score_floor_changed",
+                W if lower else S,
+                POLICY,
+                f"min_score {floor_a} -> {floor_b}",
+                everything,
+                str(floor_a),
+                str(floor_b),
+            )
+        )
+    owners_a, owners_b = dict(old.directory.owners), dict(new.directory.owners)
+    for glob in sorted(owners_a.keys() | owners_b.keys()):
+        gained = owners_b.get(glob, frozenset()) - owners_a.get(glob, frozenset())
+        lost = owners_a.get(glob, frozenset()) - owners_b.get(glob, frozenset())
+        if gained:  # more people may now weaken what the glob covers
+            out.append(
+                Change(
+                    "policy.owners_added", W, POLICY, f"{sorted(gained)} now own {glob}", (glob,)
+                )
+            )
+        if lost:
+            out.append(
+                Change(
+                    "policy.owners_removed",
+                    N,
+                    POLICY,
+                    f"{sorted(lost)} no longer own {glob}",
+                    (glob,),
+                )
+            )
+    for person in sorted(old.directory.people.keys() & new.directory.people.keys()):
+        added = new.directory.people[person] - old.directory.people[person]
+        if added:  # a new identity for an owner is a way to act as that owner
+            owned = tuple(sorted(g for g, people in owners_a.items() if person in people))
+            out.append(
+                Change(
+                    "policy.identities_added",
+                    W if owned else N,
+                    POLICY,
+                    f"{person} gained {len(added)} identit(y/ies)",
+                    owned,
+                )
+            )
+    return out
+
+
+def policy_section(data: bytes | None) -> Mapping[str, Any]:
+    """The validated `policy:` mapping of a settings file's bytes ({} when absent)."""
+    return settings_of(data)[0].policy
+
+
+def settings_of(data: bytes | None) -> tuple[Settings, Mapping[str, Any]]:
+    """The validated settings of a settings file's bytes (the defaults when absent), and the
+    raw mapping (what the file itself says, whatever the disk around it holds)."""
+    import yaml
+
+    from config_audit.errors import ConfigAuditError
+    from config_audit.settings import Settings, parse_settings
+
+    if data is None:
+        return Settings(root=Path("."), config_path=None), {}
+    try:
+        raw = yaml.safe_load(data.decode("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigAuditError(f"not readable YAML: {exc}") from None
+    settings = parse_settings(raw, root=Path("."), config_path=None)
+    parse_policy(settings.policy)  # unknown people, bad modes: errors here, not later
+    return settings, raw
+
+
+def diff_coverage(
+    old: tuple[Settings, Mapping[str, Any]], new: tuple[Settings, Mapping[str, Any]]
+) -> list[Change]:
+    """What the tool looks at: a recognizer glob dropped (or the samples moved away) means
+    files, or detection checks, silently leave the audit, which weakens every protected entity;
+    a commit could otherwise narrow the globs, then weaken what fell outside them unchecked."""
+    (before, raw_a), (after, raw_b) = old, new
+    everything = tuple(sorted(str(e) for e in before.policy.get("protected_entities") or []))
+    out: list[Change] = []
+    old_globs, new_globs = set(before.recognizer_globs), set(after.recognizer_globs)
+    if old_globs - new_globs:
+        out.append(
+            Change(
+                "coverage.globs_removed",
+                W,
+                POLICY,
+                f"recognizer files matching {sorted(old_globs - new_globs)} are no longer audited",
+                everything,
+                ", ".join(sorted(old_globs)),
+                ", ".join(sorted(new_globs)),
+            )
+        )
+    if new_globs - old_globs:
+        out.append(
+            Change(
+                "coverage.globs_added",
+                S,
+                POLICY,
+                f"recognizer files matching {sorted(new_globs - old_globs)} are now audited",
+            )
+        )
+    if before.format_overrides != after.format_overrides:
+        out.append(
+            Change(
+                "coverage.formats_changed",
+                W,  # a file read as another format is checked by other rules
+                POLICY,
+                "format overrides changed",
+                everything,
+                str(dict(before.format_overrides)),
+                str(dict(after.format_overrides)),
+            )
+        )
+    samples_a, samples_b = raw_a.get("samples"), raw_b.get("samples")
+    if samples_a != samples_b:
+        out.append(
+            Change(
+                "coverage.samples_changed",
+                W if samples_a is not None else S,
+                POLICY,
+                f"detection samples {samples_a} -> {samples_b}",
+                everything if samples_a is not None else (),
+                str(samples_a),
+                str(samples_b),
+            )
+        )
+    return out

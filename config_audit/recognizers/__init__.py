@@ -1,0 +1,1 @@
+"""recognizers: see docs/architecture.md."""

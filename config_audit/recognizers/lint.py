@@ -1,0 +1,356 @@
+"""Raw lint: the edits Presidio accepts silently, found in the YAML itself, with lines.
+
+Loading into Presidio proves a file loads; it cannot tell that `enable: false` was meant to
+disable a recognizer (the key is dropped and it stays on). These checks catch what the author
+*intended* but did not get. Codes CA1xx; every finding names file, line, recognizer and a fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config_audit.model import ConfigFormat, Finding
+from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, suggest
+from config_audit.recognizers.parse import ParsedFile, entry_kind, entry_languages
+from config_audit.recognizers.presidio_keys import (
+    ADHOC_ENTRY_KEYS,
+    ANALYZER_TOP_KEYS,
+    ENHANCER_KEYS,
+    EXTRA_ALLOWED_CLASSES,
+    NER_CONFIG_KEYS,
+    REGISTRY_ENTRY_KEYS,
+    REGISTRY_TOP_KEYS,
+)
+from config_audit.recognizers.yamlsafe import line_of
+
+
+def lint(parsed: ParsedFile) -> list[Finding]:
+    """All raw-lint findings for one parsed file, in file order."""
+    linter = _Linter(parsed.path)
+    raw = parsed.raw
+    if parsed.format is ConfigFormat.ADHOC:
+        linter.adhoc(raw)
+    elif parsed.format is ConfigFormat.REGISTRY:
+        linter.registry_top(raw)
+        linter.registry(raw, languages=raw.get("supported_languages"), where="")
+    else:
+        linter.analyzer(raw)
+    linter.duplicate_yaml_keys(raw)
+    return sorted(linter.findings, key=lambda f: (f.line or 0, f.code))
+
+
+class _Linter(EntryLinter):
+    """The walk of each format: which keys exist where, and what Presidio does with them."""
+
+    # -- (a) ad-hoc --------------------------------------------------------------------------
+
+    def adhoc(self, raw: dict[Any, Any]) -> None:
+        for key in raw:
+            if key != "recognizers":
+                self.add(
+                    "CA101",
+                    W,
+                    f"top-level key '{key}' is ignored by add_recognizers_from_yaml",
+                    line=line_of(raw, key),
+                    hint="only 'recognizers' is read in this format",
+                )
+        entries = self.entries(raw)
+        seen: dict[tuple[str, str], int | None] = {}
+        for i, entry in enumerate(entries):
+            line = line_of(entries, i)
+            if not isinstance(entry, dict):
+                self.add(
+                    "CA111",
+                    E,
+                    "recognizer entry is not a mapping",
+                    line=line,
+                    hint="each item under 'recognizers' is a mapping with supported_entity, "
+                    "patterns or deny_list",
+                )
+                continue
+            name = str(entry.get("name", "PatternRecognizer"))
+            for key in entry:
+                if key not in ADHOC_ENTRY_KEYS:
+                    plural = key == "supported_languages"
+                    self.add(
+                        "CA101",
+                        E,
+                        f"unknown key '{key}': Presidio raises TypeError on it",
+                        line=line_of(entry, key),
+                        recognizer=name,
+                        hint=(
+                            "this format supports one language per entry: use "
+                            "supported_language, one entry per language"
+                            if plural
+                            else suggest(str(key), ADHOC_ENTRY_KEYS) + "remove or rename it"
+                        ),
+                    )
+            if "name" not in entry:
+                self.add(
+                    "CA116",
+                    W,
+                    "recognizer has no name: every unnamed recognizer is called "
+                    "'PatternRecognizer'",
+                    line=line,
+                    recognizer=name,
+                    hint="add a unique name so changes can be attributed to it",
+                )
+            self.custom_entry(entry, name=name, line=line)
+            lang = entry.get("supported_language", "en")
+            self.languages(
+                [lang], line=line_of(entry, "supported_language") or line, recognizer=name
+            )
+            self.flags(
+                entry.get("global_regex_flags"),
+                line=line_of(entry, "global_regex_flags"),
+                recognizer=name,
+            )
+            if "name" in entry:  # unnamed ones are already reported above
+                self.duplicate((name, str(lang)), seen, line)
+
+    # -- (b) registry ------------------------------------------------------------------------
+
+    def registry_top(self, raw: dict[Any, Any]) -> None:
+        if "supported_countries" in raw:
+            self.add(
+                "CA118",
+                E,
+                "'supported_countries' is rejected by Presidio 2.2.366's "
+                "registry schema (extra_forbidden), although its docs show it",
+                line=line_of(raw, "supported_countries"),
+                hint="remove it; filter countries in code",
+            )
+        # supported_countries has its own finding (CA118) above.
+        valid = REGISTRY_TOP_KEYS | {"supported_countries"}
+        self.unknown_keys(raw, valid, "top-level", "Presidio rejects the file")
+        if "supported_languages" not in raw:
+            self.add(
+                "CA108",
+                E,
+                "no 'supported_languages': Presidio 2.2.366 crashes with TypeError on this file",
+                line=line_of(raw),
+                hint="add supported_languages: [en]",
+            )
+        self.flags(raw.get("global_regex_flags"), line=line_of(raw, "global_regex_flags"))
+
+    def registry(self, raw: dict[Any, Any], *, languages: Any, where: str) -> None:
+        self.languages(languages, line=line_of(raw, "supported_languages"))
+        registry_languages = tuple(str(x) for x in languages) if isinstance(languages, list) else ()
+        if isinstance(languages, list) and not languages:
+            self.add(
+                "CA108",
+                E,
+                "'supported_languages' is empty: zero recognizers load",
+                line=line_of(raw, "supported_languages"),
+                hint="list at least one language",
+            )
+        entries = self.entries(raw)
+        seen: dict[tuple[str, str], int | None] = {}
+        enabled = 0
+        for i, entry in enumerate(entries):
+            line = line_of(entries, i)
+            if isinstance(entry, str):
+                self.add(
+                    "CA111",
+                    E,
+                    f"bare string entry '{entry}' is silently dropped by Presidio",
+                    line=line,
+                    recognizer=entry,
+                    hint=f"write it as a mapping: - name: {entry}\\n    type: predefined",
+                )
+                continue
+            if not isinstance(entry, dict):
+                self.add("CA111", E, "recognizer entry is not a mapping", line=line)
+                continue
+            name = str(entry.get("name", ""))
+            if "name" not in entry:
+                self.add(
+                    "CA116",
+                    E,
+                    "recognizer entry has no name: Presidio rejects it",
+                    line=line,
+                    hint="add name: ...",
+                )
+            self.registry_entry(
+                entry, name=name, line=line, registry_languages=registry_languages, seen=seen
+            )
+            if entry.get("enabled", True) not in (False, "off", "no", "false", 0):
+                enabled += 1
+        if entries and not enabled:
+            self.add(
+                "CA109",
+                E,
+                "every recognizer is disabled: an empty registry makes "
+                "AnalyzerEngine load ALL predefined recognizers instead",
+                line=line_of(raw, "recognizers"),
+                hint="enable at least one recognizer",
+            )
+
+    def registry_entry(
+        self,
+        entry: dict[Any, Any],
+        *,
+        name: str,
+        line: int | None,
+        registry_languages: tuple[str, ...],
+        seen: dict[tuple[str, str], int | None],
+    ) -> None:
+        kind = entry_kind(entry)
+        cls = str(entry.get("class_name") or name)
+        if cls not in EXTRA_ALLOWED_CLASSES:
+            for key in entry:
+                if key not in REGISTRY_ENTRY_KEYS:
+                    hint = (
+                        suggest(str(key), REGISTRY_ENTRY_KEYS)
+                        + "remove it; the setting has no effect"
+                    )
+                    if kind == "predefined" and not suggest(str(key), REGISTRY_ENTRY_KEYS):
+                        hint = (
+                            "registry YAML cannot set constructor arguments of predefined "
+                            "recognizers; configure the recognizer in code, or remove the key"
+                        )
+                    self.add(
+                        "CA101",
+                        E,
+                        f"unknown key '{key}' is silently dropped by Presidio",
+                        line=line_of(entry, key),
+                        recognizer=name,
+                        hint=hint,
+                    )
+        if entry.get("type") not in (None, "custom", "predefined"):
+            self.add(
+                "CA101",
+                E,
+                f"type '{entry.get('type')}' is neither 'custom' nor 'predefined' (case-sensitive)",
+                line=line_of(entry, "type"),
+                recognizer=name,
+                hint="use type: custom or type: predefined",
+            )
+        enabled = entry.get("enabled", True)
+        if enabled is None or (not isinstance(enabled, bool) and enabled not in (0, 1)):
+            self.add(
+                "CA119",
+                W,
+                f"enabled: {enabled!r} is not a boolean",
+                line=line_of(entry, "enabled"),
+                recognizer=name,
+                hint="write enabled: true or enabled: false",
+            )
+        if "supported_languages" in entry and "context" in entry:
+            self.add(
+                "CA110",
+                E,
+                "recognizer-level 'context' is discarded because "
+                "'supported_languages' is set (Presidio issue #1696)",
+                line=line_of(entry, "context"),
+                recognizer=name,
+                hint="move the words under each language: supported_languages: "
+                "[{language: en, context: [...]}]",
+            )
+        self.languages(
+            entry.get("supported_languages"),
+            line=line_of(entry, "supported_languages"),
+            recognizer=name,
+        )
+        if kind == "predefined":
+            if "patterns" in entry or "deny_list" in entry:
+                self.add(
+                    "CA116",
+                    E,
+                    "type: predefined with patterns or deny_list: Presidio rejects it",
+                    line=line,
+                    recognizer=name,
+                    hint="use type: custom",
+                )
+            for key, why in (
+                ("supported_language", "ignored: the registry languages apply"),
+                ("country_code", "dropped before the class cross-check"),
+                ("deny_list_score", "dropped"),
+            ):
+                if key in entry:
+                    self.add(
+                        "CA113",
+                        W,
+                        f"'{key}' on a predefined recognizer is {why}",
+                        line=line_of(entry, key),
+                        recognizer=name,
+                        hint="use supported_languages items, or remove it",
+                    )
+        else:
+            self.custom_entry(entry, name=name, line=line)
+        for lang, _ctx in entry_languages(entry, registry_languages, kind):
+            if registry_languages and lang not in registry_languages:
+                self.add(
+                    "CA115",
+                    E,
+                    f"language '{lang}' is not in the registry's "
+                    f"supported_languages {list(registry_languages)}: Presidio drops this "
+                    "recognizer for it",
+                    line=line_of(entry, "supported_languages") or line,
+                    recognizer=name,
+                    hint=f"add '{lang}' to supported_languages, or fix the code",
+                )
+            if entry.get("enabled", True) is not False:
+                self.duplicate((name, lang), seen, line)
+
+    # -- (c) analyzer ------------------------------------------------------------------------
+
+    def unknown_keys(self, section: Any, valid: frozenset[str], what: str, effect: str) -> None:
+        """CA101 for every key of `section` that Presidio does not know, with a suggestion."""
+        if not isinstance(section, dict):
+            return
+        for key in section:
+            if key not in valid:
+                self.add(
+                    "CA101",
+                    E,
+                    f"unknown {what} key '{key}': {effect}",
+                    line=line_of(section, key),
+                    hint=suggest(str(key), valid) + "remove or rename it",
+                )
+
+    def analyzer(self, raw: dict[Any, Any]) -> None:
+        self.unknown_keys(raw, ANALYZER_TOP_KEYS, "top-level", "Presidio rejects the file")
+        languages = raw.get("supported_languages", ["en"])
+        self.languages(languages, line=line_of(raw, "supported_languages"))
+        if "default_score_threshold" in raw:
+            self.score(
+                raw["default_score_threshold"],
+                line=line_of(raw, "default_score_threshold"),
+                recognizer="(analyzer)",
+                what="default_score_threshold",
+                zero_ok=True,
+            )
+        nlp = raw.get("nlp_configuration")
+        if isinstance(nlp, dict):
+            engine = nlp.get("nlp_engine_name")
+            if engine != "no_op":
+                self.add(
+                    "CA125",
+                    INFO,
+                    f"NLP engine '{engine}' is replaced by no_op for validation: "
+                    "NER entities (PERSON, LOCATION...) are not checked",
+                    line=line_of(nlp, "nlp_engine_name"),
+                    hint="validation is model-free and offline by design",
+                )
+            self.unknown_keys(
+                nlp.get("ner_model_configuration"),
+                NER_CONFIG_KEYS,
+                "ner_model_configuration",
+                "it is silently ignored",
+            )
+        self.unknown_keys(
+            raw.get("context_aware_enhancer"),
+            ENHANCER_KEYS,
+            "context_aware_enhancer",
+            "Presidio rejects it",
+        )
+        registry = raw.get("recognizer_registry")
+        if isinstance(registry, dict):
+            self.unknown_keys(
+                registry, REGISTRY_TOP_KEYS, "recognizer_registry", "Presidio rejects it"
+            )
+            self.flags(
+                registry.get("global_regex_flags"), line=line_of(registry, "global_regex_flags")
+            )
+            self.registry(registry, languages=languages, where="recognizer_registry.")

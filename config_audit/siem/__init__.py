@@ -1,0 +1,1 @@
+"""siem: see docs/architecture.md."""

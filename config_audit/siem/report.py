@@ -1,0 +1,166 @@
+"""Review report over a period of the record log: who changed what, what weakened detection,
+what was blocked, what was not attributable, and whether the log itself verifies.
+
+Pure over entries (`build_report`); rendering lives in `report_render`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from config_audit.errors import ConfigAuditError
+from config_audit.ledger.archive import archive_dir, check_chain, read_sequence, segment_paths
+from config_audit.ledger.signing import TrustedKeys
+from config_audit.siem.formats.common import Entry, Summary, summarize
+
+CHANGE_SOURCES = frozenset({"pre-commit", "post-commit", "post-rewrite", "ci", "watcher", "manual"})
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record as the report lists it."""
+
+    seq: int
+    time: str
+    source: str
+    path: str
+    who: str
+    assurance: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Report:
+    log: str
+    since: str
+    until: str
+    total: int
+    verification: str  # one line: verified / chain only / FAILED ...
+    verified_ok: bool | None
+    by_author: list[tuple[str, int]]
+    by_recognizer: list[tuple[str, int]]
+    by_entity: list[tuple[str, int]]
+    weakening: list[Row] = field(default_factory=list)
+    blocked: list[Row] = field(default_factory=list)
+    unverified: list[Row] = field(default_factory=list)
+    out_of_band: list[Row] = field(default_factory=list)
+    gaps: list[Row] = field(default_factory=list)
+    per_day: list[tuple[str, int, int, int]] = field(
+        default_factory=list
+    )  # day, all, weak, blocked
+
+
+def _who(s: Summary) -> str:
+    if s.user_name and s.user_email:
+        return f"{s.user_name} <{s.user_email}>"
+    return s.user_name or s.user_email or "(unknown)"
+
+
+def _row(s: Summary, detail: str) -> Row:
+    return Row(
+        s.seq,
+        s.time_text[:19] + "Z",
+        s.source,
+        s.path or "-",
+        _who(s),
+        s.assurance or "none",
+        detail,
+    )
+
+
+def build_report(
+    entries: Iterable[Entry],
+    *,
+    log: str,
+    since: datetime,
+    until: datetime,
+    verification: str,
+    verified_ok: bool | None,
+) -> Report:
+    """Summarize the records at or after `since`."""
+    authors: Counter[str] = Counter()
+    recognizers: Counter[str] = Counter()
+    entities: Counter[str] = Counter()
+    days: dict[str, list[int]] = {}
+    lists: dict[str, list[Row]] = {k: [] for k in ("weak", "blocked", "unverified", "oob", "gaps")}
+    total = 0
+    for entry in entries:
+        s = summarize(entry)
+        if s.time < since:
+            continue
+        total += 1
+        record = entry.record
+        extra = record.get("extra") or {}
+        day = days.setdefault(s.time_text[:10], [0, 0, 0])
+        day[0] += 1
+        if s.source in CHANGE_SOURCES:
+            authors[_who(s)] += 1
+            recognizers.update(s.recognizers)
+            entities.update(s.entities)
+        if s.weakens:
+            day[1] += 1
+            weak = [c for c in record.get("changes") or [] if c.get("impact") == "weakens"]
+            detail = "; ".join(f"{c.get('kind')} {c.get('recognizer') or ''}".strip() for c in weak)
+            lists["weak"].append(_row(s, detail))
+        if s.valid is False or s.verdict == "violation":
+            day[2] += 1
+            why = []
+            if s.valid is False:
+                found = (record.get("validation") or {}).get("findings") or []
+                codes = sorted({str(f.get("code")) for f in found if f.get("code")})
+                why.append("invalid file " + ",".join(codes))
+            if s.verdict == "violation":
+                why.append("policy violation " + ",".join(s.rules))
+            lists["blocked"].append(_row(s, "; ".join(why)))
+        if s.commit and s.assurance != "verified":
+            lists["unverified"].append(_row(s, f"commit {s.commit[:12]}"))
+        if s.source == "watcher" and s.assurance == "unattributed":
+            lists["oob"].append(_row(s, s.message))
+        if extra.get("coverage_gap") or (
+            s.source == "watcher-start" and extra.get("previous_stop") == "unclean"
+        ):
+            lists["gaps"].append(_row(s, f"previous stop: {extra.get('previous_stop', '?')}"))
+    return Report(
+        log=log,
+        since=since.strftime("%Y-%m-%d %H:%M UTC"),
+        until=until.strftime("%Y-%m-%d %H:%M UTC"),
+        total=total,
+        verification=verification,
+        verified_ok=verified_ok,
+        by_author=authors.most_common(),
+        by_recognizer=recognizers.most_common(),
+        by_entity=entities.most_common(),
+        weakening=lists["weak"],
+        blocked=lists["blocked"],
+        unverified=lists["unverified"],
+        out_of_band=lists["oob"],
+        gaps=lists["gaps"],
+        per_day=[(d, v[0], v[1], v[2]) for d, v in sorted(days.items())],
+    )
+
+
+def verification_status(
+    log: Path, trusted: TrustedKeys | None, archives: Path | None = None
+) -> tuple[str, bool | None]:
+    """Run the ledger's verifier when keys are known; else check the hash chain only."""
+    segments = segment_paths(archives or archive_dir(log))
+    if trusted is not None and not segments:
+        from config_audit.ledger.verify.log import check_log
+
+        result = check_log(log, trusted)
+        if result.ok:
+            return f"verified: {result.lines} record(s), signatures and chain OK", True
+        codes = ", ".join(sorted(result.codes()))
+        return f"FAILED: {len(result.findings)} finding(s): {codes}", False
+    try:
+        count = check_chain(read_sequence(log, archives), trusted)
+    except ConfigAuditError as exc:
+        return f"FAILED: {exc}", False
+    what = "signatures and chain" if trusted is not None else "hash chain only (no trusted keys)"
+    return f"verified {what}: {count} record(s) across {len(segments)} segment(s) + live log", (
+        True if trusted is not None else None
+    )

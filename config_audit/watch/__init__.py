@@ -1,0 +1,1 @@
+"""watch: see docs/architecture.md."""
