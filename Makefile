@@ -24,6 +24,7 @@ demo: bytecode
 lint: $(STAMP)
 	$(BIN)/ruff check config_audit tests bench
 	$(BIN)/ruff format --check config_audit
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

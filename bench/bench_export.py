@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_export_support import fixed_signer, simple_bodies
 
 from config_audit.ledger.archive import read_sequence
+from config_audit.ledger.entries import Entry
 from config_audit.ledger.log import seal
 from config_audit.ledger.records import GENESIS_HASH
 from config_audit.siem.export import FORMAT_NAMES, export_entries, renderer
-from config_audit.siem.formats.common import Entry
 from config_audit.siem.ship import Shipper, SyslogTcp
 
 

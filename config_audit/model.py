@@ -7,7 +7,9 @@ Identity of a recognizer is (name, language), the same notion Presidio uses in
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 
@@ -209,3 +211,45 @@ class ValidationReport:
                 SampleResult(**{k: v for k, v in s.items() if k != "ok"}) for s in data["samples"]
             ),
         )
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One file changed: both versions' bytes (None: absent), where, and who with evidence."""
+
+    path: str
+    before: bytes | None
+    after: bytes | None
+    source: str  # pre-commit | post-commit | post-rewrite | ci | watcher | manual
+    repository: str | None = None
+    commit: str | None = None
+    author: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    event: ChangeEvent
+    changes: tuple[Change, ...]
+    before: ValidationReport | None
+    after: ValidationReport | None
+    problems: tuple[Finding, ...]  # a version that could not be read at all
+    violations: tuple[Finding, ...]  # policy
+    record: Mapping[str, Any] | None = None
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.problems) or (self.after is not None and not self.after.valid)
+
+    @property
+    def blocked(self) -> bool:
+        return self.invalid or bool(self.violations)
+
+    @property
+    def weakens(self) -> bool:
+        return any(c.impact is Impact.WEAKENS for c in self.changes)
+
+    def findings(self) -> list[Finding]:
+        after = list(self.after.findings) if self.after else []
+        return [*self.problems, *after, *self.violations]

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from config_audit.alerts.alert import Alert
 from config_audit.alerts.channels import SyslogChannel, channel_from_config
-from config_audit.alerts.dispatch import Alert, AlertDispatcher
+from config_audit.alerts.dispatch import AlertDispatcher
 from config_audit.alerts.rules import AlertRules, BurstDetector
-from config_audit.audit.pipeline import Auditor, ChangeEvent
+from config_audit.audit.pipeline import Auditor
 from config_audit.errors import UsageError
+from config_audit.model import ChangeEvent
 from config_audit.settings import parse_settings
 from tests.gitfixtures import RECOGNIZERS, make_repo
 

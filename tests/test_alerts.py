@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from config_audit.alerts.alert import Alert
 from config_audit.alerts.channels import CommandChannel, WebhookChannel
-from config_audit.alerts.dispatch import Alert, AlertDispatcher, alerts_for_result
-from config_audit.audit.pipeline import Auditor, ChangeEvent
+from config_audit.alerts.dispatch import AlertDispatcher, alerts_for_result
+from config_audit.audit.pipeline import Auditor
 from config_audit.errors import SinkError, UsageError
+from config_audit.model import ChangeEvent
 from config_audit.settings import Settings
 from tests.test_watcher_support import no_leaks
 

@@ -27,9 +27,9 @@ from config_audit.ledger.archive import (
     verify_segment,
 )
 from config_audit.ledger.checkpoint import verify_checkpoint
+from config_audit.ledger.entries import read_entries
 from config_audit.ledger.log import Ledger
 from config_audit.ledger.merkle import tree_root
-from config_audit.siem.export import read_entries
 
 
 def test_archive_twice_then_append_chain_verifies(tmp_path: Path) -> None:

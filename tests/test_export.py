@@ -14,8 +14,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_export_support import SPECIAL, make_log
 
 from config_audit.cli import cli
+from config_audit.ledger.entries import read_entries
 from config_audit.ledger.records import record_hash
-from config_audit.siem.export import FORMAT_NAMES, parse_since, read_entries
+from config_audit.siem.export import FORMAT_NAMES, parse_since
 from config_audit.siem.formats.syslog import cef_header, cef_value, sd_name, sd_value
 
 GOLDEN = Path(__file__).parent / "golden" / "export"

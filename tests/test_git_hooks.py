@@ -496,9 +496,8 @@ def test_no_verify_and_forged_hook_notes_are_flagged_by_ci(repo: Repo, tmp_path:
 def test_a_key_added_by_the_push_cannot_vouch_for_its_commits(repo: Repo, tmp_path: Path) -> None:
     """CI trusts the keys of the base commit: a push that adds its own key to the trusted keys
     and signs a 'pre-commit passed' record for a bypassed commit gains nothing."""
-    from config_audit.ledger.keys import add_trusted_key, generate_key
+    from config_audit.ledger.keys import add_trusted_key, generate_key, load_signer
     from config_audit.ledger.log import seal
-    from config_audit.ledger.signing import load_signer
 
     base = repo.head()
     rogue = generate_key(tmp_path / "rogue.pem", owner="mallory")

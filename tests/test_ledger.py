@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from config_audit.errors import UsageError
-from config_audit.ledger.keys import generate_key
+from config_audit.ledger.keys import generate_key, load_signer
 from config_audit.ledger.log import Ledger, LedgerError
 from config_audit.ledger.records import (
     GENESIS_HASH,
@@ -20,7 +20,7 @@ from config_audit.ledger.records import (
     record_hash,
     redact_deny_list_values,
 )
-from config_audit.ledger.signing import Ed25519Signer, TrustedKeys, load_signer
+from config_audit.ledger.signing import Ed25519Signer, TrustedKeys
 from config_audit.ledger.verify.log import check_log
 
 
@@ -124,7 +124,7 @@ import resource, signal, sys
 from pathlib import Path
 from config_audit.ledger.log import Ledger, LedgerError
 from config_audit.ledger.records import build_record_body
-from config_audit.ledger.signing import load_signer
+from config_audit.ledger.keys import load_signer
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG like ENOSPC, not a signal
 log = Path(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (log.stat().st_size + 1000, resource.RLIM_INFINITY))

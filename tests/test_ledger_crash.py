@@ -24,7 +24,7 @@ import os, sys
 from pathlib import Path
 from config_audit.ledger.log import Ledger
 from config_audit.ledger.records import build_record_body
-from config_audit.ledger.signing import load_signer
+from config_audit.ledger.keys import load_signer
 signer = load_signer(path=Path(sys.argv[2]), environ={})
 ledger = Ledger(Path(sys.argv[1]))
 print("ready", flush=True)

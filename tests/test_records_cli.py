@@ -11,10 +11,9 @@ from click.testing import CliRunner, Result
 
 from config_audit.cli import cli
 from config_audit.errors import ConfigAuditError
-from config_audit.ledger.keys import read_trusted_keys
+from config_audit.ledger.keys import load_signer, read_trusted_keys
 from config_audit.ledger.log import Ledger
 from config_audit.ledger.records import build_record_body
-from config_audit.ledger.signing import load_signer
 
 COMMANDS = ["keygen", "verify", "log", "show", "checkpoint"]
 # After keygen: the new key is valid from the moment it is made.

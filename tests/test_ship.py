@@ -21,9 +21,9 @@ from test_export_support import fixed_signer, make_log, simple_bodies, trusted_f
 
 from config_audit.cli import cli
 from config_audit.errors import SinkError
+from config_audit.ledger.entries import Entry
 from config_audit.ledger.log import Ledger
 from config_audit.ledger.records import record_hash
-from config_audit.siem.formats.common import Entry
 from config_audit.siem.ship import Shipper, SyslogTcp, run
 
 RSYSLOGD = shutil.which("rsyslogd") or (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config_audit.errors import SigningKeyError, UsageError
-from config_audit.ledger.keys import add_trusted_key, generate_key, read_trusted_keys
+from config_audit.ledger.keys import add_trusted_key, generate_key, load_signer, read_trusted_keys
 from config_audit.ledger.log import Ledger
 from config_audit.ledger.records import build_record_body
 from config_audit.ledger.signing import (
@@ -20,7 +20,6 @@ from config_audit.ledger.signing import (
     TrustedKey,
     TrustedKeys,
     UnknownKey,
-    load_signer,
 )
 from config_audit.ledger.verify.log import check_log
 from config_audit.settings import SIGNING_KEY_ENV

@@ -20,10 +20,10 @@ import yaml
 from config_audit.alerts.dispatch import AlertDispatcher
 from config_audit.audit.pipeline import Auditor
 from config_audit.audit.watch import WatchDaemon
-from config_audit.ledger.keys import generate_key, parse_trusted_keys
+from config_audit.ledger.keys import generate_key, load_signer, parse_trusted_keys
 from config_audit.ledger.log import Ledger, record_line_hash
 from config_audit.ledger.records import GENESIS_HASH
-from config_audit.ledger.signing import TrustedKeys, load_signer
+from config_audit.ledger.signing import TrustedKeys
 from config_audit.settings import parse_settings
 from config_audit.watch.state import WatchOptions, WatchState, roots_for
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from config_audit.errors import SinkError, UsageError
 
 if TYPE_CHECKING:
-    from config_audit.alerts.dispatch import Alert
+    from config_audit.alerts.alert import Alert
 
 logger = logging.getLogger("config_audit.alerts.dispatch")
 SYSLOG_SEVERITY = {"critical": 2, "warning": 4, "info": 6}  # RFC 5424 crit / warning / info

@@ -8,74 +8,24 @@ logged and never stops the caller.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from config_audit.alerts.alert import Alert
 from config_audit.alerts.channels import Channel, channel_from_config
 from config_audit.errors import SinkError, UsageError
 from config_audit.ledger.records import record_hash
 
 if TYPE_CHECKING:
-    from config_audit.audit.pipeline import AuditResult
+    from config_audit.model import AuditResult
 
 Record = Mapping[str, Any]
 
 logger = logging.getLogger(__name__)
-
-KINDS = frozenset(
-    {
-        "out-of-band-edit",
-        "weakening-change",
-        "invalid-file",
-        "symlink-escape",
-        "watcher-gap",
-        "protected-weakening",
-        "recognizer-removed",
-        "policy-violation",
-        "burst",
-        "verify-failure",
-        "throttled",
-    }
-)
-SEVERITIES = ("info", "warning", "critical")
-
-
-@dataclass(frozen=True)
-class Alert:
-    kind: str
-    severity: str
-    summary: str
-    path: str | None = None
-    record_seq: int | None = None
-    record_hash: str | None = None
-    time: str = ""
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown alert kind {self.kind!r}")
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"unknown alert severity {self.severity!r}")
-        if not self.time:
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            object.__setattr__(self, "time", now)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), sort_keys=True).encode("utf-8")
-
-    @property
-    def dedup_key(self) -> tuple[str, str | None, str]:
-        # Record seq and time differ between repeats of the same condition: not part of the key.
-        return (self.kind, self.path, self.summary)
 
 
 def record_ref(record: Record | None) -> tuple[int | None, str | None]:

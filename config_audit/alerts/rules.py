@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from config_audit.alerts.dispatch import Alert, AlertDispatcher, alerts_for_result, record_ref
-from config_audit.audit.pipeline import AuditResult
+from config_audit.alerts.alert import Alert
+from config_audit.alerts.dispatch import AlertDispatcher, alerts_for_result, record_ref
 from config_audit.errors import UsageError
-from config_audit.model import Impact
+from config_audit.model import AuditResult, Impact
 from config_audit.settings import Settings
 
 RULES = (

@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from config_audit.audit.pipeline import Auditor, ChangeEvent
+from config_audit.audit.pipeline import Auditor
 from config_audit.errors import ConfigAuditError
 from config_audit.git import repo as gitrepo
 from config_audit.git.repo import BlobReader, FileChange
+from config_audit.model import ChangeEvent
 from config_audit.policy.diff import policy_section
 from config_audit.policy.rules import Policy, parse_policy
 

@@ -13,14 +13,19 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config_audit.audit.verdicts import Verdict, VerdictCache, sha256_hex
 from config_audit.errors import ConfigAuditError
-from config_audit.model import Change, Finding, Impact, Severity, ValidationReport
+from config_audit.model import (
+    AuditResult,
+    Change,
+    ChangeEvent,
+    Finding,
+    Severity,
+)
 from config_audit.policy.rules import Policy, parse_policy
 from config_audit.settings import Settings
 
@@ -32,48 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SALT_ENV = "CONFIG_AUDIT_DENY_LIST_SALT"
-
-
-@dataclass(frozen=True)
-class ChangeEvent:
-    """One file changed: both versions' bytes (None: absent), where, and who with evidence."""
-
-    path: str
-    before: bytes | None
-    after: bytes | None
-    source: str  # pre-commit | post-commit | post-rewrite | ci | watcher | manual
-    repository: str | None = None
-    commit: str | None = None
-    author: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    time: datetime | None = None
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    event: ChangeEvent
-    changes: tuple[Change, ...]
-    before: ValidationReport | None
-    after: ValidationReport | None
-    problems: tuple[Finding, ...]  # a version that could not be read at all
-    violations: tuple[Finding, ...]  # policy
-    record: Mapping[str, Any] | None = None
-
-    @property
-    def invalid(self) -> bool:
-        return bool(self.problems) or (self.after is not None and not self.after.valid)
-
-    @property
-    def blocked(self) -> bool:
-        return self.invalid or bool(self.violations)
-
-    @property
-    def weakens(self) -> bool:
-        return any(c.impact is Impact.WEAKENS for c in self.changes)
-
-    def findings(self) -> list[Finding]:
-        after = list(self.after.findings) if self.after else []
-        return [*self.problems, *after, *self.violations]
 
 
 class Auditor:

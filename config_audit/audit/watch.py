@@ -18,14 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from config_audit.alerts.dispatch import Alert, AlertDispatcher, Record, record_ref
+from config_audit.alerts.alert import Alert
+from config_audit.alerts.dispatch import AlertDispatcher, Record, record_ref
 from config_audit.alerts.rules import AlertRules, BurstDetector
-from config_audit.audit.pipeline import Auditor, AuditResult, ChangeEvent
+from config_audit.audit.pipeline import Auditor
 from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git.match import find_commit_with_content
-from config_audit.ledger.records import build_record_body, format_time
-from config_audit.model import Finding, Severity
+from config_audit.ledger.records import build_record_body
+from config_audit.model import AuditResult, ChangeEvent, Finding, Severity
 from config_audit.settings import Settings, load_settings
+from config_audit.times import format_time
 from config_audit.watch.observer import Watcher
 from config_audit.watch.state import (
     Observation,

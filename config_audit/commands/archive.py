@@ -23,7 +23,7 @@ def archive(before: str, log: Path | None, config_path: Path | None) -> None:
     always stay in the live log.
     """
     from config_audit.ledger.archive import archive_before, cutoff_for
-    from config_audit.ledger.signing import load_signer
+    from config_audit.ledger.keys import load_signer
     from config_audit.siem.export import log_path_from, parse_since
 
     settings = settings_from(config_path)

@@ -10,7 +10,7 @@ import click
 from config_audit.commands.common import config_option, settings_from
 from config_audit.commands.logopts import log_option, resolve_log
 from config_audit.ledger.checkpoint import write_atomically
-from config_audit.ledger.signing import load_signer
+from config_audit.ledger.keys import load_signer
 from config_audit.ledger.treehead import refresh_checkpoint
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from config_audit.audit.pipeline import Auditor, AuditResult
+from config_audit.audit.pipeline import Auditor
 from config_audit.commands.common import (
     alert_failure,
     config_option,
@@ -18,7 +18,7 @@ from config_audit.errors import UsageError
 from config_audit.git import notes as gitnotes
 from config_audit.git import repo as gitrepo
 from config_audit.git.hooks import HOOK_NAMES, install, pathspecs_for, refresh, uninstall
-from config_audit.model import Impact
+from config_audit.model import AuditResult, Impact
 from config_audit.settings import CONFIG_NAME, Settings
 
 

@@ -14,7 +14,7 @@ from config_audit.commands.common import config_option, format_option, settings_
 from config_audit.commands.logopts import log_option, resolve_log
 from config_audit.errors import UsageError
 from config_audit.ledger.log import Ledger
-from config_audit.ledger.records import parse_time
+from config_audit.times import parse_time
 
 
 def _when(text: str | None, flag: str) -> datetime | None:

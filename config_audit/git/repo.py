@@ -262,13 +262,6 @@ def commit_parents(commit: str, *, cwd: Path | None = None) -> list[str]:
     return git_text(["rev-list", "--parents", "-n", "1", commit], cwd=cwd).split()[1:]
 
 
-def rev_list(base: str | None, head: str, *, cwd: Path | None = None) -> list[str]:
-    """Commits in base..head, oldest first (parents before children)."""
-    spec = [f"{base}..{head}"] if base else [head]
-    text = git_text(["rev-list", "--reverse", "--topo-order", *spec], cwd=cwd)
-    return text.split() if text else []
-
-
 def merge_base(a: str, b: str, *, cwd: Path | None = None) -> str | None:
     out = run_git(["merge-base", a, b], cwd=cwd, check=False).decode().strip()
     return out or None
@@ -307,12 +300,6 @@ def _parse_info(text: str) -> tuple[CommitInfo, list[str]]:
     parts = text.strip("\n").split("\0")
     parts += [""] * (12 - len(parts))
     return CommitInfo(*parts[:11]), parts[11].split()
-
-
-def commit_info(
-    commit: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
-) -> CommitInfo:
-    return commit_info_and_parents(commit, cwd=cwd, allowed_signers=allowed_signers)[0]
 
 
 def commit_info_and_parents(

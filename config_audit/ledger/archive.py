@@ -24,12 +24,12 @@ from typing import Any
 from config_audit.durable import write_atomic
 from config_audit.errors import UsageError, VerificationError
 from config_audit.ledger.checkpoint import Checkpoint, NoteSigner, log_origin, sign_checkpoint
+from config_audit.ledger.entries import Entry, read_entries
 from config_audit.ledger.log import Ledger
 from config_audit.ledger.merkle import tree_root
-from config_audit.ledger.records import GENESIS_HASH, canonical_bytes, format_time, parse_time
+from config_audit.ledger.records import GENESIS_HASH, canonical_bytes
 from config_audit.ledger.signing import TrustedKeys
-from config_audit.siem.export import read_entries
-from config_audit.siem.formats.common import Entry
+from config_audit.times import format_time, parse_time
 
 SEGMENT_SUFFIX = ".jsonl.gz"
 MANIFEST_SUFFIX = ".manifest.json"

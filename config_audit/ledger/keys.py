@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from config_audit.durable import write_atomic
 from config_audit.errors import SigningKeyError, UsageError
 from config_audit.ledger.signing import Ed25519Signer, TrustedKey, TrustedKeys, key_id_for
+from config_audit.settings import SIGNING_KEY_ENV
+from config_audit.times import parse_setting_time
+
+logger = logging.getLogger(__name__)
 
 TRUSTED_KEYS_HEADER = (
     "# Trusted public keys for `config-audit verify`. Commit this file.\n"
@@ -83,21 +89,6 @@ def generate_key(out: Path, *, owner: str, now: datetime | None = None) -> Gener
     return GeneratedKey(path=out, key_id=signer.key_id, trusted=trusted)
 
 
-def _time(value: Any, where: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):  # YAML reads unquoted timestamps as datetimes
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(f"{where}: not an RFC 3339 time: {value!r}") from None
-    else:
-        raise UsageError(f"{where}: not an RFC 3339 time: {value!r}")
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 def parse_trusted_keys(raw: Any, *, where: str) -> TrustedKeys:
     """Pure: loaded YAML to `TrustedKeys`; any malformed entry is an error (fail closed)."""
     entries = raw.get("keys") if isinstance(raw, dict) else None
@@ -130,9 +121,9 @@ def parse_trusted_keys(raw: Any, *, where: str) -> TrustedKeys:
                 key_id=key_id,
                 public_key=public,
                 owner=str(entry.get("owner") or ""),
-                valid_from=_time(entry.get("valid_from"), f"{at}.valid_from"),
-                valid_until=_time(entry.get("valid_until"), f"{at}.valid_until"),
-                revoked_at=_time(entry.get("revoked_at"), f"{at}.revoked_at"),
+                valid_from=parse_setting_time(entry.get("valid_from"), f"{at}.valid_from"),
+                valid_until=parse_setting_time(entry.get("valid_until"), f"{at}.valid_until"),
+                revoked_at=parse_setting_time(entry.get("revoked_at"), f"{at}.revoked_at"),
             )
         )
     return TrustedKeys(keys)
@@ -175,3 +166,18 @@ def add_trusted_key(path: Path, key: TrustedKey) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = TRUSTED_KEYS_HEADER + yaml.safe_dump({"keys": entries}, sort_keys=False)
     write_atomic(path, text.encode("utf-8"))
+
+
+def load_signer(*, path: Path | None, environ: Mapping[str, str]) -> Ed25519Signer:
+    """The signing key from $CONFIG_AUDIT_SIGNING_KEY (CI) or else from `path` (mode 0600)."""
+    pem = environ.get(SIGNING_KEY_ENV)
+    if pem:
+        logger.info("signing key from $%s", SIGNING_KEY_ENV)
+        return Ed25519Signer.from_pem(pem.encode("utf-8"), origin=f"${SIGNING_KEY_ENV}")
+    if path is None:
+        raise SigningKeyError(
+            "no signing key configured",
+            advice=f"set 'signing_key' in .config-audit.yaml, or ${SIGNING_KEY_ENV} in CI; "
+            "create a key with `config-audit keygen`",
+        )
+    return Ed25519Signer.from_pem(read_private_key_file(path), origin=str(path))

@@ -15,7 +15,6 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from config_audit.ledger.records import (
     split_line,
 )
 from config_audit.ledger.signing import Signer
+from config_audit.times import now_text
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Ledger:
         return self._quarantine(fd, 0, tail)
 
     def _quarantine(self, fd: int, keep: int, torn: bytes) -> int:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stamp = now_text()
         header = f"# {stamp} torn tail of {self.path.name} at offset {keep}, {len(torn)} bytes\n"
         with self.quarantine_path.open("ab") as q:
             q.write(header.encode("utf-8") + torn + b"\n")

@@ -15,6 +15,7 @@ from typing import Any
 import rfc8785
 
 from config_audit.errors import UsageError
+from config_audit.times import format_time
 
 SCHEMA_ID = "config-audit/record/v1"
 # Domain separation: a record signature can never be replayed as a signature over anything else
@@ -112,21 +113,6 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def signing_payload(record: Mapping[str, Any]) -> bytes:
     """Domain-separated bytes the Ed25519 signature is made over."""
     return SIGNING_DOMAIN + canonical_bytes(unsigned(record))
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with microseconds, e.g. 2024-05-01T12:00:00.000000Z."""
-    if moment.tzinfo is None:
-        raise UsageError("record time must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> datetime:
-    """Inverse of `format_time`; also accepts any RFC 3339 offset."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"time without offset: {text!r}")
-    return moment.astimezone(UTC)
 
 
 def build_record_body(

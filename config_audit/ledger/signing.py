@@ -12,7 +12,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -20,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from config_audit.errors import SigningKeyError, VerificationError
-from config_audit.ledger.records import parse_time, signing_payload
-from config_audit.settings import SIGNING_KEY_ENV
+from config_audit.ledger.records import signing_payload
+from config_audit.times import parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -91,23 +90,6 @@ class Ed25519Signer:
 
     def __repr__(self) -> str:  # keep key material out of tracebacks and logs
         return f"Ed25519Signer(key_id={self.key_id!r})"
-
-
-def load_signer(*, path: Path | None, environ: Mapping[str, str]) -> Ed25519Signer:
-    """The signing key from $CONFIG_AUDIT_SIGNING_KEY (CI) or else from `path` (mode 0600)."""
-    from config_audit.ledger.keys import read_private_key_file  # keys imports this module
-
-    pem = environ.get(SIGNING_KEY_ENV)
-    if pem:
-        logger.info("signing key from $%s", SIGNING_KEY_ENV)
-        return Ed25519Signer.from_pem(pem.encode("utf-8"), origin=f"${SIGNING_KEY_ENV}")
-    if path is None:
-        raise SigningKeyError(
-            "no signing key configured",
-            advice=f"set 'signing_key' in .config-audit.yaml, or ${SIGNING_KEY_ENV} in CI; "
-            "create a key with `config-audit keygen`",
-        )
-    return Ed25519Signer.from_pem(read_private_key_file(path), origin=str(path))
 
 
 @dataclass(frozen=True)

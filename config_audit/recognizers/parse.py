@@ -20,7 +20,7 @@ from config_audit.model import (
     RecognizerSet,
     Severity,
 )
-from config_audit.recognizers.yamlsafe import LineDict, YamlLoadError, line_of, load_yaml
+from config_audit.recognizers.yamlsafe import YamlLoadError, line_of, load_yaml
 
 DEFAULT_FLAGS = 26  # re.DOTALL | re.MULTILINE | re.IGNORECASE, Presidio's default
 ANALYZER_KEYS = frozenset(
@@ -363,7 +363,3 @@ def _normalize_analyzer(raw: Any, path: str) -> RecognizerSet:
         global_regex_flags=inner.global_regex_flags,
         settings=tuple(sorted(settings)),
     )
-
-
-def is_line_dict(value: Any) -> bool:
-    return isinstance(value, LineDict)

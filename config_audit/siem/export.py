@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from config_audit.errors import UsageError
-from config_audit.ledger.log import complete_lines, unreadable
-from config_audit.ledger.records import parse_time
+from config_audit.ledger.entries import Entry
 from config_audit.settings import Settings
-from config_audit.siem.formats.common import Entry
 from config_audit.siem.formats.jsonfmt import render_ecs, render_hec
 from config_audit.siem.formats.syslog import render_cef, render_rfc5424
+from config_audit.times import parse_time
 
 Renderer = Callable[[Entry], bytes]
 FORMAT_NAMES = ("jsonl", "ecs", "splunk-hec", "rfc5424", "cef")
@@ -55,15 +54,6 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
             f"--since {text!r}: not a duration or a date",
             advice="use e.g. 30d, 12h, 2024-05-01 or 2024-05-01T00:00:00Z",
         ) from None
-
-
-def read_entries(path: Path) -> Iterator[Entry]:
-    """Every complete record of a live log in file order; a torn last line is skipped."""
-    for number, line in complete_lines(path):
-        try:
-            yield Entry.from_line(line)
-        except ValueError:
-            raise unreadable(path, number) from None
 
 
 def since_filter(entries: Iterable[Entry], since: datetime | None) -> Iterator[Entry]:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from config_audit.errors import ConfigAuditError
 from config_audit.ledger.archive import archive_dir, check_chain, read_sequence, segment_paths
+from config_audit.ledger.entries import Entry
 from config_audit.ledger.signing import TrustedKeys
-from config_audit.siem.formats.common import Entry, Summary, summarize
+from config_audit.siem.formats.common import Summary, summarize
 
 CHANGE_SOURCES = frozenset({"pre-commit", "post-commit", "post-rewrite", "ci", "watcher", "manual"})
 

@@ -31,8 +31,8 @@ from typing import Any, Protocol
 from config_audit.durable import write_atomic
 from config_audit.errors import SinkError, UsageError
 from config_audit.ledger.archive import read_sequence
+from config_audit.ledger.entries import Entry
 from config_audit.ledger.log import LedgerError
-from config_audit.siem.formats.common import Entry
 from config_audit.siem.formats.jsonfmt import ecs_document, hec_event
 from config_audit.siem.formats.syslog import render_rfc5424
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from config_audit.ledger.records import GENESIS_HASH, parse_time
+from config_audit.ledger.records import GENESIS_HASH
 from config_audit.ledger.signing import KeyNotValid, KeyRevoked, TrustedKeys
 from config_audit.ledger.verify.findings import Code, LogFinding
 from config_audit.ledger.verify.lines import (
@@ -20,6 +20,7 @@ from config_audit.ledger.verify.lines import (
     SIG_UNKNOWN_KEY,
     LineCheck,
 )
+from config_audit.times import parse_time
 
 
 def key_window_finding(

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config_audit.errors import VerificationError
 from config_audit.ledger.checkpoint import Checkpoint, log_origin
 from config_audit.ledger.merkle import (
     ConsistencyError,
@@ -52,17 +51,6 @@ class VerifyReport:
             "checkpoint_size": self.checkpoint_size,
             "findings": [f.to_dict() for f in self.findings],
         }
-
-
-class LogVerificationFailed(VerificationError):
-    """Raised by `verify_log` when the log has findings; carries the report."""
-
-    def __init__(self, report: VerifyReport) -> None:
-        super().__init__(
-            f"{report.path}: {len(report.findings)} verification finding(s)",
-            advice="run `config-audit verify` for details",
-        )
-        self.report = report
 
 
 def check_log_bytes(
@@ -139,10 +127,3 @@ def check_log(
     return check_log_bytes(
         path.read_bytes(), trusted, checkpoint=checkpoint, path=str(path), workers=workers
     )
-
-
-def verify_log(path: Path, trusted: TrustedKeys, *, checkpoint: Checkpoint | None = None) -> None:
-    """Raise `LogVerificationFailed` unless the log verifies cleanly."""
-    report = check_log(path, trusted, checkpoint=checkpoint)
-    if not report.ok:
-        raise LogVerificationFailed(report)

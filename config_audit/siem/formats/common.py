@@ -7,12 +7,12 @@ kinds, impacts, recognizers and entities, never a change's before/after values.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from config_audit.ledger.records import parse_time, split_line
+from config_audit.ledger.entries import Entry
+from config_audit.times import parse_time
 
 PRODUCT = "config-audit"
 VENDOR = "presidio-config-audit"
@@ -22,21 +22,6 @@ _ACTIONS = {
     "heartbeat": "info",
     "key-rotation": "info",
 }
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One record as it stands in the log: parsed, the exact line, and its record hash."""
-
-    record: dict[str, Any]
-    line: bytes  # without the newline; exported verbatim by the jsonl format
-    hash: str
-
-    @classmethod
-    def from_line(cls, line: bytes) -> Entry:
-        """Parse one log line; the hash covers the exact bytes (equals `records.record_hash`)."""
-        record, covered = split_line(line)
-        return cls(record, line, hashlib.sha256(covered).hexdigest())
 
 
 @dataclass(frozen=True)

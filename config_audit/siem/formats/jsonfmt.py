@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from config_audit.siem.formats.common import PRODUCT, Entry, Summary, change_digests, summarize
+from config_audit.ledger.entries import Entry
+from config_audit.siem.formats.common import PRODUCT, Summary, change_digests, summarize
 
 ECS_VERSION = "8.11.0"
 SOURCETYPE = "config-audit"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from config_audit import __version__
-from config_audit.siem.formats.common import PRODUCT, VENDOR, Entry, Summary, summarize
+from config_audit.ledger.entries import Entry
+from config_audit.siem.formats.common import PRODUCT, VENDOR, Summary, summarize
 
 # Private enterprise number of the example in RFC 5424 section 7.2.2; override for your own.
 SD_ID = "config-audit@32473"
