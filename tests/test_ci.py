@@ -4,8 +4,10 @@ shallow clones and force pushes."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -135,10 +137,23 @@ def test_signer_who_is_not_the_author_is_a_finding(history: Repo) -> None:
     assert any(f["code"] == "CA602" for c in data["commits"] for f in c["findings"])
 
 
-def test_gpg_signed_commit_is_verified(tmp_path: Path) -> None:
+@pytest.fixture
+def gnupg_home(tmp_path: Path) -> Iterator[Path]:
+    """A private GnuPG home whose agent (gpg starts one and detaches it) is stopped afterwards."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    yield home
+    subprocess.run(
+        ["gpgconf", "--kill", "all"],
+        env={**os.environ, "GNUPGHOME": str(home)},
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_gpg_signed_commit_is_verified(tmp_path: Path, gnupg_home: Path) -> None:
     repo = make_repo(tmp_path, hooks=False)
-    gnupg = tmp_path / "gnupg"
-    gnupg.mkdir(mode=0o700)
+    gnupg = gnupg_home
     env = {**repo.env, "GNUPGHOME": str(gnupg)}
     repo.env.update(env)
     subprocess.run(

@@ -178,3 +178,43 @@ def test_sighup_reloads_globs(root: Path) -> None:
     finally:
         assert daemon.stop() == 0
     assert "configuration reloaded" in daemon.stderr()
+
+
+def settings_records(log: Path) -> list[dict[str, object]]:
+    return [r for r in records(log) if (r.get("extra") or {}).get("settings_file")]
+
+
+def test_an_edit_of_its_own_settings_is_recorded_judged_and_then_in_force(root: Path) -> None:
+    # Protected NW_* entities; the watcher's settings lose the protection while it runs.
+    write_config(root, watch={"heartbeat_s": 30}, policy={"protected_entities": ["NW_*"]})
+    daemon = Daemon(root).wait_ready()
+    try:
+        assert settings_records(log_of(root)) == []  # the first version is the trust root
+        write_config(root, watch={"heartbeat_s": 30}, policy={"protected_entities": []})
+        wait_for(lambda: settings_records(log_of(root)), 30)
+        rec = settings_records(log_of(root))[-1]
+        assert rec["path"] == ".config-audit.yaml"
+        kinds = {c["kind"] for c in rec["changes"]}  # type: ignore[index,union-attr]
+        assert any(k.startswith("policy.") for k in kinds), kinds
+        assert rec["policy"]["verdict"] == "violation", rec["policy"]  # type: ignore[index]
+        # ... and the new policy is the one in force afterwards (no restart, no SIGHUP).
+        wait_for(lambda: "configuration reloaded" in daemon.stderr(), 30)
+    finally:
+        assert daemon.stop() == 0
+    check_chain(root, log_of(root))
+
+
+def test_a_settings_edit_while_it_was_down_is_judged_at_start(root: Path) -> None:
+    write_config(root, watch={"heartbeat_s": 30}, policy={"protected_entities": ["NW_*"]})
+    assert Daemon(root).wait_ready().stop() == 0
+    # Narrow what is watched while nobody watches, then restart.
+    write_config(
+        root, watch={"heartbeat_s": 30}, policy={"protected_entities": ["NW_*"]},
+        recognizers=["nowhere/*.yaml"],
+    )
+    assert Daemon(root).wait_ready().stop() == 0
+    rec = settings_records(log_of(root))[-1]
+    assert rec["extra"]["detected_by"] == "start-up-scan"  # type: ignore[index]
+    kinds = {c["kind"] for c in rec["changes"]}  # type: ignore[index,union-attr]
+    assert "coverage.globs_removed" in kinds, kinds
+    assert rec["policy"]["verdict"] == "violation"  # type: ignore[index]

@@ -6,7 +6,7 @@ way. Presidio is reached only through a `Validator` passed in (one warm worker f
 
 from __future__ import annotations
 
-import fnmatch
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from config_audit.model import (
     ValidationReport,
 )
 from config_audit.recognizers.diff import diff_sets, file_added, file_removed, merge_levels
+from config_audit.recognizers.globs import matches_glob
 from config_audit.recognizers.lint import lint
 from config_audit.recognizers.parse import ParsedFile, UnparseableFile, parse_bytes
 
@@ -45,7 +46,7 @@ class CheckedFile:
 def format_for(path: str, overrides: Sequence[tuple[str, str]]) -> ConfigFormat | None:
     """The format forced by `.config-audit.yaml` `formats:` for this path, if any."""
     for pattern, fmt in overrides:
-        if fnmatch.fnmatch(path, pattern):
+        if matches_glob(path.replace(os.sep, "/").removeprefix("./"), pattern):
             return ConfigFormat(fmt)
     return None
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config_audit.audit.git_settings import policy_in_force, settings_change, settings_event
-from config_audit.audit.pipeline import Auditor, AuditResult, ChangeEvent
+from config_audit.audit.pipeline import Auditor
 from config_audit.errors import GitError
 from config_audit.git import notes as gitnotes
 from config_audit.git import precommit
@@ -21,7 +19,8 @@ from config_audit.git import repo as gitrepo
 from config_audit.git.attribution import attribution_findings, author_evidence, pending_evidence
 from config_audit.git.precommit import NOT_RUN
 from config_audit.git.repo import EMPTY_TREE, BlobReader, CommitInfo, FileChange
-from config_audit.model import Finding, Severity
+from config_audit.model import AuditResult, ChangeEvent, Finding, Severity
+from config_audit.recognizers.globs import matches_globs as any_glob_matches
 
 if TYPE_CHECKING:
     from config_audit.ledger.signing import TrustedKeys  # only the CI range verifies notes
@@ -30,29 +29,11 @@ NOTES_REF = "config-audit"
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=64)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    # Case-insensitive, as the hooks' shell filter: `Custom.YAML` is audited, never skipped.
-    return re.compile(out + r"\Z", re.IGNORECASE)
-
-
 def matches_globs(path: str, globs: Sequence[str]) -> bool:
     """Git-style globs: `**/` spans directories, `*` stays inside one."""
     if path in getattr(globs, "excluded", ()):
         return False
-    return any(_glob_regex(g).match(path) for g in globs)
+    return any_glob_matches(path, globs)
 
 
 def relevant(change: FileChange, globs: Sequence[str]) -> bool:

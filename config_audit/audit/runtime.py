@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config_audit.audit.pipeline import Auditor
-from config_audit.errors import SigningKeyError
+from config_audit.errors import SigningKeyError, UsageError
 from config_audit.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +19,33 @@ if TYPE_CHECKING:
     from config_audit.validate import Validator
 
 log = logging.getLogger(__name__)
+
+
+DEFAULT_TIMEOUT_S = 20.0
+
+
+def validation_timeout(settings: Settings, override: float | None = None) -> float:
+    """Seconds a file may take in Presidio: the command line's, else `validation.timeout_s`."""
+    if override is not None:
+        return override
+    value = settings.validation.get("timeout_s", DEFAULT_TIMEOUT_S)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise UsageError(
+            f"validation.timeout_s: expected a positive number of seconds, got {value!r}",
+            advice="e.g. validation: {timeout_s: 20}",
+        )
+    return float(value)
+
+
+def build_validator(
+    settings: Settings, *, timeout_s: float | None = None, cache_dir: Path | None = None
+) -> Validator:
+    """The one way every door builds its Presidio validator: settings' bounds and samples."""
+    # Imported here: the validate package costs ~30 ms that a cached verdict never needs.
+    from config_audit.validate import ValidationLimits, Validator
+
+    limits = ValidationLimits(timeout_s=validation_timeout(settings, timeout_s))
+    return Validator(limits=limits, samples_path=settings.samples_path, cache_dir=cache_dir)
 
 
 @contextmanager
@@ -37,14 +64,8 @@ def open_auditor(
     created: list[Validator] = []
 
     def make_validator() -> Validator:
-        # Imported here: the validate package costs ~30 ms that a cached verdict never needs.
-        from config_audit.validate import ValidationLimits, Validator
-
-        limits = ValidationLimits(timeout_s=float(settings.validation.get("timeout_s", 20.0)))
-        validator = Validator(
-            limits=limits,
-            samples_path=settings.samples_path,
-            cache_dir=cache_dir / "loads" if cache_dir is not None else None,
+        validator = build_validator(
+            settings, cache_dir=cache_dir / "loads" if cache_dir is not None else None
         )
         created.append(validator)
         return validator
@@ -77,8 +98,8 @@ def open_auditor(
 def _signer_and_ledger(
     settings: Settings, log_path: Path | None, require_key: bool, env: Mapping[str, str]
 ) -> tuple[Signer | None, Ledger | None]:
+    from config_audit.ledger.keys import load_signer
     from config_audit.ledger.log import Ledger
-    from config_audit.ledger.signing import load_signer
 
     signer = None
     try:

@@ -8,6 +8,7 @@ was not watching shows up in the log as a gap.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -26,6 +27,8 @@ from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git.match import find_commit_with_content
 from config_audit.ledger.records import build_record_body
 from config_audit.model import AuditResult, ChangeEvent, Finding, Severity
+from config_audit.policy.diff import settings_of
+from config_audit.policy.rules import parse_policy
 from config_audit.settings import Settings, load_settings
 from config_audit.times import format_time
 from config_audit.watch.observer import Watcher
@@ -40,6 +43,8 @@ from config_audit.watch.state import (
 )
 
 logger = logging.getLogger(__name__)
+# The settings file's entry in the watch state: not a path any root could yield.
+SETTINGS_KEY_PREFIX = "settings:"
 
 
 class WatchDaemon:
@@ -70,6 +75,7 @@ class WatchDaemon:
         self.batch = False
         self.watcher = self._make_watcher()
         self.recorded = 0
+        self.settings_seen = self._settings_stat()
 
     def _make_watcher(self) -> Watcher:
         excluded = [self.options.state_dir, self.options.log_path]
@@ -102,6 +108,9 @@ class WatchDaemon:
         self.state.last_heartbeat = None
         self.state.save()
         self.watcher.start()  # events from now on queue up while the scan below runs
+        self.audit_settings(
+            {"detected_by": "start-up-scan"} if self.state.existed else {"detected_by": "baseline"}
+        )
         if not self.state.existed:
             self.reconcile({"detected_by": "baseline"})
         else:
@@ -282,6 +291,61 @@ class WatchDaemon:
         if AlertRules.from_settings(self.settings.alerts, self.settings.policy).allows(kind):
             self.alerts.dispatch(Alert(kind, severity, summary, path, *record_ref(record)))
 
+    # -- the settings file: trust material, audited like a recognizer file ---------------------
+
+    def _settings_stat(self) -> tuple[int, int, int, int] | None:
+        path = self.settings.config_path
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return (0, 0, 0, 0)  # gone: a change too
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def audit_settings(self, extra: Mapping[str, Any]) -> AuditResult | None:
+        """Record a change of the settings file since it was last audited, judged by the policy
+        of the version last audited (never by the one it brings), and alert on it."""
+        path = self.settings.config_path
+        if path is None:
+            return None
+        key = SETTINGS_KEY_PREFIX + str(path)
+        with self.lock:
+            seen = observe(path, path.parent)
+            if seen.kind not in ("file", "missing") or not self.state.changed(key, seen):
+                return None
+            before = self.state.content(key)
+            if before is None and extra.get("detected_by") == "baseline":
+                self.state.remember(key, seen)  # the first version is the trust root
+                return None
+            now = datetime.now(UTC)
+            event = ChangeEvent(
+                path=os.path.relpath(path, self.settings.root),
+                before=before,
+                after=seen.data,
+                source="watcher",
+                author=host_evidence(seen.owner_uid, now),
+                extra={**extra, "settings_file": True},
+                time=now,
+            )
+            in_force = self.auditor.policy
+            if before is not None:
+                # A last audited version that does not load: judge by the running policy.
+                with contextlib.suppress(ConfigAuditError):
+                    in_force = parse_policy(settings_of(before)[0].policy)
+            running, self.auditor.policy = self.auditor.policy, in_force
+            try:
+                result = self.auditor.audit_policy(event)
+            finally:
+                self.auditor.policy = running
+            if seen.kind == "file":
+                self.state.remember(key, seen)
+            else:
+                self.state.forget(key)
+            self.recorded += 1
+            self.raise_alerts(result, seen)
+            return result
+
     # -- the main loop -----------------------------------------------------------------------
 
     def run(self, stop: threading.Event, reload: threading.Event | None = None) -> None:
@@ -293,6 +357,8 @@ class WatchDaemon:
             if reload is not None and reload.is_set():
                 reload.clear()
                 self.reload()
+            elif self._settings_stat() != self.settings_seen:
+                self.reload()  # the watcher watches its own settings: an edit is audited now
             if clock() >= next_beat:
                 self.heartbeat()
                 next_beat = clock() + self.options.heartbeat_s
@@ -302,7 +368,10 @@ class WatchDaemon:
             self.check_observer()
 
     def reload(self) -> None:
-        """SIGHUP: re-read the configuration; globs, intervals and alert channels apply now."""
+        """SIGHUP or an edit of the settings file: record and judge the change (by the policy
+        before it), then re-read it; policy, globs, intervals and alert channels apply now."""
+        self.settings_seen = self._settings_stat()
+        self.audit_settings({"detected_by": "reload"})
         try:
             settings = load_settings(self.settings.config_path)
             options = WatchOptions.from_settings(settings, os.environ)
@@ -318,6 +387,8 @@ class WatchDaemon:
         self.watcher.stop()
         self.alerts.close()
         self.settings, self.options, self.alerts = settings, options, alerts
+        self.auditor.settings = settings
+        self.auditor.policy = parse_policy(settings.policy)
         if not self.fixed_paths:
             self.roots = roots_for(settings, ())
         self.watcher = self._make_watcher()

@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from config_audit.settings import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 format_option = click.option(
     "--format",
@@ -78,8 +75,9 @@ def expand_paths(paths: Iterable[str], settings: Settings) -> list[str]:
     given = list(paths)
     samples = settings.samples_path.resolve() if settings.samples_path else None
     if not given:
-        for pattern in settings.recognizer_globs:
-            out += sorted(os.path.relpath(p) for p in settings.root.glob(pattern) if p.is_file())
+        from config_audit.recognizers.globs import files_matching
+
+        out = [os.path.relpath(p) for p in files_matching(settings.root, settings.recognizer_globs)]
         return sorted({p for p in out if Path(p).resolve() != samples})
     for raw in given:
         path = Path(raw)
@@ -128,7 +126,7 @@ def alert_failure(settings: Settings, summary: str) -> None:
     when alerts are configured."""
     if not settings.alerts:
         return
-    from config_audit.alerts.dispatch import Alert
+    from config_audit.alerts.alert import Alert
     from config_audit.alerts.rules import AlertSink
 
     sink = AlertSink.from_settings(settings)

@@ -78,9 +78,9 @@ def diff(
     fmt = ConfigFormat(as_format) if as_format else format_for(new_name, settings.format_overrides)
     validator = None
     if effective:
-        from config_audit.validate import Validator
+        from config_audit.audit.runtime import build_validator
 
-        validator = Validator(samples_path=settings.samples_path)
+        validator = build_validator(settings)
     try:
         before = after = None
         if old_bytes is not None:

@@ -16,6 +16,7 @@ from config_audit.commands.common import (
 )
 from config_audit.commands.render import reports_json, reports_text
 from config_audit.model import ConfigFormat
+from config_audit.settings import Settings
 
 
 @click.command()
@@ -34,9 +35,9 @@ from config_audit.model import ConfigFormat
 @click.option(
     "--timeout",
     type=float,
-    default=20.0,
-    show_default=True,
-    help="Seconds a file may take to load in Presidio before it is a finding.",
+    default=None,
+    help="Seconds a file may take to load in Presidio before it is a finding "
+    "[default: validation.timeout_s of the settings, else 20].",
 )
 @format_option
 @config_option
@@ -46,7 +47,7 @@ def validate(
     paths: tuple[str, ...],
     as_format: str | None,
     no_presidio: bool,
-    timeout: float,
+    timeout: float | None,
     output_format: str,
     config_path: Path | None,
 ) -> None:
@@ -74,11 +75,9 @@ def validate(
     reports = []
     validator = None
     if not no_presidio:
-        from config_audit.validate import ValidationLimits, Validator
+        from config_audit.audit.runtime import build_validator
 
-        validator = Validator(
-            limits=ValidationLimits(timeout_s=timeout), samples_path=settings.samples_path
-        )
+        validator = build_validator(settings, timeout_s=timeout)
         validator.prestart()
     try:
         for name in progress(files, "validating"):
@@ -86,7 +85,7 @@ def validate(
             if not path.is_file():
                 reports.append(missing_file(name).report)
                 continue
-            fmt = forced or format_for(name, settings.format_overrides)
+            fmt = forced or format_for(settings_relative(path, settings), settings.format_overrides)
             try:
                 data = path.read_bytes()
             except OSError as exc:
@@ -98,3 +97,11 @@ def validate(
             validator.close()
     click.echo(reports_json(reports) if output_format == "json" else reports_text(reports))
     ctx.exit(0 if all(r.valid for r in reports) else 1)
+
+
+def settings_relative(path: Path, settings: Settings) -> str:
+    """The path as `formats:` overrides name it: relative to the settings' directory."""
+    try:
+        return path.resolve().relative_to(settings.root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

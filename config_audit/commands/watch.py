@@ -46,8 +46,8 @@ def watch(
       config-audit watch
       config-audit watch /etc/presidio --pidfile /run/config-audit-watch.pid
     """
+    from config_audit.ledger.keys import load_signer
     from config_audit.ledger.log import Ledger
-    from config_audit.ledger.signing import load_signer
 
     settings = settings_from(config_path)
     options = WatchOptions.from_settings(settings, os.environ)
@@ -66,12 +66,9 @@ def watch(
         if pidfile is not None:
             pidfile.write_text(f"{os.getpid()}\n")
         if not no_presidio:
-            from config_audit.validate import ValidationLimits, Validator
+            from config_audit.audit.runtime import build_validator
 
-            timeout = float(settings.validation.get("timeout_s", 20.0))
-            validator = Validator(
-                limits=ValidationLimits(timeout_s=timeout), samples_path=settings.samples_path
-            )
+            validator = build_validator(settings)
         auditor = Auditor(
             settings, validator=validator, ledger=Ledger(options.log_path), signer=signer
         )

@@ -8,7 +8,6 @@ files named by their sha256: recognizer files can hold personal data in deny lis
 from __future__ import annotations
 
 import errno
-import fnmatch
 import getpass
 import hashlib
 import json
@@ -25,8 +24,9 @@ from typing import Any
 
 from config_audit.durable import write_atomic
 from config_audit.errors import UsageError
-from config_audit.ledger.records import format_time
+from config_audit.recognizers.globs import matches_globs
 from config_audit.settings import Settings
+from config_audit.times import format_time
 
 logger = logging.getLogger(__name__)
 
@@ -152,15 +152,8 @@ def is_swap_internal(name: str) -> bool:
 
 
 def matches(rel: str, patterns: Sequence[str]) -> bool:
-    """fnmatch on the relative path; `a/**/b` also matches `a/b` (as `Path.glob` does).
-    Case-insensitive, as in the git hooks: `Custom.YAML` is watched, never skipped."""
-    rel = rel.casefold()
-    for pattern in (p.casefold() for p in patterns):
-        if fnmatch.fnmatchcase(rel, pattern):
-            return True
-        if "**/" in pattern and fnmatch.fnmatchcase(rel, pattern.replace("**/", "")):
-            return True
-    return False
+    """The one glob rule (recognizers.globs), on the path relative to the watched root."""
+    return matches_globs(rel.replace(os.sep, "/"), patterns)
 
 
 @dataclass(frozen=True)
