@@ -37,6 +37,7 @@ from config_audit.watch.state import (
     WatchOptions,
     WatchRoot,
     WatchState,
+    file_identity,
     host_evidence,
     observe,
     roots_for,
@@ -75,7 +76,7 @@ class WatchDaemon:
         self.batch = False
         self.watcher = self._make_watcher()
         self.recorded = 0
-        self.settings_seen = self._settings_stat()
+        self.settings_seen = file_identity(self.settings.config_path)
 
     def _make_watcher(self) -> Watcher:
         excluded = [self.options.state_dir, self.options.log_path]
@@ -293,16 +294,6 @@ class WatchDaemon:
 
     # -- the settings file: trust material, audited like a recognizer file ---------------------
 
-    def _settings_stat(self) -> tuple[int, int, int, int] | None:
-        path = self.settings.config_path
-        if path is None:
-            return None
-        try:
-            st = path.stat()
-        except OSError:
-            return (0, 0, 0, 0)  # gone: a change too
-        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
     def audit_settings(self, extra: Mapping[str, Any]) -> AuditResult | None:
         """Record a change of the settings file since it was last audited, judged by the policy
         of the version last audited (never by the one it brings), and alert on it."""
@@ -357,7 +348,7 @@ class WatchDaemon:
             if reload is not None and reload.is_set():
                 reload.clear()
                 self.reload()
-            elif self._settings_stat() != self.settings_seen:
+            elif file_identity(self.settings.config_path) != self.settings_seen:
                 self.reload()  # the watcher watches its own settings: an edit is audited now
             if clock() >= next_beat:
                 self.heartbeat()
@@ -370,7 +361,7 @@ class WatchDaemon:
     def reload(self) -> None:
         """SIGHUP or an edit of the settings file: record and judge the change (by the policy
         before it), then re-read it; policy, globs, intervals and alert channels apply now."""
-        self.settings_seen = self._settings_stat()
+        self.settings_seen = file_identity(self.settings.config_path)
         self.audit_settings({"detected_by": "reload"})
         try:
             settings = load_settings(self.settings.config_path)

@@ -130,6 +130,18 @@ def roots_for(settings: Settings, paths: tuple[str, ...]) -> list[WatchRoot]:
     return roots
 
 
+def file_identity(path: Path | None) -> tuple[int, int, int, int] | None:
+    """What changes when a file is replaced or written (inode, size, mtime, ctime); a file
+    that is gone has an identity too, so its removal is a change."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0, 0, 0)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def host_evidence(uid: int | None, now: datetime) -> dict[str, Any]:
     """What the host can tell about an edit; never a guess at who made it."""
     try:

@@ -80,15 +80,29 @@ def analyze(
 ) -> list[LogFinding]:
     """All chain findings for a log whose lines were checked in file order."""
     findings: list[LogFinding] = []
+    anchored, suspects, sig_bad = _authenticate(checks, trusted, torn_tail, findings)
+    anchored = _drop_replays(checks, anchored, findings)
+    anchored = _drop_rival_seqs(checks, anchored, findings)
+    spine, present = _order(checks, anchored, findings)
+    _walk(checks, spine, present, suspects, sig_bad, findings)
+    return findings
+
+
+Suspects = dict[int, tuple[Code, str]]  # line index -> finding placed by position
+
+
+def _authenticate(
+    checks: Sequence[LineCheck], trusted: TrustedKeys, torn_tail: bool, findings: list[LogFinding]
+) -> tuple[list[int], Suspects, set[int]]:
+    """1. Signatures and keys. Content is authentic when validly signed, or when the chain
+    vouches for it (a later record names its hash); only authentic records anchor the seq
+    analysis. Returns (anchored lines, suspects, lines with a bad signature)."""
     referenced: dict[str, int] = defaultdict(int)  # prev_hash -> how many lines name it
     for c in checks:
         if c.parsed and c.prev_hash:
             referenced[c.prev_hash] += 1
-
-    # 1. Signatures and keys. Content is authentic when validly signed, or when the chain vouches
-    #    for it (a later record names its hash); only authentic records anchor the seq analysis.
     anchored: list[int] = []
-    suspects: dict[int, tuple[Code, str]] = {}  # line index -> finding placed by position
+    suspects: Suspects = {}
     sig_bad: set[int] = set()
     latest: datetime | None = None
     for i, c in enumerate(checks):
@@ -120,7 +134,14 @@ def analyze(
         else:
             suspects[i] = (code, detail)  # its seq field is not trustworthy: place by position
 
-    # 2. Replays: the same record hash more than once. Keep the copy that fits its neighbours.
+    return anchored, suspects, sig_bad
+
+
+def _drop_replays(
+    checks: Sequence[LineCheck], anchored: list[int], findings: list[LogFinding]
+) -> list[int]:
+    """2. Replays: the same record hash more than once. Keep the copy that fits its neighbours."""
+
     def fit(k: int, order: list[int]) -> int:
         s = checks[order[k]].seq or 0
         before = k > 0 and checks[order[k - 1]].seq == s - 1
@@ -142,9 +163,14 @@ def analyze(
                     findings.append(
                         LogFinding(Code.DUPLICATED, s, s, (i + 1,), f"copy of line {keep + 1}")
                     )
-    anchored = [i for i in anchored if i not in dropped]
+    return [i for i in anchored if i not in dropped]
 
-    # 3. Two different records claiming one seq: the genuine one is named by its successor.
+
+def _drop_rival_seqs(
+    checks: Sequence[LineCheck], anchored: list[int], findings: list[LogFinding]
+) -> list[int]:
+    """3. Two different records claiming one seq: the genuine one is named by its successor."""
+    dropped: set[int] = set()
     by_seq: dict[int, list[int]] = defaultdict(list)
     for i in anchored:
         by_seq[checks[i].seq or 0].append(i)
@@ -162,9 +188,15 @@ def analyze(
         lines = tuple(i + 1 for i in (rivals if len(genuine) != 1 else intruders))
         findings.append(LogFinding(Code.INSERTED, s, s, lines, detail))
         dropped.update(intruders)
-    anchored = [i for i in anchored if i not in dropped]
 
-    # 4. Order: records outside the longest increasing run of seqs were moved.
+    return [i for i in anchored if i not in dropped]
+
+
+def _order(
+    checks: Sequence[LineCheck], anchored: list[int], findings: list[LogFinding]
+) -> tuple[set[int], list[int]]:
+    """4. Order: records outside the longest increasing run of seqs were moved.
+    Returns (the spine of in-order lines, the seqs present)."""
     seqs = [checks[i].seq or 0 for i in anchored]
     in_order = _longest_increasing(seqs)
     run: list[int] = []
@@ -182,8 +214,19 @@ def analyze(
     spine = {anchored[k] for k in in_order}
     present = sorted(set(seqs))
 
-    # 5. Walk the file: gaps between spine records are deletions unless altered or unreadable
-    #    lines stand in their place; adjacent spine records must chain.
+    return spine, present
+
+
+def _walk(
+    checks: Sequence[LineCheck],
+    spine: set[int],
+    present: list[int],
+    suspects: Suspects,
+    sig_bad: set[int],
+    findings: list[LogFinding],
+) -> None:
+    """5. Walk the file: gaps between spine records are deletions unless altered or unreadable
+    lines stand in their place; adjacent spine records must chain."""
     last_seq, last_line, pending = 0, -1, []
     for i in range(len(checks) + 1):
         at_end = i == len(checks)
@@ -233,7 +276,6 @@ def analyze(
                 )
         if s is not None:
             last_seq, last_line, pending = s, i, []
-    return findings
 
 
 def _reordered(run: list[int], anchored: list[int], seqs: list[int]) -> LogFinding:
