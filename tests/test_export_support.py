@@ -135,13 +135,13 @@ def sample_bodies(now: datetime = T0) -> list[dict[str, Any]]:
             after_sha256=None,
             validation=ok,
             policy=passed,
-            author={"os_user": "mallory", "host": "web-1", "assurance": "unattributed"},
+            author={"file_owner": "mallory", "watcher_user": "svc", "host": "web-1", "assurance": "unattributed"},
             changes=[_change("recognizer.removed", "weakens", "EmailRec [en]", ["EMAIL_ADDRESS"])],
         ),
         dict(
             source="watcher-start",
             path=None,
-            author={"os_user": "svc", "host": "web-1", "assurance": "none"},
+            author={"watcher_user": "svc", "host": "web-1", "assurance": "none"},
             extra={"previous_stop": "unclean", "coverage_gap": True},
         ),
         dict(

@@ -110,3 +110,24 @@ def test_a_bad_time_bound_is_a_settings_error(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 2 and "validation.timeout_s" in run.stderr, run.stderr
+
+
+def test_readers_read_the_evidence_the_watcher_writes() -> None:
+    # `os_user` was read by the policy, `log` and the SIEM formats, and written nowhere.
+    import os
+    from datetime import UTC, datetime
+
+    from config_audit.commands.log import who
+    from config_audit.ledger.entries import Entry
+    from config_audit.policy.rules import Actor
+    from config_audit.siem.formats.common import summarize
+    from config_audit.watch.state import host_evidence
+
+    author = host_evidence(os.getuid(), datetime.now(UTC))
+    record = {"seq": 1, "time": "2024-05-01T12:00:00.000000Z", "source": "watcher",
+              "path": "recognizers/a.yaml", "author": author, "changes": []}
+    owner = author["file_owner"]
+    assert owner
+    assert summarize(Entry(record, b"{}", "0" * 64)).user_name == owner
+    assert who(record) == owner
+    assert owner.lower() in Actor.from_author(author).identities

@@ -29,7 +29,7 @@ def _when(text: str | None, flag: str) -> datetime | None:
 
 def who(record: dict[str, Any]) -> str:
     author = record.get("author") or {}
-    for key in ("signer", "author_email", "claimed_author", "os_user", "watcher_user"):
+    for key in ("signer", "author_email", "file_owner", "watcher_user"):
         if author.get(key):
             return str(author[key])
     return "-"

@@ -57,7 +57,7 @@ class Actor:
     def from_author(cls, author: Mapping[str, Any]) -> Actor:
         claimed = {
             str(v).lower()
-            for k in ("author_email", "committer_email", "os_user")
+            for k in ("author_email", "committer_email", "file_owner")
             if (v := author.get(k))
         }
         signer = author.get("signer") if author.get("signature_status") == "good" else None

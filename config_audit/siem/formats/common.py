@@ -116,7 +116,10 @@ def summarize(entry: Entry) -> Summary:
         repository=_text(r.get("repository")),
         commit=_text(r.get("commit")),
         user_name=_text(
-            author.get("author_name") or author.get("os_user") or author.get("committer_name")
+            author.get("author_name")
+            or author.get("file_owner")
+            or author.get("committer_name")
+            or author.get("watcher_user")
         ),
         user_email=_text(author.get("author_email") or author.get("committer_email")),
         host=_text(author.get("host") or author.get("hostname")),
