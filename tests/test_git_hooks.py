@@ -131,7 +131,42 @@ def test_commit_without_recognizer_files_never_starts_python(repo: Repo) -> None
     assert done.returncode == 0 and "command not found" not in done.stderr, done.stderr
 
 
+def test_hooks_run_without_the_venv_on_path(repo: Repo) -> None:
+    """A commit from an IDE or a git GUI (no venv on PATH): the shim runs the interpreter that
+    installed it, so the commit is still judged, recorded and noted."""
+    env_no_tool = {**repo.env, "PATH": "/usr/bin:/bin"}
+    assert shutil.which("config-audit", path=env_no_tool["PATH"]) is None
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    repo.git("add", "-A")
+    bad = subprocess.run(
+        ["git", "commit", "-q", "-m", "bad"],
+        cwd=repo.path,
+        env=env_no_tool,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1 and "CA105" in bad.stderr, bad.stderr
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    repo.git("add", "-A")
+    ok = subprocess.run(
+        ["git", "commit", "-q", "-m", "more context"],
+        cwd=repo.path,
+        env=env_no_tool,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert repo.head() in {r["commit"] for r in records(repo)}
+    assert repo.git("notes", "--ref=config-audit", "show", "HEAD", check=False).returncode == 0
+
+
 def test_missing_tool_blocks_recognizer_commits_with_advice(repo: Repo) -> None:
+    """The installing venv moved away and no config-audit on PATH: the commit is blocked and
+    the message says exactly what to run."""
+    hook = repo.path / ".git" / "hooks" / "pre-commit"
+    text = hook.read_text()
+    assert f"INSTALL_PYTHON={sys.executable}" in text.splitlines()
+    hook.write_text(text.replace(sys.executable, "/gone/venv/bin/python"))
     repo.write("recognizers/custom.yaml", RECOGNIZERS + "# touch\n")
     repo.git("add", "-A")
     env_no_tool = {**repo.env, "PATH": "/usr/bin:/bin"}
@@ -143,7 +178,10 @@ def test_missing_tool_blocks_recognizer_commits_with_advice(repo: Repo) -> None:
         text=True,
     )
     assert done.returncode != 0
-    assert "config-audit: command not found" in done.stderr and "uninstall-hooks" in done.stderr
+    assert "config-audit: command not found" in done.stderr
+    assert "/gone/venv/bin/python (the interpreter that installed this hook) is gone" in done.stderr
+    assert "-m config_audit install-hooks" in done.stderr and "rm " in done.stderr
+    assert "git commit --no-verify" in done.stderr
 
 
 def test_amend_and_rebase_are_recorded_once_per_commit(repo: Repo) -> None:
@@ -537,3 +575,85 @@ def test_a_cherry_picked_backport_is_not_taken_for_no_verify(repo: Repo, tmp_pat
         "--require-hook-record",
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_pre_push_sends_the_notes_and_says_when_the_remote_refuses(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """git push sends no refs/notes/*: the pre-push hook pushes ours with the branch, so a
+    fresh clone (and CI) finds the hook records; a refusing remote is named, the push goes on."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    repo.git("remote", "add", "origin", str(origin))
+    pushed = repo.git("push", "-q", "origin", "main", check=False)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "pushed refs/notes/config-audit" in pushed.stderr
+    remote_refs = repo.git("ls-remote", "origin").stdout
+    assert "refs/notes/config-audit\n" in remote_refs
+    assert "refs/notes/config-audit-checkpoints" in remote_refs
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True, env=repo.env)
+    subprocess.run(
+        ["git", "fetch", "-q", "origin", "refs/notes/config-audit*:refs/notes/config-audit*"],
+        cwd=clone,
+        check=True,
+        env=repo.env,
+    )
+    base = repo.git("rev-list", "--max-parents=0", "HEAD").stdout.strip()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    repo.git("push", "-q", "origin", "main")
+    subprocess.run(["git", "pull", "-q", "origin", "main"], cwd=clone, check=True, env=repo.env)
+    subprocess.run(
+        ["git", "fetch", "-q", "origin", "refs/notes/config-audit*:refs/notes/config-audit*"],
+        cwd=clone,
+        check=True,
+        env=repo.env,
+    )
+    ci = subprocess.run(
+        [f"{Path(sys.executable).parent}/config-audit", "ci", "--base", base,
+         "--require-hook-record", "--log", str(tmp_path / "ci.jsonl"), "--format", "json"],
+        cwd=clone, env=repo.env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert ci.returncode == 0, ci.stdout + ci.stderr
+    data = json.loads(ci.stdout)
+    assert data["hook_notes_present"] and all(c["hook_record"] for c in data["commits"])
+    # A remote that refuses notes: the branch still goes, the warning says what to do.
+    refuse = origin / "hooks" / "update"
+    refuse.write_text(
+        '#!/bin/sh\ncase "$1" in refs/notes/*) echo "notes not allowed here" >&2; exit 1;; esac\n'
+    )
+    refuse.chmod(0o755)
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, hr]"))
+    assert repo.commit("hr context").returncode == 0
+    refused = repo.git("push", "-q", "origin", "main", check=False)
+    assert refused.returncode == 0, refused.stderr
+    assert "origin refused the audit notes" in refused.stderr
+    assert "notes not allowed here" in refused.stderr and "CA603" in refused.stderr
+    assert repo.git("ls-remote", "origin", "main").stdout.split()[0] == repo.head()
+
+
+def test_ci_says_once_when_the_notes_were_not_fetched(repo: Repo, tmp_path: Path) -> None:
+    """A clone without refs/notes/config-audit: one clear note, not a bypass per commit; with
+    --require-hook-record the job fails (closed)."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    repo.git("remote", "add", "origin", str(origin))
+    base = repo.head()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    repo.git("push", "-q", "origin", "main")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True, env=repo.env)
+    cmd = [f"{Path(sys.executable).parent}/config-audit", "ci", "--base", base, "--log",
+           str(tmp_path / "ci.jsonl"), "--format", "json"]  # fmt: skip
+    lax = subprocess.run(cmd, cwd=clone, env=repo.env, capture_output=True, text=True)
+    assert lax.returncode == 0, lax.stdout + lax.stderr
+    data = json.loads(lax.stdout)
+    assert not data["hook_notes_present"]
+    assert "CA603" not in {f["code"] for c in data["commits"] for f in c["findings"]}
+    assert "refs/notes/config-audit is absent" in lax.stderr and "git fetch origin" in lax.stderr
+    strict = subprocess.run(
+        [*cmd, "--require-hook-record"], cwd=clone, env=repo.env, capture_output=True, text=True
+    )
+    assert strict.returncode == 1 and json.loads(strict.stdout)["failed"]
