@@ -236,18 +236,34 @@ def test_install_is_idempotent_honours_hookspath_and_chains_foreign_hooks(tmp_pa
     assert not (hooks / "post-commit").exists()
 
 
-def test_pre_commit_framework_runs_our_hook(tmp_path: Path) -> None:
+def test_pre_commit_framework_runs_our_hooks_records_notes_and_pushes(tmp_path: Path) -> None:
+    """Through the real pre-commit framework, with our .pre-commit-hooks.yaml as it is in this
+    work tree and all four stages installed: pre-commit blocks, post-commit writes a record and
+    a note, pre-push sends the notes to the remote."""
     if shutil.which("pre-commit", path=str(Path(__file__).parents[1] / ".venv" / "bin")) is None:
         pytest.skip("pre-commit framework not installed")
+    hooks_repo = tmp_path / "hooks-repo"  # a repository holding only our manifest (offline)
+    hooks_repo.mkdir()
+    shutil.copy(ROOT / ".pre-commit-hooks.yaml", hooks_repo / ".pre-commit-hooks.yaml")
     repo = make_repo(tmp_path, hooks=False)
+    ident = ["-c", "user.name=Alice", "-c", "user.email=alice@nw.example"]
+    for args in (["init", "-q"], ["add", "-A"], [*ident, "commit", "-q", "-m", "manifest"]):
+        subprocess.run(["git", *args], cwd=hooks_repo, env=repo.env, check=True)
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hooks_repo, text=True, capture_output=True
+    ).stdout.strip()
     repo.write(
         ".pre-commit-config.yaml",
         f"""\
+default_install_hook_types: [pre-commit, post-commit, post-rewrite, pre-push]
 repos:
-  - repo: {ROOT}
-    rev: {subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True, capture_output=True).stdout.strip()}
+  - repo: {hooks_repo}
+    rev: {rev}
     hooks:
       - id: config-audit-system
+      - id: config-audit-post-commit-system
+      - id: config-audit-post-rewrite-system
+      - id: config-audit-pre-push-system
 """,
     )
     repo.git("add", "-A")
@@ -257,16 +273,38 @@ repos:
         [pc, "install"], cwd=repo.path, env=env, capture_output=True, text=True
     )
     assert installed.returncode == 0, installed.stderr
-    ok = subprocess.run(
-        ["git", "commit", "-q", "-m", "ok"], cwd=repo.path, env=env, capture_output=True, text=True
-    )
+    for stage in ("pre-commit", "post-commit", "post-rewrite", "pre-push"):
+        assert (repo.path / ".git" / "hooks" / stage).exists(), stage
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=repo.path, env=env, capture_output=True, text=True
+        )
+
+    ok = git("commit", "-q", "-m", "ok")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    head = repo.head()
+    assert head in {r["commit"] for r in records(repo) if r["source"] == "post-commit"}
+    note = git("notes", "--ref=config-audit", "show", head)
+    assert note.returncode == 0 and json.loads(note.stdout.splitlines()[0])["commit"] == head
     repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
     repo.git("add", "-A")
-    bad = subprocess.run(
-        ["git", "commit", "-q", "-m", "bad"], cwd=repo.path, env=env, capture_output=True, text=True
-    )
+    bad = git("commit", "-q", "-m", "bad")
     assert bad.returncode != 0 and "CA105" in bad.stdout + bad.stderr
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    repo.git("add", "-A")
+    assert git("commit", "-q", "-m", "context").returncode == 0
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, hr]"))
+    repo.git("add", "-A")
+    amended = git("commit", "-q", "--amend", "-m", "hr context")
+    assert amended.returncode == 0, amended.stdout + amended.stderr
+    assert repo.head() in {r["commit"] for r in records(repo)}
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    repo.git("remote", "add", "origin", str(origin))
+    pushed = git("push", "-q", "origin", "main")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "refs/notes/config-audit\n" in repo.git("ls-remote", "origin").stdout
 
 
 def test_merge_with_a_resolved_conflict_goes_through_the_hooks(repo: Repo) -> None:

@@ -90,8 +90,10 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     if name == "post-commit":
         commits: list[tuple[str, str | None]] = [("HEAD", None)]
     else:
-        pairs = [line.split()[:2] for line in sys.stdin.read().splitlines() if line.strip()]
-        commits = [(new, old) for old, new in pairs]
+        text = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+        pairs = [line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2]
+        # The pre-commit framework passes no pairs: HEAD, the commit amend or rebase left.
+        commits = [(new, old) for old, new in pairs] or [("HEAD", None)]
     from config_audit.git.repo import BlobReader
 
     with (
