@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from config_audit.errors import SigningKeyError, VerificationError
 from config_audit.ledger.records import parse_time, signing_payload
-from config_audit.settings import SIGNING_KEY_ENV
+from config_audit.settings import SIGNING_KEY_ENV, SIGNING_KEY_FILE_ENV, user_signing_key
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ class Ed25519Signer:
 
 
 def load_signer(*, path: Path | None, environ: Mapping[str, str]) -> Ed25519Signer:
-    """The signing key from $CONFIG_AUDIT_SIGNING_KEY (CI) or else from `path` (mode 0600)."""
+    """The signing key from $CONFIG_AUDIT_SIGNING_KEY (CI), else from `path` (mode 0600),
+    else this person's key outside the repository (`user_signing_key`), if it exists."""
     from config_audit.ledger.keys import read_private_key_file  # keys imports this module
 
     pem = environ.get(SIGNING_KEY_ENV)
@@ -102,11 +103,15 @@ def load_signer(*, path: Path | None, environ: Mapping[str, str]) -> Ed25519Sign
         logger.info("signing key from $%s", SIGNING_KEY_ENV)
         return Ed25519Signer.from_pem(pem.encode("utf-8"), origin=f"${SIGNING_KEY_ENV}")
     if path is None:
-        raise SigningKeyError(
-            "no signing key configured",
-            advice=f"set 'signing_key' in .config-audit.yaml, or ${SIGNING_KEY_ENV} in CI; "
-            "create a key with `config-audit keygen`",
-        )
+        mine = user_signing_key(environ)
+        if not mine.is_file():
+            raise SigningKeyError(
+                "no signing key configured",
+                advice=f"create yours with `config-audit keygen` (written to {mine}; "
+                f"${SIGNING_KEY_FILE_ENV} names another file), or set ${SIGNING_KEY_ENV} to "
+                "the key's PEM in CI",
+            )
+        path = mine
     return Ed25519Signer.from_pem(read_private_key_file(path), origin=str(path))
 
 
