@@ -695,3 +695,34 @@ def test_ci_says_once_when_the_notes_were_not_fetched(repo: Repo, tmp_path: Path
         [*cmd, "--require-hook-record"], cwd=clone, env=repo.env, capture_output=True, text=True
     )
     assert strict.returncode == 1 and json.loads(strict.stdout)["failed"]
+
+
+def test_every_reading_command_finds_the_records_and_merges_several_logs(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """No --log: the hooks' log of this repository, for every reading command. Several --log
+    values are read together (each chain verified on its own), never one silently dropped."""
+    base = repo.git("rev-list", "--max-parents=0", "HEAD").stdout.strip()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    for args in (["log"], ["show", "1"], ["verify"], ["checkpoint"], ["export"], ["report"]):
+        done = repo.run(*args)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+    where = repo.run("where")
+    assert where.returncode == 0 and str(repo.log) in where.stdout
+    assert "watcher" in where.stdout and "refs/notes/config-audit" in where.stdout
+    ci_log = tmp_path / "ci.jsonl"
+    assert repo.run("ci", "--base", base, "--log", str(ci_log)).returncode == 0
+    hooks_n = len(repo.run("log", "--log", str(repo.log)).stdout.splitlines())
+    ci_n = len(repo.run("log", "--log", str(ci_log)).stdout.splitlines())
+    both = repo.run("log", "--log", str(repo.log), "--log", str(ci_log))
+    assert len(both.stdout.splitlines()) == hooks_n + ci_n and ci_n > 0
+    assert {"ci", "post-commit"} <= {line.split()[2] for line in both.stdout.splitlines()}
+    exported = repo.run("export", "--log", str(repo.log), "--log", str(ci_log))
+    assert len(exported.stdout.splitlines()) == hooks_n + ci_n
+    verified = repo.run("verify", "--log", str(repo.log), "--log", str(ci_log))
+    assert verified.returncode == 0 and verified.stdout.count("OK ") == 2, verified.stdout
+    report = repo.run("report", "--log", str(repo.log), "--log", str(ci_log))
+    assert report.returncode == 0 and str(ci_log) in report.stdout and str(repo.log) in report.stdout
+    two = repo.run("checkpoint", "--log", str(repo.log), "--log", str(ci_log))
+    assert two.returncode == 2 and "one record log, 2 given" in two.stderr
