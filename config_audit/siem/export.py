@@ -13,7 +13,6 @@ from typing import BinaryIO
 from config_audit.errors import UsageError
 from config_audit.ledger.log import complete_lines, unreadable
 from config_audit.ledger.records import parse_time
-from config_audit.settings import Settings
 from config_audit.siem.formats.common import Entry
 from config_audit.siem.formats.jsonfmt import render_ecs, render_hec
 from config_audit.siem.formats.syslog import render_cef, render_rfc5424
@@ -85,11 +84,3 @@ def export_entries(entries: Iterable[Entry], render: Renderer, out: BinaryIO) ->
     if batch:
         out.write(b"\n".join(batch) + b"\n")
     return count
-
-
-def log_path_from(log: Path | None, settings: Settings) -> Path:
-    """`--log`, else the configured log; there is no silent default to read from."""
-    path = log or settings.log_path
-    if path is None:
-        raise UsageError("no record log given", advice="pass --log PATH or set 'log' in the config")
-    return path
