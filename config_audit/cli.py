@@ -88,6 +88,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "validate",
         "Load recognizer files into Presidio and lint them.",
     ),
+    "where": (
+        "config_audit.commands.where",
+        "where",
+        "Where the settings, your key, each record log and the notes are.",
+    ),
     "diff": (
         "config_audit.commands.diff",
         "diff",

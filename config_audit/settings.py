@@ -18,6 +18,7 @@ from config_audit.errors import UsageError
 
 CONFIG_NAME = ".config-audit.yaml"
 SIGNING_KEY_ENV = "CONFIG_AUDIT_SIGNING_KEY"  # PEM of the private key (for CI)
+SIGNING_KEY_FILE_ENV = "CONFIG_AUDIT_SIGNING_KEY_FILE"  # path of this person's key file
 KNOWN_KEYS = frozenset(
     {
         "recognizers",
@@ -54,6 +55,18 @@ class Settings:
     alerts: Mapping[str, Any] = field(default_factory=dict)
     retention: Mapping[str, Any] = field(default_factory=dict)
     validation: Mapping[str, Any] = field(default_factory=dict)
+
+
+def user_signing_key(environ: Mapping[str, str]) -> Path:
+    """This person's signing key, outside every repository (so the committed settings name no
+    machine's path): $CONFIG_AUDIT_SIGNING_KEY_FILE, else
+    $XDG_CONFIG_HOME/config-audit/signing-key.pem (default ~/.config/...)."""
+    named = environ.get(SIGNING_KEY_FILE_ENV)
+    if named:
+        return Path(named).expanduser()
+    home = environ.get("HOME") or str(Path.home())
+    base = environ.get("XDG_CONFIG_HOME") or str(Path(home) / ".config")
+    return Path(base) / "config-audit" / "signing-key.pem"
 
 
 def find_config(start: Path) -> Path | None:

@@ -158,3 +158,56 @@ def test_progress_in_a_ci_log_is_a_line_now_and_then_not_a_redraw(
     lines = capsys.readouterr().err.splitlines()
     assert lines == [f"audited commits {i}/20" for i in range(1, 21)]
     assert "\r" not in "".join(lines)
+
+
+def _presidio_conf() -> Path:
+    import presidio_analyzer
+
+    return Path(presidio_analyzer.__file__).parent / "conf"
+
+
+@pytest.mark.parametrize("subdir", ["", "services/pii"])
+def test_init_fits_the_repository_and_commits_no_machine_path(tmp_path: Path, subdir: str) -> None:
+    """Presidio files under config/presidio/ (found by content, not by folder name), beside
+    YAML that is not Presidio's; the settings name no path of this machine; a commit from a
+    shell without the venv on PATH is recorded with the key from the user's home."""
+    repo = tmp_path / "r"
+    here = repo / subdir
+    conf = here / "config" / "presidio"
+    conf.mkdir(parents=True)
+    for name in ("default_analyzer.yaml", "default.yaml"):  # analyzer config; NLP config
+        (conf / name).write_text((_presidio_conf() / name).read_text())
+    (conf / "custom.yaml").write_text((ROOT / "recognizers" / "custom.yaml").read_text())
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "ci.yml").write_text("on: push\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
+           "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@x", "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, env=env, check=True)
+    done = subprocess.run([TOOL, "init"], cwd=here, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    settings = (here / ".config-audit.yaml").read_text()
+    assert '"config/presidio/custom.yaml"' in settings
+    assert '"config/presidio/default_analyzer.yaml"' in settings
+    assert "default.yaml" not in settings and "ci.yml" not in settings
+    assert str(tmp_path) not in settings and "signing_key:" not in settings
+    assert "next steps:" in done.stdout and "  3. " in done.stdout
+    assert (home / ".config" / "config-audit" / "signing-key.pem").exists()
+    validated = subprocess.run([TOOL, "validate"], cwd=here, env=env, capture_output=True,
+                               text=True)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert "custom.yaml" in validated.stdout
+    no_venv = {**env, "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", "add", "-A"], cwd=repo, env=no_venv, check=True)
+    committed = subprocess.run(["git", "commit", "-qm", "first"], cwd=repo, env=no_venv,
+                               capture_output=True, text=True)
+    assert committed.returncode == 0, committed.stderr
+    log = repo / ".git" / "config-audit" / "log.jsonl"
+    paths = {json.loads(line)["path"] for line in log.read_text().splitlines()}
+    prefix = f"{subdir}/" if subdir else ""
+    assert f"{prefix}config/presidio/custom.yaml" in paths
+    note = subprocess.run(["git", "notes", "--ref=config-audit", "show", "HEAD"], cwd=repo,
+                          env=env, capture_output=True, text=True)
+    assert note.returncode == 0

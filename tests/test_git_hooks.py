@@ -131,7 +131,42 @@ def test_commit_without_recognizer_files_never_starts_python(repo: Repo) -> None
     assert done.returncode == 0 and "command not found" not in done.stderr, done.stderr
 
 
+def test_hooks_run_without_the_venv_on_path(repo: Repo) -> None:
+    """A commit from an IDE or a git GUI (no venv on PATH): the shim runs the interpreter that
+    installed it, so the commit is still judged, recorded and noted."""
+    env_no_tool = {**repo.env, "PATH": "/usr/bin:/bin"}
+    assert shutil.which("config-audit", path=env_no_tool["PATH"]) is None
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    repo.git("add", "-A")
+    bad = subprocess.run(
+        ["git", "commit", "-q", "-m", "bad"],
+        cwd=repo.path,
+        env=env_no_tool,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1 and "CA105" in bad.stderr, bad.stderr
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    repo.git("add", "-A")
+    ok = subprocess.run(
+        ["git", "commit", "-q", "-m", "more context"],
+        cwd=repo.path,
+        env=env_no_tool,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert repo.head() in {r["commit"] for r in records(repo)}
+    assert repo.git("notes", "--ref=config-audit", "show", "HEAD", check=False).returncode == 0
+
+
 def test_missing_tool_blocks_recognizer_commits_with_advice(repo: Repo) -> None:
+    """The installing venv moved away and no config-audit on PATH: the commit is blocked and
+    the message says exactly what to run."""
+    hook = repo.path / ".git" / "hooks" / "pre-commit"
+    text = hook.read_text()
+    assert f"INSTALL_PYTHON={sys.executable}" in text.splitlines()
+    hook.write_text(text.replace(sys.executable, "/gone/venv/bin/python"))
     repo.write("recognizers/custom.yaml", RECOGNIZERS + "# touch\n")
     repo.git("add", "-A")
     env_no_tool = {**repo.env, "PATH": "/usr/bin:/bin"}
@@ -143,7 +178,10 @@ def test_missing_tool_blocks_recognizer_commits_with_advice(repo: Repo) -> None:
         text=True,
     )
     assert done.returncode != 0
-    assert "config-audit: command not found" in done.stderr and "uninstall-hooks" in done.stderr
+    assert "config-audit: command not found" in done.stderr
+    assert "/gone/venv/bin/python (the interpreter that installed this hook) is gone" in done.stderr
+    assert "-m config_audit install-hooks" in done.stderr and "rm " in done.stderr
+    assert "git commit --no-verify" in done.stderr
 
 
 def test_amend_and_rebase_are_recorded_once_per_commit(repo: Repo) -> None:
@@ -198,18 +236,34 @@ def test_install_is_idempotent_honours_hookspath_and_chains_foreign_hooks(tmp_pa
     assert not (hooks / "post-commit").exists()
 
 
-def test_pre_commit_framework_runs_our_hook(tmp_path: Path) -> None:
+def test_pre_commit_framework_runs_our_hooks_records_notes_and_pushes(tmp_path: Path) -> None:
+    """Through the real pre-commit framework, with our .pre-commit-hooks.yaml as it is in this
+    work tree and all four stages installed: pre-commit blocks, post-commit writes a record and
+    a note, pre-push sends the notes to the remote."""
     if shutil.which("pre-commit", path=str(Path(__file__).parents[1] / ".venv" / "bin")) is None:
         pytest.skip("pre-commit framework not installed")
+    hooks_repo = tmp_path / "hooks-repo"  # a repository holding only our manifest (offline)
+    hooks_repo.mkdir()
+    shutil.copy(ROOT / ".pre-commit-hooks.yaml", hooks_repo / ".pre-commit-hooks.yaml")
     repo = make_repo(tmp_path, hooks=False)
+    ident = ["-c", "user.name=Alice", "-c", "user.email=alice@nw.example"]
+    for args in (["init", "-q"], ["add", "-A"], [*ident, "commit", "-q", "-m", "manifest"]):
+        subprocess.run(["git", *args], cwd=hooks_repo, env=repo.env, check=True)
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hooks_repo, text=True, capture_output=True
+    ).stdout.strip()
     repo.write(
         ".pre-commit-config.yaml",
         f"""\
+default_install_hook_types: [pre-commit, post-commit, post-rewrite, pre-push]
 repos:
-  - repo: {ROOT}
-    rev: {subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True, capture_output=True).stdout.strip()}
+  - repo: {hooks_repo}
+    rev: {rev}
     hooks:
       - id: config-audit-system
+      - id: config-audit-post-commit-system
+      - id: config-audit-post-rewrite-system
+      - id: config-audit-pre-push-system
 """,
     )
     repo.git("add", "-A")
@@ -219,16 +273,38 @@ repos:
         [pc, "install"], cwd=repo.path, env=env, capture_output=True, text=True
     )
     assert installed.returncode == 0, installed.stderr
-    ok = subprocess.run(
-        ["git", "commit", "-q", "-m", "ok"], cwd=repo.path, env=env, capture_output=True, text=True
-    )
+    for stage in ("pre-commit", "post-commit", "post-rewrite", "pre-push"):
+        assert (repo.path / ".git" / "hooks" / stage).exists(), stage
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args], cwd=repo.path, env=env, capture_output=True, text=True
+        )
+
+    ok = git("commit", "-q", "-m", "ok")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    head = repo.head()
+    assert head in {r["commit"] for r in records(repo) if r["source"] == "post-commit"}
+    note = git("notes", "--ref=config-audit", "show", head)
+    assert note.returncode == 0 and json.loads(note.stdout.splitlines()[0])["commit"] == head
     repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
     repo.git("add", "-A")
-    bad = subprocess.run(
-        ["git", "commit", "-q", "-m", "bad"], cwd=repo.path, env=env, capture_output=True, text=True
-    )
+    bad = git("commit", "-q", "-m", "bad")
     assert bad.returncode != 0 and "CA105" in bad.stdout + bad.stderr
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    repo.git("add", "-A")
+    assert git("commit", "-q", "-m", "context").returncode == 0
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, hr]"))
+    repo.git("add", "-A")
+    amended = git("commit", "-q", "--amend", "-m", "hr context")
+    assert amended.returncode == 0, amended.stdout + amended.stderr
+    assert repo.head() in {r["commit"] for r in records(repo)}
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    repo.git("remote", "add", "origin", str(origin))
+    pushed = git("push", "-q", "origin", "main")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert "refs/notes/config-audit\n" in repo.git("ls-remote", "origin").stdout
 
 
 def test_merge_with_a_resolved_conflict_goes_through_the_hooks(repo: Repo) -> None:
@@ -536,3 +612,116 @@ def test_a_cherry_picked_backport_is_not_taken_for_no_verify(repo: Repo, tmp_pat
         "--require-hook-record",
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_pre_push_sends_the_notes_and_says_when_the_remote_refuses(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """git push sends no refs/notes/*: the pre-push hook pushes ours with the branch, so a
+    fresh clone (and CI) finds the hook records; a refusing remote is named, the push goes on."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    repo.git("remote", "add", "origin", str(origin))
+    pushed = repo.git("push", "-q", "origin", "main", check=False)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "pushed refs/notes/config-audit" in pushed.stderr
+    remote_refs = repo.git("ls-remote", "origin").stdout
+    assert "refs/notes/config-audit\n" in remote_refs
+    assert "refs/notes/config-audit-checkpoints" in remote_refs
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True, env=repo.env)
+    subprocess.run(
+        ["git", "fetch", "-q", "origin", "refs/notes/config-audit*:refs/notes/config-audit*"],
+        cwd=clone,
+        check=True,
+        env=repo.env,
+    )
+    base = repo.git("rev-list", "--max-parents=0", "HEAD").stdout.strip()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    repo.git("push", "-q", "origin", "main")
+    subprocess.run(["git", "pull", "-q", "origin", "main"], cwd=clone, check=True, env=repo.env)
+    subprocess.run(
+        ["git", "fetch", "-q", "origin", "refs/notes/config-audit*:refs/notes/config-audit*"],
+        cwd=clone,
+        check=True,
+        env=repo.env,
+    )
+    ci = subprocess.run(
+        [f"{Path(sys.executable).parent}/config-audit", "ci", "--base", base,
+         "--require-hook-record", "--log", str(tmp_path / "ci.jsonl"), "--format", "json"],
+        cwd=clone, env=repo.env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert ci.returncode == 0, ci.stdout + ci.stderr
+    data = json.loads(ci.stdout)
+    assert data["hook_notes_present"] and all(c["hook_record"] for c in data["commits"])
+    # A remote that refuses notes: the branch still goes, the warning says what to do.
+    refuse = origin / "hooks" / "update"
+    refuse.write_text(
+        '#!/bin/sh\ncase "$1" in refs/notes/*) echo "notes not allowed here" >&2; exit 1;; esac\n'
+    )
+    refuse.chmod(0o755)
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, hr]"))
+    assert repo.commit("hr context").returncode == 0
+    refused = repo.git("push", "-q", "origin", "main", check=False)
+    assert refused.returncode == 0, refused.stderr
+    assert "origin refused the audit notes" in refused.stderr
+    assert "notes not allowed here" in refused.stderr and "CA603" in refused.stderr
+    assert repo.git("ls-remote", "origin", "main").stdout.split()[0] == repo.head()
+
+
+def test_ci_says_once_when_the_notes_were_not_fetched(repo: Repo, tmp_path: Path) -> None:
+    """A clone without refs/notes/config-audit: one clear note, not a bypass per commit; with
+    --require-hook-record the job fails (closed)."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    repo.git("remote", "add", "origin", str(origin))
+    base = repo.head()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    repo.git("push", "-q", "origin", "main")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True, env=repo.env)
+    cmd = [f"{Path(sys.executable).parent}/config-audit", "ci", "--base", base, "--log",
+           str(tmp_path / "ci.jsonl"), "--format", "json"]  # fmt: skip
+    lax = subprocess.run(cmd, cwd=clone, env=repo.env, capture_output=True, text=True)
+    assert lax.returncode == 0, lax.stdout + lax.stderr
+    data = json.loads(lax.stdout)
+    assert not data["hook_notes_present"]
+    assert "CA603" not in {f["code"] for c in data["commits"] for f in c["findings"]}
+    assert "refs/notes/config-audit is absent" in lax.stderr and "git fetch origin" in lax.stderr
+    strict = subprocess.run(
+        [*cmd, "--require-hook-record"], cwd=clone, env=repo.env, capture_output=True, text=True
+    )
+    assert strict.returncode == 1 and json.loads(strict.stdout)["failed"]
+
+
+def test_every_reading_command_finds_the_records_and_merges_several_logs(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """No --log: the hooks' log of this repository, for every reading command. Several --log
+    values are read together (each chain verified on its own), never one silently dropped."""
+    base = repo.git("rev-list", "--max-parents=0", "HEAD").stdout.strip()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    for args in (["log"], ["show", "1"], ["verify"], ["checkpoint"], ["export"], ["report"]):
+        done = repo.run(*args)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+    where = repo.run("where")
+    assert where.returncode == 0 and str(repo.log) in where.stdout
+    assert "watcher" in where.stdout and "refs/notes/config-audit" in where.stdout
+    ci_log = tmp_path / "ci.jsonl"
+    assert repo.run("ci", "--base", base, "--log", str(ci_log)).returncode == 0
+    hooks_n = len(repo.run("log", "--log", str(repo.log)).stdout.splitlines())
+    ci_n = len(repo.run("log", "--log", str(ci_log)).stdout.splitlines())
+    both = repo.run("log", "--log", str(repo.log), "--log", str(ci_log))
+    assert len(both.stdout.splitlines()) == hooks_n + ci_n and ci_n > 0
+    assert {"ci", "post-commit"} <= {line.split()[2] for line in both.stdout.splitlines()}
+    exported = repo.run("export", "--log", str(repo.log), "--log", str(ci_log))
+    assert len(exported.stdout.splitlines()) == hooks_n + ci_n
+    verified = repo.run("verify", "--log", str(repo.log), "--log", str(ci_log))
+    assert verified.returncode == 0 and verified.stdout.count("OK ") == 2, verified.stdout
+    report = repo.run("report", "--log", str(repo.log), "--log", str(ci_log))
+    assert report.returncode == 0 and str(ci_log) in report.stdout and str(repo.log) in report.stdout
+    two = repo.run("checkpoint", "--log", str(repo.log), "--log", str(ci_log))
+    assert two.returncode == 2 and "one record log, 2 given" in two.stderr

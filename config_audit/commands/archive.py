@@ -9,13 +9,14 @@ from pathlib import Path
 import click
 
 from config_audit.commands.common import config_option, settings_from
+from config_audit.commands.logopts import log_option, one_log
 
 
 @click.command("archive")
 @click.option("--before", required=True, help="Seal records older than this: 2024-01-01 or 90d.")
-@click.option("--log", "log", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@log_option
 @config_option
-def archive(before: str, log: Path | None, config_path: Path | None) -> None:
+def archive(before: str, log_paths: tuple[Path, ...], config_path: Path | None) -> None:
     """Seal records older than --before (and outside retention.keep_days) into
     <log>.archive/ as gzip JSON Lines with a signed manifest and checkpoint.
 
@@ -24,10 +25,10 @@ def archive(before: str, log: Path | None, config_path: Path | None) -> None:
     """
     from config_audit.ledger.archive import archive_before, cutoff_for
     from config_audit.ledger.keys import load_signer
-    from config_audit.siem.export import log_path_from, parse_since
+    from config_audit.siem.export import parse_since
 
     settings = settings_from(config_path)
-    path = log_path_from(log, settings)
+    path = one_log(settings, log_paths, "archive")
     now = datetime.now(UTC)
     cutoff = cutoff_for(parse_since(before, now=now), dict(settings.retention), now)
     signer = load_signer(path=settings.signing_key_path, environ=os.environ)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from config_audit.commands.common import config_option, settings_from
-from config_audit.commands.logopts import log_option, resolve_log
+from config_audit.commands.logopts import log_option, one_log
 from config_audit.ledger.checkpoint import write_atomically
 from config_audit.ledger.keys import load_signer
 from config_audit.ledger.treehead import refresh_checkpoint
@@ -30,7 +30,7 @@ from config_audit.ledger.treehead import refresh_checkpoint
 )
 @config_option
 def checkpoint(
-    log_path: Path | None, out: Path | None, force: bool, config_path: Path | None
+    log_paths: tuple[Path, ...], out: Path | None, force: bool, config_path: Path | None
 ) -> None:
     """Sign the log's current size and Merkle root; write it to <log>.checkpoint.
 
@@ -43,7 +43,7 @@ def checkpoint(
       config-audit checkpoint --log .git/config-audit/log.jsonl --out /mnt/audit/cp.txt
     """
     settings = settings_from(config_path)
-    log = resolve_log(settings, log_path)
+    log = one_log(settings, log_paths, "checkpoint")
     signer = load_signer(path=settings.signing_key_path, environ=os.environ)
     text = refresh_checkpoint(log, signer, force=force)
     if out is not None:

@@ -125,10 +125,22 @@ def ci(
                 result.notes.append(f"record log tampered: {exc}")  # in every output format
                 tampered = True
     from config_audit.alerts.rules import alert_results
-    from config_audit.commands.render_ci import range_failed, to_json, to_markdown, to_sarif
+    from config_audit.commands.render_ci import (
+        notes_missing,
+        range_failed,
+        to_json,
+        to_markdown,
+        to_sarif,
+    )
+    from config_audit.git.notes import NOTES_PREFIX, audit_note_refs
 
+    notes_present = NOTES_PREFIX in audit_note_refs(cwd=top)
+    missing = notes_missing(result, notes_present=notes_present)
+    if missing:
+        result.notes.append(missing)
+        click.echo(f"config-audit: warning: {missing}", err=True)
     alert_results(settings, [r for c in result.commits for r in c.results], burst=False)
-    opts = {"require_hook_record": require_hook_record}
+    opts = {"require_hook_record": require_hook_record, "notes_present": notes_present}
     markdown = to_markdown(result, **opts)
     if markdown_path:
         markdown_path.write_text(markdown, encoding="utf-8")

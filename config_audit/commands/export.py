@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from config_audit.commands.common import config_option, settings_from
+from config_audit.commands.logopts import log_option, record_logs
 
 
 @click.command("export")
@@ -20,7 +21,7 @@ from config_audit.commands.common import config_option, settings_from
     help="jsonl: the signed lines verbatim; the others carry each record's hash and seq.",
 )
 @click.option("--since", default=None, help="Only records from then on: 30d, 12h, 2024-05-01.")
-@click.option("--log", "log", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@log_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -32,7 +33,7 @@ from config_audit.commands.common import config_option, settings_from
 def export(
     fmt: str,
     since: str | None,
-    log: Path | None,
+    log_paths: tuple[Path, ...],
     out: Path | None,
     host: str | None,
     config_path: Path | None,
@@ -47,14 +48,15 @@ def export(
     from config_audit.ledger.archive import read_sequence
     from config_audit.siem.export import (
         export_entries,
-        log_path_from,
         parse_since,
         renderer,
         since_filter,
     )
 
-    path = log_path_from(log, settings_from(config_path))
-    entries = since_filter(read_sequence(path), parse_since(since) if since else None)
+    logs = record_logs(settings_from(config_path), log_paths)
+    entries = since_filter(
+        (e for path in logs for e in read_sequence(path)), parse_since(since) if since else None
+    )
     render = renderer(fmt, host=host)
     if out is None:
         count = export_entries(entries, render, sys.stdout.buffer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -55,12 +56,16 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
                   block the commit (exit 1); weakening changes are shown
     post-commit   write the signed change record of HEAD and attach it as a git note
     post-rewrite  the same for commits rewritten by amend or rebase (pairs on stdin)
+    pre-push      push the records' notes (refs/notes/config-audit*) to the same remote
     """
     from config_audit.audit.git import audit_commit, audit_staged, commit_facts
     from config_audit.audit.runtime import open_auditor
 
     where = gitrepo.locations()
     top = where.top
+    if name == "pre-push":
+        push_notes_along(args, top)
+        return
     settings = settings_from(config_path, top=top)
     refreshed = refresh(
         where.hooks_dir, pathspecs=repo_pathspecs(settings, top), config=hook_config(settings, top)
@@ -85,8 +90,10 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     if name == "post-commit":
         commits: list[tuple[str, str | None]] = [("HEAD", None)]
     else:
-        pairs = [line.split()[:2] for line in sys.stdin.read().splitlines() if line.strip()]
-        commits = [(new, old) for old, new in pairs]
+        text = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+        pairs = [line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2]
+        # The pre-commit framework passes no pairs: HEAD, the commit amend or rebase left.
+        commits = [(new, old) for old, new in pairs] or [("HEAD", None)]
     from config_audit.git.repo import BlobReader
 
     with (
@@ -125,9 +132,11 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
 )
 @config_option
 def install_hooks(hooks_dir: Path | None, config_path: Path | None) -> None:
-    """Install the pre-commit, post-commit and post-rewrite hooks.
+    """Install the pre-commit, post-commit, post-rewrite and pre-push hooks.
 
-    Honours core.hooksPath. An existing hook that is not ours is kept and chained (it runs
+    The hooks run the Python that installed them (so commits from an IDE or a git GUI, with
+    no venv on PATH, are audited too), else config-audit on PATH. pre-push pushes the notes
+    (refs/notes/config-audit*) with the branch. Honours core.hooksPath. An existing hook that is not ours is kept and chained (it runs
     first); running this twice changes nothing. Run it where your .config-audit.yaml is found
     (or pass --config): a settings file in a subdirectory is named in the hooks, since git runs
     them at the top of the work tree.
@@ -150,6 +159,31 @@ def uninstall_hooks(hooks_dir: Path | None) -> None:
         raise UsageError(f"no config-audit hooks in {target}")
     for line in done:
         click.echo(f"removed {line}")
+
+
+def push_notes_along(args: tuple[str, ...], top: Path) -> None:
+    """pre-push: send the notes with the branch, so CI finds the hook records. Never blocks
+    the push (the branch is what the user asked for); says plainly when the notes stay behind."""
+    # git passes `remote url`; the pre-commit framework passes them in its environment.
+    remote = (args[0] if args else "") or os.environ.get("PRE_COMMIT_REMOTE_NAME", "")
+    if not remote:
+        return
+    refs, refused = gitnotes.push_notes(remote, cwd=top)
+    if refused is None:
+        if refs:
+            click.echo(f"config-audit: pushed {', '.join(refs)} to {remote}", err=True)
+        return
+    fetched = "refs/notes/config-audit-remote"
+    click.echo(
+        f"config-audit: WARNING: {remote} refused the audit notes ({', '.join(refs)}):\n"
+        f"  {refused.replace(chr(10), chr(10) + '  ')}\n"
+        "  CI will report these commits as unaudited (CA603) until the notes arrive.\n"
+        "  If someone else pushed notes first, merge theirs and push again:\n"
+        f"    git fetch {remote} refs/notes/config-audit:{fetched} && "
+        f"git notes --ref=config-audit merge -s cat_sort_uniq {fetched} && "
+        f"git push {remote} refs/notes/config-audit",
+        err=True,
+    )
 
 
 def _alert(settings: Settings, results: list[AuditResult]) -> None:

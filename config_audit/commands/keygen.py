@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ import click
 from config_audit.commands.common import config_option, settings_from
 from config_audit.commands.logopts import default_owner
 from config_audit.ledger.keys import add_trusted_key, generate_key, trusted_entry_yaml
+from config_audit.settings import user_signing_key
 
 
 @click.command()
@@ -40,11 +42,7 @@ def keygen(
       config-audit keygen --out ~/.config/config-audit/ci.pem --owner ci@example.com
     """
     settings = settings_from(config_path)
-    path = (
-        out
-        or settings.signing_key_path
-        or Path.home() / ".config" / "config-audit" / "signing-key.pem"
-    )
+    path = out or settings.signing_key_path or user_signing_key(os.environ)
     key = generate_key(path, owner=owner or default_owner())
     if trust is not None:
         add_trusted_key(trust, key.trusted)

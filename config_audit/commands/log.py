@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from config_audit.commands.common import config_option, format_option, settings_from
-from config_audit.commands.logopts import log_option, resolve_log
+from config_audit.commands.logopts import log_option, record_logs
 from config_audit.errors import UsageError
 from config_audit.ledger.log import Ledger
 from config_audit.times import parse_time
@@ -99,7 +99,7 @@ def one_line(record: dict[str, Any]) -> str:
 @format_option
 @config_option
 def log_command(
-    log_path: Path | None,
+    log_paths: tuple[Path, ...],
     since: str | None,
     until: str | None,
     author: str | None,
@@ -118,9 +118,9 @@ def log_command(
       config-audit log --entity EMAIL_ADDRESS --format json | jq .path
     """
     settings = settings_from(config_path)
-    ledger = Ledger(resolve_log(settings, log_path))
+    logs = record_logs(settings, log_paths)
     chosen = select(
-        ledger.read_records(),
+        merged_records(logs),
         since=_when(since, "--since"),
         until=_when(until, "--until"),
         author=author,
@@ -135,12 +135,22 @@ def log_command(
         )
 
 
+def merged_records(logs: list[Path]) -> list[dict[str, Any]]:
+    """Records of every log, oldest first (by record time; a log's own order breaks ties)."""
+    records = [r for path in logs for r in Ledger(path).read_records()]
+    if len(logs) > 1:
+        records.sort(key=lambda r: str(r.get("time", "")))
+    return records
+
+
 @click.command()
 @click.argument("ref")
 @log_option
 @format_option
 @config_option
-def show(ref: str, log_path: Path | None, output_format: str, config_path: Path | None) -> None:
+def show(
+    ref: str, log_paths: tuple[Path, ...], output_format: str, config_path: Path | None
+) -> None:
     """Show one record by seq number or id (a unique id prefix is enough).
 
     \b
@@ -149,8 +159,7 @@ def show(ref: str, log_path: Path | None, output_format: str, config_path: Path 
       config-audit show 3f2a9c1e --format json
     """
     settings = settings_from(config_path)
-    ledger = Ledger(resolve_log(settings, log_path))
-    records = list(ledger.read_records())
+    records = merged_records(record_logs(settings, log_paths))
     # A number is a seq first (an id prefix can be all digits too); otherwise an id prefix.
     matches = [r for r in records if ref.isdigit() and r.get("seq") == int(ref)]
     if not matches:

@@ -1,8 +1,11 @@
-"""Options and path defaults shared by the record-log commands (log, show, verify, checkpoint)."""
+"""Options and path defaults shared by the record-log commands: one way to find the records
+for log, show, verify, checkpoint, export, report, ship and archive."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -16,10 +19,11 @@ DEFAULT_TRUSTED_KEYS = Path(".config-audit") / "trusted-keys.yaml"
 
 log_option = click.option(
     "--log",
-    "log_path",
+    "log_paths",
+    multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Record log (default: 'log' in .config-audit.yaml).",
+    help="Record log; repeat to read several together (default: 'log' in .config-audit.yaml, "
+    "else this repository's hook log, else the watcher's log: `config-audit where`).",
 )
 trusted_keys_option = click.option(
     "--trusted-keys",
@@ -30,23 +34,52 @@ trusted_keys_option = click.option(
 )
 
 
-def resolve_log(settings: Settings, given: Path | None) -> Path:
-    path = given or settings.log_path
-    if path is None:
-        # In a repository with the hooks installed, the hooks' log is the natural default.
-        from config_audit.errors import GitError
-        from config_audit.git import repo as gitrepo
+def log_locations(settings: Settings) -> list[tuple[str, Path]]:
+    """Where records are written by default, in the order they are looked for: the
+    configured log, the hooks' log of this repository, the watcher's log of these settings."""
+    from config_audit.errors import ConfigAuditError
+    from config_audit.git import repo as gitrepo
+    from config_audit.watch.state import WatchOptions
 
-        try:
-            hook_log = gitrepo.git_dir(settings.root) / "config-audit" / "log.jsonl"
-        except GitError:
-            hook_log = None
-        if hook_log is not None and hook_log.is_file():
-            return hook_log
+    out: list[tuple[str, Path]] = []
+    if settings.log_path is not None:
+        out.append(("settings 'log'", settings.log_path))
+    with contextlib.suppress(ConfigAuditError):  # not in a repository
+        out.append(("hooks", gitrepo.git_dir(settings.root) / "config-audit" / "log.jsonl"))
+    with contextlib.suppress(ConfigAuditError):  # a broken `watch:` is the watcher's to report
+        out.append(("watcher", WatchOptions.from_settings(settings, os.environ).log_path))
+    return out
+
+
+def record_logs(settings: Settings, given: Sequence[Path]) -> list[Path]:
+    """The logs a reading command reads: every --log given (all of them, in order), else the
+    configured log, else the first default location that holds a log."""
+    if given:
+        return list(dict.fromkeys(given))
+    if settings.log_path is not None:
+        return [settings.log_path]
+    places = log_locations(settings)
+    for _, path in places:
+        if path.is_file():
+            return [path]
+    looked = "; ".join(f"{label}: {path}" for label, path in places)
+    raise UsageError(
+        "no record log found" + (f" (looked in {looked})" if looked else ""),
+        advice="pass --log PATH or set 'log' in .config-audit.yaml; `config-audit where` "
+        "shows where each writer keeps its log",
+    )
+
+
+def one_log(settings: Settings, given: Sequence[Path], command: str) -> Path:
+    """For commands that sign or move one log (checkpoint, archive, ship): several --log
+    values are an error, never a silent pick."""
+    logs = record_logs(settings, given)
+    if len(logs) > 1:
         raise UsageError(
-            "no record log given", advice="pass --log PATH or set 'log' in .config-audit.yaml"
+            f"{command} works on one record log, {len(logs)} given",
+            advice=f"run `config-audit {command}` once per --log",
         )
-    return path
+    return logs[0]
 
 
 def resolve_trusted(settings: Settings, given: Path | None) -> TrustedKeys:

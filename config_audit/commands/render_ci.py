@@ -13,10 +13,14 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def commit_findings(audit: CommitAudit, *, require_hook_record: bool) -> list[Finding]:
-    """Everything wrong with one commit: file findings, policy, attribution, a bypassed hook."""
+def commit_findings(
+    audit: CommitAudit, *, require_hook_record: bool, notes_present: bool = True
+) -> list[Finding]:
+    """Everything wrong with one commit: file findings, policy, attribution, a bypassed hook.
+    Without the notes ref in the clone no commit can show its hook record: that is said once
+    for the range (`notes_missing`), not as a bypass of every commit."""
     out = [f for r in audit.results for f in r.findings()] + list(audit.attribution)
-    if audit.results and not audit.hook_record:
+    if audit.results and not audit.hook_record and notes_present:
         why = (
             "its config-audit note holds no record of it signed by a trusted key (forged, "
             "copied from another commit, or signed by an unknown key)"
@@ -59,15 +63,38 @@ def public_change(change: Change) -> dict[str, Any]:
     return data
 
 
-def range_failed(audit: RangeAudit, *, require_hook_record: bool) -> bool:
-    return any(
-        f.severity is Severity.ERROR
-        for c in audit.commits
-        for f in commit_findings(c, require_hook_record=require_hook_record)
+NOTES_FETCH = "git fetch origin 'refs/notes/config-audit*:refs/notes/config-audit*'"
+
+
+def notes_missing(audit: RangeAudit, *, notes_present: bool) -> str | None:
+    """The range note when the clone has no notes ref although commits touch recognizers."""
+    if notes_present or not any(c.results for c in audit.commits):
+        return None
+    return (
+        "refs/notes/config-audit is absent from this clone, so no hook record can be checked "
+        "(the notes were not fetched, or never pushed: install-hooks adds a pre-push hook "
+        f"that pushes them). Fetch them before the audit: `{NOTES_FETCH}`"
     )
 
 
-def to_json(audit: RangeAudit, *, require_hook_record: bool) -> dict[str, Any]:
+def range_failed(
+    audit: RangeAudit, *, require_hook_record: bool, notes_present: bool = True
+) -> bool:
+    if require_hook_record and notes_missing(audit, notes_present=notes_present):
+        return True  # fail closed: unknown is not audited
+    return any(
+        f.severity is Severity.ERROR
+        for c in audit.commits
+        for f in commit_findings(
+            c, require_hook_record=require_hook_record, notes_present=notes_present
+        )
+    )
+
+
+def to_json(
+    audit: RangeAudit, *, require_hook_record: bool, notes_present: bool = True
+) -> dict[str, Any]:
+    opts = {"require_hook_record": require_hook_record, "notes_present": notes_present}
     commits = []
     for c in audit.commits:
         if not c.results:
@@ -87,9 +114,7 @@ def to_json(audit: RangeAudit, *, require_hook_record: bool) -> dict[str, Any]:
                     }
                     for r in c.results
                 ],
-                "findings": [
-                    f.to_dict() for f in commit_findings(c, require_hook_record=require_hook_record)
-                ],
+                "findings": [f.to_dict() for f in commit_findings(c, **opts)],
             }
         )
     return {
@@ -97,13 +122,15 @@ def to_json(audit: RangeAudit, *, require_hook_record: bool) -> dict[str, Any]:
         "head": audit.head,
         "commits_scanned": len(audit.commits),
         "notes": audit.notes,
+        "hook_notes_present": notes_present,
         "commits": commits,
-        "failed": range_failed(audit, require_hook_record=require_hook_record),
+        "failed": range_failed(audit, **opts),
     }
 
 
-def to_markdown(audit: RangeAudit, *, require_hook_record: bool) -> str:
-    failed = range_failed(audit, require_hook_record=require_hook_record)
+def to_markdown(audit: RangeAudit, *, require_hook_record: bool, notes_present: bool = True) -> str:
+    opts = {"require_hook_record": require_hook_record, "notes_present": notes_present}
+    failed = range_failed(audit, **opts)
     touched = [c for c in audit.commits if c.results]
     lines = [
         f"## Presidio recognizer audit: {'❌ failed' if failed else '✅ passed'}",
@@ -133,10 +160,7 @@ def to_markdown(audit: RangeAudit, *, require_hook_record: bool) -> str:
                 )
         lines.append("")
     problems = [
-        f
-        for c in touched
-        for f in commit_findings(c, require_hook_record=require_hook_record)
-        if f.severity is not Severity.INFO
+        f for c in touched for f in commit_findings(c, **opts) if f.severity is not Severity.INFO
     ]
     if problems:
         lines += ["### Findings", ""]
@@ -154,11 +178,15 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def to_sarif(audit: RangeAudit, *, require_hook_record: bool) -> dict[str, Any]:
+def to_sarif(
+    audit: RangeAudit, *, require_hook_record: bool, notes_present: bool = True
+) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     rules: dict[str, dict[str, Any]] = {}
     for c in audit.commits:
-        for f in commit_findings(c, require_hook_record=require_hook_record):
+        for f in commit_findings(
+            c, require_hook_record=require_hook_record, notes_present=notes_present
+        ):
             rules.setdefault(
                 f.code,
                 {

@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 from config_audit.commands.common import config_option, settings_from
+from config_audit.commands.logopts import log_option, record_logs
 
 
 @click.command("report")
 @click.option("--since", default="30d", show_default=True, help="30d, 12h, 2024-05-01 ...")
-@click.option("--log", "log", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@log_option
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(
@@ -25,7 +26,7 @@ from config_audit.commands.common import config_option, settings_from
 @config_option
 def report(
     since: str,
-    log: Path | None,
+    log_paths: tuple[Path, ...],
     fmt: str,
     out: Path | None,
     trusted_keys: Path | None,
@@ -40,19 +41,23 @@ def report(
     """
     from config_audit.ledger.archive import read_sequence
     from config_audit.ledger.keys import read_trusted_keys
-    from config_audit.siem.export import log_path_from, parse_since
+    from config_audit.siem.export import parse_since
     from config_audit.siem.report import build_report, verification_status
     from config_audit.siem.report_render import render_html, render_markdown
 
     settings = settings_from(config_path)
-    path = log_path_from(log, settings)
+    logs = record_logs(settings, log_paths)
     keys_path = trusted_keys or settings.trusted_keys_path
     trusted = read_trusted_keys(keys_path) if keys_path else None
-    status, ok = verification_status(path, trusted)
+    # Several logs (hooks, CI, watcher): one report, each chain verified on its own.
+    checked = [(path, *verification_status(path, trusted)) for path in logs]
+    status = "; ".join(f"{path}: {text}" if len(logs) > 1 else text for path, text, _ in checked)
+    oks = [ok for _, _, ok in checked]
+    ok = False if False in oks else (None if None in oks else True)
     now = datetime.now(UTC)
     data = build_report(
-        read_sequence(path),
-        log=str(path),
+        (entry for path in logs for entry in read_sequence(path)),
+        log=", ".join(str(path) for path in logs),
         since=parse_since(since, now=now),
         until=now,
         verification=status,

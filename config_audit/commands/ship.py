@@ -11,10 +11,11 @@ from types import FrameType
 import click
 
 from config_audit.commands.common import config_option, settings_from
+from config_audit.commands.logopts import log_option, one_log
 
 
 @click.command("ship")
-@click.option("--log", "log", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@log_option
 @click.option("--syslog", default=None, help="tcp://host:port (RFC 5424, octet counting).")
 @click.option(
     "--hec", default=None, help="Splunk HEC URL, e.g. https://splunk:8088/services/collector/event."
@@ -30,7 +31,7 @@ from config_audit.commands.common import config_option, settings_from
 @click.option("--host", default=None, help="Host name for records that name none.")
 @config_option
 def ship(
-    log: Path | None,
+    log_paths: tuple[Path, ...],
     syslog: str | None,
     hec: str | None,
     hec_token_env: str | None,
@@ -50,10 +51,9 @@ def ship(
       SPLUNK_TOKEN=... config-audit ship --hec https://splunk:8088/services/collector/event \\
           --hec-token-env SPLUNK_TOKEN --follow
     """
-    from config_audit.siem.export import log_path_from
     from config_audit.siem.ship import Shipper, destinations_from, run
 
-    path = log_path_from(log, settings_from(config_path))
+    path = one_log(settings_from(config_path), log_paths, "ship")
     targets = destinations_from(
         syslog=syslog,
         hec=hec,

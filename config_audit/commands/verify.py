@@ -11,14 +11,16 @@ import click
 from config_audit.commands.common import alert_failure, config_option, format_option, settings_from
 from config_audit.commands.logopts import (
     log_option,
-    resolve_log,
+    record_logs,
     resolve_trusted,
     trusted_keys_option,
 )
 from config_audit.errors import UsageError, VerificationError
 from config_audit.ledger.archive import archive_dir, segment_paths, verify_segment
 from config_audit.ledger.checkpoint import checkpoint_path, read_checkpoint_text, verify_checkpoint
+from config_audit.ledger.signing import TrustedKeys
 from config_audit.ledger.verify.log import VerifyReport, check_log, check_log_bytes
+from config_audit.settings import Settings
 
 
 @click.command()
@@ -47,7 +49,7 @@ from config_audit.ledger.verify.log import VerifyReport, check_log, check_log_by
 @click.pass_context
 def verify(
     ctx: click.Context,
-    log_path: Path | None,
+    log_paths: tuple[Path, ...],
     checkpoint_file: Path | None,
     archives: Path | None,
     require_checkpoint: bool,
@@ -67,8 +69,40 @@ def verify(
       config-audit verify --checkpoint /mnt/audit/cp.txt --format json | jq .findings
     """
     settings = settings_from(config_path)
-    log = resolve_log(settings, log_path)
+    logs = record_logs(settings, log_paths)
     trusted = resolve_trusted(settings, trusted_keys_path)
+    if len(logs) > 1 and (checkpoint_file or archives):
+        raise UsageError(
+            "--checkpoint and --archives name one log's files: give one --log with them"
+        )
+    failed = False
+    reports = []
+    for log in logs:  # each chain verified on its own: their seq numbers are their own
+        report = _verify_one(
+            settings, log, trusted, checkpoint_file, archives, require_checkpoint, output_format
+        )
+        reports.append(report.to_dict())
+        if output_format == "text":
+            click.echo(render_text(report))
+        if not report.ok:
+            codes = sorted({f.code.value for f in report.findings})
+            alert_failure(settings, f"record log failed verification: {', '.join(codes)}")
+            failed = True
+    if output_format == "json":  # one object for one log (as ever), a list for several
+        click.echo(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+    if failed:
+        ctx.exit(1)
+
+
+def _verify_one(
+    settings: Settings,
+    log: Path,
+    trusted: TrustedKeys,
+    checkpoint_file: Path | None,
+    archives: Path | None,
+    require_checkpoint: bool,
+    output_format: str,
+) -> VerifyReport:
     if not log.is_file():
         raise UsageError(f"{log}: no record log", advice="check --log or the 'log' setting")
     cp_file = checkpoint_file
@@ -102,14 +136,7 @@ def verify(
         report = check_log_bytes(archived + log.read_bytes(), trusted, checkpoint=cp, path=str(log))
     else:
         report = check_log(log, trusted, checkpoint=cp)
-    if output_format == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2))
-    else:
-        click.echo(render_text(report))
-    if not report.ok:
-        codes = sorted({f.code.value for f in report.findings})
-        alert_failure(settings, f"record log failed verification: {', '.join(codes)}")
-        ctx.exit(1)
+    return report
 
 
 def render_text(report: VerifyReport) -> str:

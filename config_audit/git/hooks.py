@@ -6,13 +6,15 @@ The files in the repository's `hooks/` directory are exactly `shim(name)` (a tes
 from __future__ import annotations
 
 import os
+import shlex
 import stat
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from config_audit.errors import UsageError
 
-HOOK_NAMES = ("pre-commit", "post-commit", "post-rewrite")
+HOOK_NAMES = ("pre-commit", "post-commit", "post-rewrite", "pre-push")
 MARKER = "# presidio-config-audit managed hook"
 CHAINED_SUFFIX = ".config-audit-chained"
 
@@ -32,7 +34,7 @@ def pathspecs_for(
 
 
 def _fast_path(name: str, pathspecs: Sequence[str]) -> str:
-    if name == "post-rewrite" or any("'" in p for p in pathspecs):
+    if name in ("post-rewrite", "pre-push") or any("'" in p for p in pathspecs):
         return ""  # no cheap filter (or one we cannot quote): always audit
     quoted = " ".join(f"'{p}'" for p in pathspecs)
     if name == "pre-commit":
@@ -57,10 +59,13 @@ def shim(
     chained: bool = False,
     pathspecs: Sequence[str] = DEFAULT_PATHSPECS,
     config: str | None = None,
+    python: str | None = None,
 ) -> str:
     """The hook script: a few lines of shell that exec `config-audit hook NAME`. `config` is
     the settings file (relative to the work tree, where git runs hooks) when it is not the one
-    at the top: a hook never finds a subdirectory's settings on its own."""
+    at the top: a hook never finds a subdirectory's settings on its own. `python` is the
+    interpreter that installed the hook (as pre-commit's INSTALL_PYTHON): commits from an IDE
+    or a git GUI, where the venv is not on PATH, still run it; PATH is the fallback."""
     lines = [
         "#!/bin/sh",
         f"{MARKER}: {name} (config-audit install-hooks; remove with uninstall-hooks)",
@@ -83,16 +88,50 @@ def shim(
     if config is not None and "'" in config:
         raise UsageError(f"settings path {config!r} holds a quote: the hook cannot name it")
     settings = f" --config '{config}'" if config else ""
-    run = f'exec config-audit hook {name}{settings} "$@"'
-    if name == "post-rewrite":
-        run = f'printf "%s\\n" "$input" | {run}'
-    lines += [
-        f"if command -v config-audit >/dev/null 2>&1; then {run}; exit $?; fi",
-        f'echo "config-audit: command not found; the {name} hook cannot audit recognizer changes." >&2',
-        'echo "  install it (pip install presidio-config-audit) or run: config-audit uninstall-hooks" >&2',
-        f"exit {1 if name == 'pre-commit' else 0}",
-    ]
+    args = f'hook {name}{settings} "$@"'
+
+    def feed(cmd: str) -> str:
+        return f'printf "%s\\n" "$input" | {cmd}' if name == "post-rewrite" else cmd
+
+    if python is not None:
+        lines += [
+            f"INSTALL_PYTHON={shlex.quote(python)}",
+            'if [ -x "$INSTALL_PYTHON" ]; then '
+            + feed(f'exec "$INSTALL_PYTHON" -m config_audit {args}')
+            + "; exit $?; fi",
+        ]
+    lines.append(
+        "if command -v config-audit >/dev/null 2>&1; then "
+        + feed(f"exec config-audit {args}")
+        + "; exit $?; fi"
+    )
+    lines += _not_found(name, python)
     return "\n".join(lines) + "\n"
+
+
+def _not_found(name: str, python: str | None) -> list[str]:
+    """What to say when neither the installing interpreter nor PATH has config-audit: the
+    exact commands, since the user may be in an IDE with no venv to activate."""
+    gone = (
+        "$INSTALL_PYTHON (the interpreter that installed this hook) is gone (venv moved or "
+        "deleted?) and config-audit is not on PATH"
+        if python is not None
+        else "config-audit is not on PATH"
+    )
+    out = [
+        f'echo "config-audit: command not found: the {name} hook cannot run: {gone}." >&2',
+        'echo "  reinstall the hooks with the config-audit you use, from this repository:" >&2',
+        'echo "    /path/to/venv/bin/config-audit install-hooks   (or: python -m config_audit '
+        'install-hooks)" >&2',
+        'echo "  or remove them: rm \\"$0\\"   (config-audit uninstall-hooks removes all)" >&2',
+    ]
+    if name == "pre-commit":
+        out.append(
+            'echo "  or commit once without the check: git commit --no-verify '
+            '(CI reports the commit as unaudited)" >&2'
+        )
+    out.append(f"exit {1 if name == 'pre-commit' else 0}")  # a push without notes is CI's to flag
+    return out
 
 
 def is_ours(path: Path) -> bool:
@@ -103,9 +142,15 @@ def is_ours(path: Path) -> bool:
 
 
 def install(
-    hooks_dir: Path, *, pathspecs: Sequence[str] = DEFAULT_PATHSPECS, config: str | None = None
+    hooks_dir: Path,
+    *,
+    pathspecs: Sequence[str] = DEFAULT_PATHSPECS,
+    config: str | None = None,
+    python: str | None = None,
 ) -> list[str]:
-    """Install every shim; idempotent; a foreign hook is kept and chained, never overwritten."""
+    """Install every shim; idempotent; a foreign hook is kept and chained, never overwritten.
+    The shims run `python` (default: this interpreter) and fall back to PATH."""
+    python = python or sys.executable
     hooks_dir.mkdir(parents=True, exist_ok=True)
     done = []
     for name in HOOK_NAMES:
@@ -121,25 +166,51 @@ def install(
             done.append(f"{name} (kept the existing hook as {chained.name}, chained)")
         else:
             done.append(name)
-        wanted = shim(name, chained=chained.exists(), pathspecs=pathspecs, config=config)
+        wanted = shim(
+            name, chained=chained.exists(), pathspecs=pathspecs, config=config, python=python
+        )
         _write_executable(target, wanted)
     return done
 
 
-def refresh(hooks_dir: Path, *, pathspecs: Sequence[str], config: str | None = None) -> list[str]:
+def refresh(
+    hooks_dir: Path,
+    *,
+    pathspecs: Sequence[str],
+    config: str | None = None,
+    python: str | None = None,
+) -> list[str]:
     """Rewrite our installed shims whose fast path no longer matches the configured globs
-    (a glob added later must not be skipped by an old shim). Foreign hooks are not touched."""
+    (a glob added later must not be skipped by an old shim). Foreign hooks are not touched;
+    a hook not installed (pre-push, added later) is not added: install-hooks does that.
+    The interpreter a shim names is kept (default: this one, if the shim names none)."""
     changed = []
     for name in HOOK_NAMES:
         target = hooks_dir / name
         if not is_ours(target):
             continue
         chained = (hooks_dir / (name + CHAINED_SUFFIX)).exists()
-        wanted = shim(name, chained=chained, pathspecs=pathspecs, config=config)
-        if target.read_text(encoding="utf-8", errors="replace") != wanted:
+        current = target.read_text(encoding="utf-8", errors="replace")
+        wanted = shim(
+            name,
+            chained=chained,
+            pathspecs=pathspecs,
+            config=config,
+            python=installed_python(current) or python or sys.executable,
+        )
+        if current != wanted:
             _write_executable(target, wanted)
             changed.append(name)
     return changed
+
+
+def installed_python(text: str) -> str | None:
+    """The interpreter a shim names (None for a PATH-only shim)."""
+    for line in text.splitlines():
+        if line.startswith("INSTALL_PYTHON="):
+            words = shlex.split(line.partition("=")[2])
+            return words[0] if words else None
+    return None
 
 
 def uninstall(hooks_dir: Path) -> list[str]:

@@ -52,3 +52,30 @@ def hook_record_of(
             continue
         return record
     return None
+
+
+NOTES_PREFIX = "refs/notes/config-audit"
+
+
+def audit_note_refs(*, cwd: Path | None = None) -> list[str]:
+    """Our notes refs in this repository (records, checkpoints): refs/notes/config-audit*."""
+    out = run_git(["for-each-ref", "--format=%(refname)", "refs/notes/"], cwd=cwd, check=False)
+    return [r for r in out.decode().split() if r.startswith(NOTES_PREFIX)]
+
+
+def push_notes(remote: str, *, cwd: Path | None = None) -> tuple[list[str], str | None]:
+    """Push our notes refs to `remote` (git push never sends refs/notes/* by itself).
+    Returns the refs pushed and git's complaint when the remote refused them (None if not)."""
+    refs = audit_note_refs(cwd=cwd)
+    if not refs:
+        return [], None
+    proc = subprocess.run(
+        ["git", "push", "--no-verify", "--quiet", remote, *(f"{r}:{r}" for r in refs)],
+        cwd=cwd,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return refs, proc.stderr.decode(errors="replace").strip() or "git push failed"
+    return refs, None

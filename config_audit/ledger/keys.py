@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from config_audit.durable import write_atomic
 from config_audit.errors import SigningKeyError, UsageError
 from config_audit.ledger.signing import Ed25519Signer, TrustedKey, TrustedKeys, key_id_for
-from config_audit.settings import SIGNING_KEY_ENV
+from config_audit.settings import SIGNING_KEY_ENV, SIGNING_KEY_FILE_ENV, user_signing_key
 from config_audit.times import parse_setting_time
 
 logger = logging.getLogger(__name__)
@@ -169,15 +169,20 @@ def add_trusted_key(path: Path, key: TrustedKey) -> None:
 
 
 def load_signer(*, path: Path | None, environ: Mapping[str, str]) -> Ed25519Signer:
-    """The signing key from $CONFIG_AUDIT_SIGNING_KEY (CI) or else from `path` (mode 0600)."""
+    """The signing key from $CONFIG_AUDIT_SIGNING_KEY (CI), else from `path` (mode 0600),
+    else this person's key outside the repository (`user_signing_key`), if it exists."""
     pem = environ.get(SIGNING_KEY_ENV)
     if pem:
         logger.info("signing key from $%s", SIGNING_KEY_ENV)
         return Ed25519Signer.from_pem(pem.encode("utf-8"), origin=f"${SIGNING_KEY_ENV}")
     if path is None:
-        raise SigningKeyError(
-            "no signing key configured",
-            advice=f"set 'signing_key' in .config-audit.yaml, or ${SIGNING_KEY_ENV} in CI; "
-            "create a key with `config-audit keygen`",
-        )
+        mine = user_signing_key(environ)
+        if not mine.is_file():
+            raise SigningKeyError(
+                "no signing key configured",
+                advice=f"create yours with `config-audit keygen` (written to {mine}; "
+                f"${SIGNING_KEY_FILE_ENV} names another file), or set ${SIGNING_KEY_ENV} to "
+                "the key's PEM in CI",
+            )
+        path = mine
     return Ed25519Signer.from_pem(read_private_key_file(path), origin=str(path))

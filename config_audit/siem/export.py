@@ -7,12 +7,10 @@ import re
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 from config_audit.errors import UsageError
 from config_audit.ledger.entries import Entry
-from config_audit.settings import Settings
 from config_audit.siem.formats.jsonfmt import render_ecs, render_hec
 from config_audit.siem.formats.syslog import render_cef, render_rfc5424
 from config_audit.times import parse_time
@@ -75,11 +73,3 @@ def export_entries(entries: Iterable[Entry], render: Renderer, out: BinaryIO) ->
     if batch:
         out.write(b"\n".join(batch) + b"\n")
     return count
-
-
-def log_path_from(log: Path | None, settings: Settings) -> Path:
-    """`--log`, else the configured log; there is no silent default to read from."""
-    path = log or settings.log_path
-    if path is None:
-        raise UsageError("no record log given", advice="pass --log PATH or set 'log' in the config")
-    return path
