@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from config_audit.audit.check import check_bytes
 from config_audit.model import ConfigFormat, Severity
 from config_audit.validate import LoadResult, Validator, presidio_version
 
@@ -72,11 +73,29 @@ def test_recognizer_named_in_findings(validator: Validator) -> None:
     assert load(validator, "adhoc_backspace.yaml").findings[0].recognizer == "Employee"
 
 
-def test_dropped_language_is_a_warning(validator: Validator) -> None:
+def test_dropped_language_log_lines_are_folded(validator: Validator) -> None:
+    # Presidio logs one WARNING per dropped instance; lint's CA115 already names the language
+    # (an error here: the custom FrenchSiren is left with no language at all), so no CA207.
     result = load(validator, "registry_language_dropped.yaml")
     assert result.valid and result.recognizer_count == 1
-    [warning] = [f for f in result.findings if f.code == "CA207"]
-    assert warning.severity is Severity.WARNING and "FrenchSiren" in warning.message
+    assert "CA207" not in codes(result)
+    checked = check_bytes(
+        (FIXTURES / "registry_language_dropped.yaml").read_bytes(), path="x.yaml", validator=validator
+    )
+    [ca115] = [f for f in checked.report.findings if f.code == "CA115"]
+    assert ca115.severity is Severity.ERROR and ca115.recognizer == "FrenchSiren"
+
+
+def test_country_code_checked_against_the_class(validator: Validator) -> None:
+    data = (
+        b"supported_languages: [en]\nrecognizers:\n"
+        b"  - {name: UsSsnRecognizer, type: predefined, country_code: us}\n"
+        b"  - {name: UsBankRecognizer, type: predefined, country_code: uk}\n"
+        b"  - {name: EmailRecognizer, type: predefined, country_code: us}\n"
+    )
+    result = validator.load(data, path="cc.yaml", fmt=ConfigFormat.REGISTRY)
+    found = sorted((f.recognizer, f.severity) for f in result.findings if f.code == "CA214")
+    assert found == [("EmailRecognizer", Severity.WARNING), ("UsBankRecognizer", Severity.WARNING)]
 
 
 def test_spacy_recognizer_noted_and_dropped(validator: Validator) -> None:

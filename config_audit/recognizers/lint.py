@@ -262,36 +262,92 @@ class _Linter(EntryLinter):
                     recognizer=name,
                     hint="use type: custom",
                 )
-            for key, why in (
-                ("supported_language", "ignored: the registry languages apply"),
-                ("country_code", "dropped before the class cross-check"),
-                ("deny_list_score", "dropped"),
-            ):
-                if key in entry:
-                    self.add(
-                        "CA113",
-                        W,
-                        f"'{key}' on a predefined recognizer is {why}",
-                        line=line_of(entry, key),
-                        recognizer=name,
-                        hint="use supported_languages items, or remove it",
-                    )
+            self.predefined_dropped_keys(entry, name=name, registry_languages=registry_languages)
         else:
             self.custom_entry(entry, name=name, line=line)
-        for lang, _ctx in entry_languages(entry, registry_languages, kind):
-            if registry_languages and lang not in registry_languages:
-                self.add(
-                    "CA115",
-                    E,
-                    f"language '{lang}' is not in the registry's "
-                    f"supported_languages {list(registry_languages)}: Presidio drops this "
-                    "recognizer for it",
-                    line=line_of(entry, "supported_languages") or line,
-                    recognizer=name,
-                    hint=f"add '{lang}' to supported_languages, or fix the code",
-                )
-            if entry.get("enabled", True) is not False:
+        languages = [lang for lang, _ctx in entry_languages(entry, registry_languages, kind)]
+        self.template_languages(
+            entry, name=name, kind=kind, languages=languages, registry=registry_languages, line=line
+        )
+        # A predefined entry per language with the ignored singular `supported_language` loads the
+        # same class once per registry language each: CA113 says so; identical duplicates lose no
+        # detection, so they are not repeated as CA102 errors.
+        folded = kind == "predefined" and "supported_language" in entry
+        loads = entry.get("enabled", True) is not False and not folded
+        for lang in languages:
+            if loads and (not registry_languages or lang in registry_languages):
                 self.duplicate((name, lang), seen, line)
+
+    def predefined_dropped_keys(
+        self, entry: dict[Any, Any], *, name: str, registry_languages: tuple[str, ...]
+    ) -> None:
+        """CA113: keys Presidio drops from a predefined entry, when dropping them changes
+        something. `country_code` is checked against the class by the worker (CA210)."""
+        single = entry.get("supported_language")
+        # Ignored in favour of the registry languages: harmless when they are that one language.
+        if "supported_language" in entry and list(registry_languages) != [str(single)]:
+            self.add(
+                "CA113",
+                W,
+                f"'supported_language: {single}' on a predefined recognizer is ignored: it is "
+                f"created for every registry language {list(registry_languages)} (an entry per "
+                "language loads the class once per entry in each)",
+                line=line_of(entry, "supported_language"),
+                recognizer=name,
+                hint="use supported_languages: [" + str(single) + "], or remove it",
+            )
+        if "deny_list_score" in entry:
+            self.add(
+                "CA113",
+                W,
+                "'deny_list_score' on a predefined recognizer is dropped",
+                line=line_of(entry, "deny_list_score"),
+                recognizer=name,
+                hint="remove it; predefined recognizers have no deny list",
+            )
+
+    def template_languages(
+        self,
+        entry: dict[Any, Any],
+        *,
+        name: str,
+        kind: str,
+        languages: list[str],
+        registry: tuple[str, ...],
+        line: int | None,
+    ) -> None:
+        """CA115: languages the registry does not list get no instance. Presidio's own template
+        does this on purpose (one line turns a language on): info. A custom recognizer left with
+        no language at all never runs: its author wrote it for nothing, an error."""
+        if not registry or entry.get("enabled", True) is False:
+            return
+        outside = [lang for lang in dict.fromkeys(languages) if lang not in registry]
+        if not outside:
+            return
+        kept = [lang for lang in dict.fromkeys(languages) if lang in registry]
+        where = line_of(entry, "supported_languages") or line_of(entry, "supported_language")
+        if not kept and kind == "custom":
+            self.add(
+                "CA115",
+                E,
+                f"none of this recognizer's languages {outside} is in the registry's "
+                f"supported_languages {list(registry)}: Presidio creates no instance of it",
+                line=where or line,
+                recognizer=name,
+                hint=f"add {outside[0]!r} to supported_languages, or give the recognizer one of "
+                f"{list(registry)}",
+            )
+            return
+        self.add(
+            "CA115",
+            INFO,
+            f"no instance for {', '.join(outside)} (not in the registry's supported_languages "
+            f"{list(registry)}); instances: {', '.join(kept) or 'none'}",
+            line=where or line,
+            recognizer=name,
+            hint="Presidio's multi-language template; add the language to supported_languages "
+            "to turn it on",
+        )
 
     # -- (c) analyzer ------------------------------------------------------------------------
 

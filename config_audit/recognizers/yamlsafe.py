@@ -51,8 +51,17 @@ class _LineLoader(_BaseLoader):
     pass
 
 
+def _is_merge(key_node: yaml.Node) -> bool:
+    return key_node.tag == "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    # A merge key (`<<: *base`) brings in the base's pairs, which flatten_mapping puts first; a key
+    # the mapping then writes itself overrides the merged one (YAML's merge semantics), which is
+    # not a duplicate. Only two keys written in this mapping itself are.
+    own = {id(k) for k, _ in node.value if not _is_merge(k)}
     loader.flatten_mapping(node)
+    written: set[Any] = set()
     result = LineDict()
     result.line = node.start_mark.line + 1
     result.key_lines = {}
@@ -66,8 +75,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
                 "a mapping key is itself a mapping or list", line=key_node.start_mark.line + 1
             ) from None
         line = key_node.start_mark.line + 1
-        if key in result:
-            result.duplicate_keys.append((key, line))
+        if id(key_node) in own:
+            if key in written:
+                result.duplicate_keys.append((key, line))
+            written.add(key)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
     return result

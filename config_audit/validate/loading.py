@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
-from config_audit.validate import effective, errors_map, regex_safety, samples
+from config_audit.validate import calibrate, effective, errors_map, regex_safety, samples
 
 logger = logging.getLogger(__name__)
 _FastLoader = getattr(yaml, "CSafeLoader", None)  # libyaml, when PyYAML was built with it
@@ -28,7 +28,7 @@ CODE_ZERO = "CA203"
 CODE_NLP_DROPPED = "CA204"
 CODE_ANALYZE = "CA205"
 CODE_NO_RECOGNIZER_FOR_LANGUAGE = "CA206"
-CODE_PRESIDIO_WARNING = "CA207"
+CODE_PRESIDIO_WARNING = calibrate.CODE_PRESIDIO_WARNING
 CODE_NLP_ENGINE = "CA208"
 CODE_REGEX_TIMEOUT = "CA305"
 
@@ -188,7 +188,8 @@ def load_file(
     except Exception as exc:
         out.findings.append(errors_map.describe(exc, fmt=fmt, path=path, parsed=parsed, tmp=tmp))
         return out
-    _presidio_warnings(capture, out)
+    _presidio_warnings(capture, out, fmt)
+    out.findings.extend(calibrate.country_codes(parsed, fmt, path=path))
     _check_and_analyze(loaded, fmt, out, capture, probe_timeout_s, sample_list)
     return out
 
@@ -229,14 +230,8 @@ def _pre_parse(data: bytes, out: Outcome, *, fast: bool) -> Any:
         return None
 
 
-def _presidio_warnings(capture: Any, out: Outcome) -> None:
-    for message in dict.fromkeys(capture.take()):
-        out.add(
-            CODE_PRESIDIO_WARNING,
-            Severity.WARNING,
-            f"Presidio warned while loading: {message}",
-            hint="Presidio accepted the file but changed or dropped something",
-        )
+def _presidio_warnings(capture: Any, out: Outcome, fmt: ConfigFormat) -> None:
+    out.findings.extend(calibrate.fold_warnings(capture.take(), path=out.path, fmt=fmt))
 
 
 def _check_and_analyze(
