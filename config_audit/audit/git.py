@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config_audit.audit.git_settings import policy_in_force, settings_change, settings_event
+from config_audit.audit.git_settings import policy_in_force, settings_changes, settings_event
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import GitError
 from config_audit.git import notes as gitnotes
@@ -100,9 +100,9 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
     top = gitrepo.toplevel(cwd)
     globs = repo_globs(auditor, top)
     staged = gitrepo.staged_changes(top)
-    settings_file = settings_change(auditor, staged, top)
-    changes = [c for c in staged if relevant(c, globs)]
-    if not changes and settings_file is None:
+    settings_files = settings_changes(auditor, staged, top)
+    changes = [c for c in staged if relevant(c, globs) and c not in settings_files]
+    if not changes and not settings_files:
         return []
     if changes and auditor.validator is not None:
         auditor.validator.prestart()  # Presidio's import overlaps reading the index
@@ -120,13 +120,17 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             commit=None,
             author=author,
         )
-        if settings_file is not None:
-            events.append(settings_event(settings_file, reader, "pre-commit", top, None, author))
+        for settings_file in settings_files:
+            events.append(
+                settings_event(
+                    settings_file, reader, "pre-commit", top, None, author, auditor=auditor
+                )
+            )
         base = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
         with policy_in_force(auditor, base, top, reader):
             results = [_judged(auditor, event) for event in events]
     if auditor.cache_dir is not None and not any(r.blocked for r in results):
-        audited = changes + ([settings_file] if settings_file is not None else [])
+        audited = changes + settings_files
         try:
             precommit.remember(auditor.cache_dir, top, audited)
         except OSError as exc:  # evidence only: the commit is not blocked for it
@@ -213,15 +217,15 @@ def audit_commit(
         touched = gitrepo.merge_touched_paths(commit, cwd=top)
         changes = gitrepo.commit_changes(commit, cwd=top)
         changes = [c for c in changes if c.path in touched]
-    settings_file = settings_change(auditor, changes, top)
-    changes = [c for c in changes if relevant(c, globs)]
+    settings_files = settings_changes(auditor, changes, top)
+    changes = [c for c in changes if relevant(c, globs) and c not in settings_files]
     info = facts.info
     audit = CommitAudit(commit, info)
-    if not changes and settings_file is None:
+    if not changes and not settings_files:
         return audit
     audit.hook_record = facts.noted
     if source == "post-commit" and auditor.cache_dir is not None:
-        audited = changes + ([settings_file] if settings_file is not None else [])
+        audited = changes + settings_files
         evidence = precommit.evidence(auditor.cache_dir, top, audited)
         if evidence == NOT_RUN:  # git's sequencer never runs pre-commit: say why, not "skipped"
             evidence = precommit.sequencer_step(gitrepo.reflog_subject("HEAD", cwd=top))
@@ -230,15 +234,17 @@ def audit_commit(
     events = events_for(
         changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
     )
-    first = changes[0].path if changes else settings_file.path if settings_file else ""
+    first = changes[0].path if changes else settings_files[0].path
     audit.attribution = attribution_findings(info, path=first)
     with policy_in_force(auditor, facts.parents[0] if facts.parents else None, top, reader):
         for event in events:
             if extra:
                 event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})
             audit.results.append(auditor.audit(event))
-        if settings_file is not None:
-            event = settings_event(settings_file, reader, source, top, commit, author)
+        for settings_file in settings_files:
+            event = settings_event(
+                settings_file, reader, source, top, commit, author, auditor=auditor
+            )
             audit.results.append(auditor.audit_policy(event))
     records = [r.record for r in audit.results if r.record is not None]
     if write_notes and records:

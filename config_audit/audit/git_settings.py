@@ -1,36 +1,130 @@
-"""The settings file in git: find its change in a commit, and judge every change of a commit
-by the policy that was in force before it."""
+"""The settings file in git: the settings in force come from the audited past (the parent
+commit for hooks, the base for CI), every change to trust material in a commit is an event of
+its own, and every change of a commit is judged by the policy that was in force before it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
+
 from config_audit.audit.pipeline import Auditor
-from config_audit.errors import ConfigAuditError
+from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git import repo as gitrepo
 from config_audit.git.repo import BlobReader, FileChange
 from config_audit.model import ChangeEvent
 from config_audit.policy.diff import policy_section
 from config_audit.policy.rules import Policy, parse_policy
+from config_audit.settings import CONFIG_NAME, Settings, parse_settings
 
 log = logging.getLogger(__name__)
+REGULAR = ("100644", "100755")
+OPERATIONAL = ("log_path", "signing_key_path", "retention", "watch")
 
 
-def settings_change(
+def settings_in_force(
+    named: Path | None, current: Callable[[], Settings], *, top: Path, rev: str | None
+) -> Settings:
+    """The settings as of `rev` (what was audited), never the change under audit's: a commit
+    that moves, replaces or deletes `.config-audit.yaml` is judged by the file it had. The
+    file at `named` (or at the top, or the only one `rev` tracks); `current()` when `rev` has
+    none (adoption) or the file named lives outside the repository (the operator's)."""
+    if rev is None or not gitrepo.rev_exists(rev, cwd=top):
+        return current()
+    rel = gitrepo.repo_relative(named, top) if named is not None else None
+    if named is not None and rel is None:
+        return current()
+    found = gitrepo.tree_entries(rev, CONFIG_NAME, cwd=top)
+    if rel is None or rel not in found:
+        if CONFIG_NAME in found:
+            rel = CONFIG_NAME
+        elif len(found) == 1:
+            rel = next(iter(found))
+        elif found:
+            here = current().config_path
+            rel = gitrepo.repo_relative(here, top) if here is not None else None
+            if rel not in found:
+                raise UsageError(
+                    f"{len(found)} settings files at {rev[:12]} and none at the top: "
+                    "which one governs?",
+                    advice="name it with --config",
+                )
+        else:
+            return current()
+    assert rel is not None
+    if found[rel] not in REGULAR:  # a symlink's text is no settings file: fail closed
+        raise UsageError(f"{rev[:12]}:{rel} is not a regular file (mode {found[rel]})")
+    data = gitrepo.read_blob(rev, rel, cwd=top) or b""
+    try:
+        raw = yaml.safe_load(data.decode("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{rev[:12]}:{rel}: cannot read configuration: {exc}") from None
+    path = top / rel
+    trusted = parse_settings(raw, root=path.parent, config_path=path)
+    try:
+        work = current()
+    except UsageError:
+        return trusted  # the work tree's file is gone or broken: the past's governs alone
+    if work.config_path is None or gitrepo.repo_relative(work.config_path, top) != rel:
+        return trusted
+    # Where this run writes and with which key is the operator's (the work tree's file);
+    # everything that decides a verdict is the past's.
+    return replace(trusted, **{k: getattr(work, k) for k in OPERATIONAL})
+
+
+@contextmanager
+def file_at(rev: str | None, path: Path | None, top: Path) -> Iterator[Path | None]:
+    """A trust file (allowed signers) as of `rev`, in a private temporary file: what the
+    change under audit brings cannot vouch for it. The path itself when it is outside the
+    repository or there is no `rev`; an empty file when `rev` does not have it."""
+    rel = gitrepo.repo_relative(path, top) if path is not None else None
+    if rev is None or rel is None or not gitrepo.rev_exists(rev, cwd=top):
+        yield path
+        return
+    data = gitrepo.read_blob(rev, rel, cwd=top) or b""
+    with tempfile.TemporaryDirectory(prefix="config-audit-") as tmp:
+        copy = Path(tmp) / os.path.basename(rel)
+        copy.write_bytes(data)
+        yield copy
+
+
+def trust_paths(auditor: Auditor, top: Path) -> dict[str, str]:
+    """Repository-relative trust files of the settings in force: kind by path."""
+    settings = auditor.settings
+    out = {}
+    for kind, path in (
+        ("trusted_keys", settings.trusted_keys_path),
+        ("allowed_signers", settings.allowed_signers_path),
+    ):
+        rel = gitrepo.repo_relative(path, top) if path is not None else None
+        if rel is not None:
+            out[rel] = kind
+    return out
+
+
+def settings_changes(
     auditor: Auditor, changes: Sequence[FileChange], top: Path
-) -> FileChange | None:
-    """The change to `.config-audit.yaml` among `changes`, if any."""
+) -> list[FileChange]:
+    """The changes to trust material among `changes`: the settings file in force (whatever
+    happens to it), any other file named `.config-audit.yaml`, the trust files."""
     config = auditor.settings.config_path
-    if config is None:
-        return None
-    rel = gitrepo.repo_relative(config, top)
-    if rel is None:
-        return None
-    return next((c for c in changes if rel in (c.old_path, c.new_path)), None)
+    rel = gitrepo.repo_relative(config, top) if config is not None else None
+    trust = trust_paths(auditor, top)
+    out = []
+    for c in changes:
+        paths = {c.old_path, c.new_path} - {None}
+        # A settings file appearing anywhere (added, moved or copied there) is a second truth.
+        named = c.status in "ARC" and (c.new_path or "").rsplit("/", 1)[-1] == CONFIG_NAME
+        if (rel is not None and rel in paths) or named or paths & trust.keys():
+            out.append(c)
+    return out
 
 
 def settings_event(
@@ -40,16 +134,47 @@ def settings_event(
     top: Path,
     commit: str | None,
     author: dict[str, object],
+    *,
+    auditor: Auditor,
 ) -> ChangeEvent:
+    """One trust-material change as an event: `settings_layout` says what happened to the
+    file (moved, removed, symlinked, a second one, a trust file) when not an edit in place."""
+    config = auditor.settings.config_path
+    rel = gitrepo.repo_relative(config, top) if config is not None else None
+    trust = trust_paths(auditor, top)
+    before = reader.read(change.old_blob)
+    after = reader.read(change.new_blob)
+    extra: dict[str, object] = {"settings_file": True, "mode": change.new_mode}
+    layout = None
+    kind = trust.get(change.old_path or "") or trust.get(change.new_path or "")
+    if kind is not None:
+        layout = "trust_file"
+        extra["trust_file"] = kind
+        if change.new_path not in trust or change.new_mode not in REGULAR:
+            after = None  # moved away, deleted or made a link: what it held no longer counts
+    elif rel is not None and change.old_path == rel and change.new_path is None:
+        layout = "removed"
+    elif rel is not None and change.old_path == rel and change.new_path != rel:
+        layout, after = "moved", None
+        extra["moved_to"] = change.new_path
+    elif rel is not None and change.new_path == rel and change.new_mode not in REGULAR:
+        layout, after = "not_regular", None  # never parse a link's text as settings
+    elif rel is not None and change.new_path == rel:
+        before = before if change.old_path == rel else None  # edited, or created in place
+    else:
+        layout = "second"  # another settings file: a second truth, whichever a tool finds
+        before = None
+    if layout is not None:
+        extra["settings_layout"] = layout
     return ChangeEvent(
         path=change.path,
-        before=reader.read(change.old_blob),
-        after=reader.read(change.new_blob),
+        before=before,
+        after=after,
         source=source,
         repository=str(top),
         commit=commit,
         author=author,
-        extra={"settings_file": True},
+        extra=extra,
     )
 
 

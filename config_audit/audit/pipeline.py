@@ -190,13 +190,24 @@ class Auditor:
     def audit_policy(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
         """A change to the settings file: the policy's own changes, judged by `self.policy`
         (the caller sets the policy in force before the change)."""
-        from config_audit.policy.diff import diff_coverage, diff_policies, settings_of
+        from config_audit.policy.diff import (
+            diff_coverage,
+            diff_policies,
+            layout_changes,
+            settings_of,
+        )
 
         changes: list[Change] = []
         problems: tuple[Finding, ...] = ()
+        layout = event.extra.get("settings_layout")
         try:
-            old, new = settings_of(event.before), settings_of(event.after)
-            changes = diff_policies(old[0].policy, new[0].policy) + diff_coverage(old, new)
+            if layout is not None:  # moved, removed, a link, a second file, a trust file
+                changes = layout_changes(
+                    str(layout), event.before, event.after, self.policy.protected
+                )
+            if layout not in ("trust_file", "second"):
+                old, new = settings_of(event.before), settings_of(event.after)
+                changes += diff_policies(old[0].policy, new[0].policy) + diff_coverage(old, new)
         except ConfigAuditError as exc:
             problems = (
                 Finding(

@@ -79,10 +79,16 @@ def ci(
 
     Exit 0 clean, 1 on invalid files or policy violations, 2 on usage errors.
     """
+    from config_audit.audit.git_settings import file_at, settings_in_force
     from config_audit.audit.runtime import open_auditor
 
     top = gitrepo.toplevel()
-    settings = settings_from(config_path, top=top)
+    # The base's settings, keys and signers judge the range, never the pushed tree's.
+    known = set(base) != {"0"} and gitrepo.rev_exists(base, cwd=top)
+    base_rev = gitrepo.resolve(base, cwd=top) if known else None
+    settings = settings_in_force(
+        config_path, lambda: settings_from(config_path, top=top), top=top, rev=base_rev
+    )
     path = log_path or settings.log_path or Path("config-audit-ci.jsonl")
     reporters: list[Progress] = []
 
@@ -93,7 +99,10 @@ def ci(
 
     tampered = False
     trusted = _trusted_keys(settings, top, base)
-    with open_auditor(settings, log_path=path, prestart=True) as auditor:
+    with (
+        open_auditor(settings, log_path=path, prestart=True) as auditor,
+        file_at(base_rev, settings.allowed_signers_path, top) as signers,
+    ):
         from config_audit.audit.git import audit_range  # after the worker started importing
 
         result = audit_range(
@@ -101,7 +110,7 @@ def ci(
             base,
             head,
             cwd=top,
-            allowed_signers=settings.allowed_signers_path,
+            allowed_signers=signers,
             on_progress=progress,
             trusted=trusted,
         )

@@ -59,6 +59,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     pre-push      push the records' notes (refs/notes/config-audit*) to the same remote
     """
     from config_audit.audit.git import audit_commit, audit_staged, commit_facts
+    from config_audit.audit.git_settings import file_at, settings_in_force
     from config_audit.audit.runtime import open_auditor
 
     where = gitrepo.locations()
@@ -66,9 +67,23 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     if name == "pre-push":
         push_notes_along(args, top)
         return
-    settings = settings_from(config_path, top=top)
+    pairs: list[list[str]] = []
+    if name == "post-rewrite":
+        text = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+        pairs = [line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2]
+    # What decides the verdict is what was audited before: the parent's settings, never the
+    # ones the commit brings (a commit could otherwise move or delete its own rules).
+    parent = _parent(name, pairs, top)
+    head = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
+    current = settings_in_force(
+        config_path, lambda: settings_from(config_path, top=top), top=top, rev=head
+    )
+    settings = current
+    if parent != head:
+        settings = settings_in_force(config_path, lambda: current, top=top, rev=parent)
+    # The shims filter for the next commit, whose parent is HEAD: HEAD's globs.
     refreshed = refresh(
-        where.hooks_dir, pathspecs=repo_pathspecs(settings, top), config=hook_config(settings, top)
+        where.hooks_dir, pathspecs=repo_pathspecs(current, top), config=hook_config(current, top)
     )
     if refreshed:
         click.echo(f"config-audit: hooks updated to the configured globs: {refreshed}", err=True)
@@ -90,8 +105,6 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     if name == "post-commit":
         commits: list[tuple[str, str | None]] = [("HEAD", None)]
     else:
-        text = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
-        pairs = [line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2]
         # The pre-commit framework passes no pairs: HEAD, the commit amend or rebase left.
         commits = [(new, old) for old, new in pairs] or [("HEAD", None)]
     from config_audit.git.repo import BlobReader
@@ -101,10 +114,11 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
             settings, log_path=log_path, require_key=False, cache_dir=cache_dir
         ) as auditor,
         BlobReader(top) as reader,
+        file_at(parent, settings.allowed_signers_path, top) as signers,
     ):
         for commit, old in commits:
             sha = gitrepo.resolve(commit, cwd=top)
-            facts = commit_facts(sha, top=top, allowed_signers=settings.allowed_signers_path)
+            facts = commit_facts(sha, top=top, allowed_signers=signers)
             if facts.noted:
                 continue  # already recorded: amend runs post-rewrite and then post-commit
             extra: dict[str, object] | None = {"rewritten_from": old} if old else None
@@ -114,7 +128,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
                 top=top,
                 reader=reader,
                 source=name,
-                allowed_signers=settings.allowed_signers_path,
+                allowed_signers=signers,
                 extra=extra,
                 facts=facts,
             )
@@ -122,6 +136,20 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
                 publish_checkpoint(auditor, sha, top)
                 print_results(audit.results)
                 _alert(settings, audit.results)
+
+
+def _parent(name: str, pairs: list[list[str]], top: Path) -> str | None:
+    """The commit whose settings are in force: HEAD before a commit is made, the first
+    parent of the (first rewritten) commit after; None for a root commit."""
+    if name == "pre-commit":
+        return "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
+    commit: str = "HEAD"
+    if name == "post-rewrite" and pairs and len(pairs[0]) > 1:
+        commit = pairs[0][1]
+    if not gitrepo.rev_exists(commit, cwd=top):
+        return None
+    parents = gitrepo.commit_parents(commit, cwd=top)
+    return parents[0] if parents else None
 
 
 @click.command("install-hooks")
@@ -230,4 +258,9 @@ def repo_pathspecs(settings: Settings, top: Path) -> tuple[str, ...]:
     rel = gitrepo.repo_relative(settings.root, top) or "."
     prefix = "" if rel == "." else rel + "/"
     config = gitrepo.repo_relative(settings.config_path, top) if settings.config_path else None
-    return pathspecs_for(settings.recognizer_globs, prefix=prefix, config=config)
+    trust = [
+        t
+        for path in (settings.trusted_keys_path, settings.allowed_signers_path)
+        if path is not None and (t := gitrepo.repo_relative(path, top)) is not None
+    ]
+    return pathspecs_for(settings.recognizer_globs, prefix=prefix, config=config, trust=trust)

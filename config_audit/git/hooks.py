@@ -23,13 +23,20 @@ DEFAULT_PATHSPECS = (":(icase)*.yaml", ":(icase)*.yml")
 
 
 def pathspecs_for(
-    globs: Sequence[str], *, prefix: str = "", config: str | None = None
+    globs: Sequence[str],
+    *,
+    prefix: str = "",
+    config: str | None = None,
+    trust: Sequence[str] = (),
 ) -> tuple[str, ...]:
     """Git pathspecs for the configured recognizer globs (relative to the repository root),
-    plus the settings file, so changing the globs also wakes the hook."""
+    plus the settings file, any file of its name (moved or a second one) and the trust files,
+    so changing what decides a verdict also wakes the hook."""
     specs = [f":(glob,icase){prefix}{g}" for g in globs]
     if config:
         specs.append(f":(literal){config}")
+        specs.append(":(glob,icase)**/.config-audit.yaml")
+    specs += [f":(literal){t}" for t in trust]
     return tuple(specs) or DEFAULT_PATHSPECS
 
 

@@ -65,16 +65,38 @@ def repo_relative(path: Path, top: Path) -> str | None:
 def _repo_relative(path: Path, top: Path, cwd: str) -> str | None:
     # Cached: a range asks for the same few paths at every commit, and resolving stats each
     # component. The working directory is part of the key (relative paths depend on it).
+    # The last component is not resolved: git names a symlink by its own path, and a link
+    # put where the settings file was must not turn into the path of its target.
     try:
-        return path.resolve().relative_to(top.resolve()).as_posix()
+        absolute = path.absolute()
+        return (absolute.parent.resolve() / absolute.name).relative_to(top.resolve()).as_posix()
     except ValueError:
         return None
+
+
+def path_text(raw: bytes) -> str:
+    """A path as git stores it (bytes) to text, losslessly: a name that is not UTF-8 keeps its
+    bytes as surrogate escapes (`os.fsencode` gives them back), never a crash."""
+    return raw.decode("utf-8", errors="surrogateescape")
 
 
 def tracked_named(name: str, *, cwd: Path | None = None) -> list[str]:
     """Tracked files called `name` anywhere in the work tree (repository-relative)."""
     out = run_git(["ls-files", "-z", "--", f":(glob)**/{name}"], cwd=cwd)
-    return [p.decode("utf-8", errors="replace") for p in out.split(b"\0") if p]
+    return [path_text(p) for p in out.split(b"\0") if p]
+
+
+def tree_entries(rev: str, name: str, *, cwd: Path | None = None) -> dict[str, str]:
+    """Paths (repository-relative) of the entries called `name` anywhere in `rev`'s tree, with
+    their git modes (120000: a symlink)."""
+    out = run_git(["ls-tree", "-r", "-z", "--full-tree", rev], cwd=cwd)
+    found = {}
+    for entry in out.split(b"\0"):
+        meta, _, raw = entry.partition(b"\t")
+        path = path_text(raw)
+        if raw and path.rsplit("/", 1)[-1] == name:
+            found[path] = meta.split()[0].decode()
+    return found
 
 
 def git_dir(cwd: Path | None = None) -> Path:
@@ -145,7 +167,7 @@ def read_blob(rev: str, path: str, *, cwd: Path | None = None) -> bytes | None:
     """Bytes of `path` at `rev` (repository-relative); None if the file is absent there."""
     resolve(rev, cwd=cwd)
     proc = subprocess.run(
-        ["git", "cat-file", "blob", f"{rev}:{path.lstrip('/')}"],
+        ["git", "cat-file", "blob", os.fsencode(f"{rev}:{path.lstrip('/')}")],
         cwd=cwd,
         capture_output=True,
         check=False,
@@ -175,7 +197,7 @@ class BlobReader:
 
     def _object(self, name: str) -> bytes | None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(name.encode() + b"\n")
+        self.proc.stdin.write(os.fsencode(name) + b"\n")
         self.proc.stdin.flush()
         header = self.proc.stdout.readline().split()
         if len(header) < 3 or header[-1] == b"missing":
@@ -206,6 +228,8 @@ class FileChange:
     new_path: str | None
     old_blob: str
     new_blob: str
+    old_mode: str = "100644"  # git's file mode: 120000 a symlink, 160000 a submodule
+    new_mode: str = "100644"
 
     @property
     def path(self) -> str:
@@ -219,19 +243,19 @@ def parse_raw_diff(out: bytes) -> Iterator[FileChange]:
     while i < len(fields) and fields[i]:
         meta = fields[i].decode().lstrip(":").split()
         status = meta[4][0]
-        old_blob, new_blob = meta[2], meta[3]
+        old_mode, new_mode, old_blob, new_blob = meta[:4]
         old: str | None
         new: str | None
         if status in ("R", "C"):
-            old, new = fields[i + 1].decode(), fields[i + 2].decode()
+            old, new = path_text(fields[i + 1]), path_text(fields[i + 2])
             i += 3
         else:
-            path = fields[i + 1].decode()
+            path = path_text(fields[i + 1])
             old, new = (
                 (None, path) if status == "A" else (path, None) if status == "D" else (path, path)
             )
             i += 2
-        yield FileChange(status, old, new, old_blob, new_blob)
+        yield FileChange(status, old, new, old_blob, new_blob, old_mode, new_mode)
 
 
 def staged_changes(cwd: Path | None = None) -> list[FileChange]:
@@ -255,7 +279,7 @@ def commit_changes(
 def merge_touched_paths(commit: str, *, cwd: Path | None = None) -> set[str]:
     """Paths where a merge result differs from every parent (conflict resolutions, evil merges)."""
     out = run_git(["diff-tree", "-r", "--cc", "--name-only", "-z", commit], cwd=cwd)
-    return {p.decode() for p in out.split(b"\0")[1:] if p}
+    return {path_text(p) for p in out.split(b"\0")[1:] if p}
 
 
 def commit_parents(commit: str, *, cwd: Path | None = None) -> list[str]:

@@ -210,3 +210,37 @@ def diff_coverage(
             )
         )
     return out
+
+
+LAYOUT = {
+    "moved": "the settings file was moved away: its policy and globs no longer govern",
+    "removed": "the settings file was removed: nothing it protected is enforced",
+    "not_regular": "the settings file was replaced by a symlink or submodule",
+    "second": "a second settings file was added: tools may follow either",
+}
+
+
+def layout_changes(
+    layout: str, before: bytes | None, after: bytes | None, everything: tuple[str, ...]
+) -> list[Change]:
+    """What happened to the settings file itself, or to a trust file (allowed signers, trusted
+    keys): each loosens everything the policy in force protects, except a trust file that only
+    loses lines (fewer keys or signers can vouch for less)."""
+    if layout != "trust_file":
+        return [Change(f"settings.{layout}", W, POLICY, LAYOUT.get(layout, layout), everything)]
+    old = set((before or b"").splitlines()) - {b""}
+    new = set((after or b"").splitlines()) - {b""}
+    if after is None and before is not None:
+        # gone from its path: the tool falls back to keys found elsewhere
+        return [Change("trust.file_removed", W, POLICY, "trust file removed", everything)]
+    if new - old:
+        return [
+            Change(
+                "trust.entries_added",
+                W,
+                POLICY,
+                f"{len(new - old)} line(s) added to a trust file: more keys can vouch",
+                everything,
+            )
+        ]
+    return [Change("trust.entries_removed", S, POLICY, "trust file lost entries")] if old else []

@@ -205,6 +205,14 @@ class Policy:
     rules: tuple[Rule, ...] = ()
     directory: Directory = field(default_factory=lambda: Directory({}, {}, ()))
 
+    @property
+    def protected(self) -> tuple[str, ...]:
+        """Every protected-entity pattern of the policy (what "everything" means)."""
+        found: set[str] = set()
+        for rule in self.rules:
+            found |= set(getattr(rule, "protected", ()))
+        return tuple(sorted(found))
+
     def check(
         self, changes: Iterable[Change], *, author: Mapping[str, Any], path: str
     ) -> list[Finding]:

@@ -1,0 +1,112 @@
+"""Attacks from issue 11, each in a real repository: real commits, hooks fired by `git commit`,
+real `config-audit ci` runs. Nothing the commit under audit brings may decide its own verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.gitfixtures import RECOGNIZERS, Repo, make_repo
+
+WEAK = RECOGNIZERS.replace("score: 0.8", "score: 0.5")
+CUSTOM = "recognizers/custom.yaml"
+
+
+def ci(repo: Repo, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    out = repo.run("ci", "--log", str(repo.path.parent / "ci.jsonl"), "--format", "json", *args)
+    try:
+        data = json.loads(out.stdout)
+    except ValueError:
+        pytest.fail(f"ci printed no JSON (exit {out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out, data
+
+
+def kinds(data: dict) -> set[str]:
+    return {ch["kind"] for c in data["commits"] for f in c["files"] for ch in f["changes"]}
+
+
+def codes(data: dict) -> set[str]:
+    return {f["code"] for c in data["commits"] for f in c["findings"]}
+
+
+def bob_commits(repo: Repo, message: str, *, verify: bool) -> subprocess.CompletedProcess[str]:
+    extra = () if verify else ("--no-verify",)
+    repo.git("add", "-A")
+    return repo.git("commit", "-q", "-m", message, *extra, check=False, author="bob")
+
+
+@pytest.fixture
+def based(tmp_path: Path) -> Repo:
+    """Hooks installed, the README's set-up committed by alice (an owner) and tagged `base`."""
+    repo = make_repo(tmp_path)
+    done = repo.commit("base")
+    assert done.returncode == 0, done.stderr
+    repo.git("tag", "base")
+    return repo
+
+
+def _assert_gate_fails(repo: Repo, *expected: str) -> dict:
+    out, data = ci(repo, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert set(expected) <= kinds(data), kinds(data)
+    assert "CA501" in codes(data)
+    return data
+
+
+# -- attack 1: the settings file decides its own fate ------------------------------------------
+
+
+def _move_settings(repo: Repo) -> None:
+    (repo.path / "sub").mkdir()
+    repo.git("mv", ".config-audit.yaml", "sub/.config-audit.yaml")
+
+
+def _remove_settings(repo: Repo) -> None:
+    repo.git("rm", "-q", ".config-audit.yaml")
+
+
+def _symlink_settings(repo: Repo) -> None:
+    text = (repo.path / ".config-audit.yaml").read_text()
+    repo.write(
+        "lax/settings.yaml", text.replace('protected_entities: ["NW_*"]', "protected_entities: []")
+    )
+    repo.git("rm", "-q", ".config-audit.yaml")
+    os.symlink("lax/settings.yaml", repo.path / ".config-audit.yaml")
+
+
+def _second_settings(repo: Repo) -> None:
+    repo.write("recognizers/.config-audit.yaml", "recognizers: ['nothing/*.yaml']\n")
+
+
+@pytest.mark.parametrize(
+    ("attack", "kind"),
+    [
+        (_move_settings, "settings.moved"),
+        (_remove_settings, "settings.removed"),
+        (_symlink_settings, "settings.not_regular"),
+        (_second_settings, "settings.second"),
+    ],
+)
+def test_attack1_settings_file_cannot_decide_its_own_fate(based: Repo, attack, kind) -> None:
+    attack(based)
+    based.write(CUSTOM, WEAK)
+    blocked = bob_commits(based, "tidy up", verify=True)
+    assert blocked.returncode != 0, blocked.stderr
+    assert "CA501" in blocked.stderr
+    assert bob_commits(based, "tidy up", verify=False).returncode == 0
+    _assert_gate_fails(based, kind, "pattern.score_lowered")
+
+
+def test_attack1_head_without_settings_is_judged_by_the_base(based: Repo) -> None:
+    """Removed in one commit, the weakening in the next: the base's settings still govern."""
+    _remove_settings(based)
+    assert bob_commits(based, "drop settings", verify=False).returncode == 0
+    based.write(CUSTOM, WEAK)
+    assert bob_commits(based, "weaken", verify=False).returncode == 0
+    data = _assert_gate_fails(based, "settings.removed", "pattern.score_lowered")
+    weakened = [c for c in data["commits"] if any(f["path"] == CUSTOM for f in c["files"])]
+    assert weakened and weakened[0]["findings"]
