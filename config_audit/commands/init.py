@@ -7,10 +7,14 @@ import os
 import socket
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from config_audit.settings import CONFIG_NAME, SIGNING_KEY_FILE_ENV, user_signing_key
+
+if TYPE_CHECKING:
+    from config_audit.ledger.signing import TrustedKey
 
 DEFAULT_GLOBS = ("recognizers/**/*.yaml", "recognizers/**/*.yml")
 MAX_CANDIDATE_BYTES = 1 << 20  # a Presidio config file is small; skip data dumps
@@ -145,14 +149,6 @@ def init(key_path: Path | None, no_hooks: bool) -> None:
     """
     from config_audit.errors import GitError
     from config_audit.git import repo as gitrepo
-    from config_audit.ledger.keys import (
-        add_trusted_key,
-        generate_key,
-        read_private_key_file,
-        read_trusted_keys,
-    )
-    from config_audit.ledger.signing import Ed25519Signer, TrustedKey
-    from config_audit.settings import find_config
 
     here = Path.cwd()
     top: Path | None
@@ -161,26 +157,44 @@ def init(key_path: Path | None, no_hooks: bool) -> None:
     except GitError:
         top, no_hooks = None, True
         click.echo("not a git repository: settings and key only, no hooks")
+    config = _settings_file(here, top)
+    trusted = _signing_key(key_path, top)
+    trust_file = _trust(config.parent, trusted)
+    if not no_hooks and top is not None:
+        _hooks(config, top)
+    _next_steps(config, trust_file, here)
+
+
+def _settings_file(here: Path, top: Path | None) -> Path:
+    """The settings in force here (kept), or new ones with globs proposed from the files found."""
+    from config_audit.settings import find_config
+
     existing = find_config(here)
     if existing is not None and (top is None or existing.resolve().is_relative_to(top)):
-        config = existing
-        click.echo(f"kept {config}")
+        click.echo(f"kept {existing}")
+        return existing
+    config = here / CONFIG_NAME
+    files = find_presidio_files(here)
+    globs = propose_globs(files, here)
+    config.write_text(settings_text(globs), encoding="utf-8")
+    click.echo(f"wrote {config}")
+    if files:
+        click.echo(f"found {len(files)} Presidio file(s) by content; recognizer globs:")
+        for glob in globs:
+            click.echo(f"  {glob}")
     else:
-        config = here / CONFIG_NAME
-        files = find_presidio_files(here)
-        globs = propose_globs(files, here)
-        config.write_text(settings_text(globs), encoding="utf-8")
-        click.echo(f"wrote {config}")
-        if files:
-            click.echo(f"found {len(files)} Presidio file(s) by content; recognizer globs:")
-            for glob in globs:
-                click.echo(f"  {glob}")
-        else:
-            click.echo(
-                "found no Presidio file (by content) yet: the recognizer globs are the "
-                f"defaults {list(DEFAULT_GLOBS)}; edit 'recognizers:' in {config.name}"
-            )
-    root = config.parent
+        click.echo(
+            "found no Presidio file (by content) yet: the recognizer globs are the "
+            f"defaults {list(DEFAULT_GLOBS)}; edit 'recognizers:' in {config.name}"
+        )
+    return config
+
+
+def _signing_key(key_path: Path | None, top: Path | None) -> TrustedKey:
+    """This person's key, outside the repository: kept when it exists, else created (0600)."""
+    from config_audit.ledger.keys import generate_key, read_private_key_file
+    from config_audit.ledger.signing import Ed25519Signer, TrustedKey
+
     key = (key_path or user_signing_key(os.environ)).expanduser()
     owner = f"{getpass.getuser()}@{socket.gethostname()}"
     if key.exists():
@@ -198,6 +212,13 @@ def init(key_path: Path | None, no_hooks: bool) -> None:
         )
     if top is not None and key.resolve().is_relative_to(top):
         click.echo(f"warning: the private key {key} is inside the repository: never commit it")
+    return trusted
+
+
+def _trust(root: Path, trusted: TrustedKey) -> Path:
+    """The key in the committed trusted-keys file beside the settings."""
+    from config_audit.ledger.keys import add_trusted_key, read_trusted_keys
+
     trust_file = root / ".config-audit" / "trusted-keys.yaml"
     known = set(read_trusted_keys(trust_file).keys) if trust_file.exists() else set()
     if trusted.key_id in known:
@@ -205,16 +226,23 @@ def init(key_path: Path | None, no_hooks: bool) -> None:
     else:
         add_trusted_key(trust_file, trusted)
         click.echo(f"trusted the key in {trust_file}")
-    if not no_hooks and top is not None:
-        from config_audit.commands.hook import hook_config, repo_pathspecs
-        from config_audit.git.hooks import install
-        from config_audit.settings import load_settings
+    return trust_file
 
-        settings = load_settings(config)
-        pathspecs = repo_pathspecs(settings, top)
-        hooks_dir = gitrepo.hooks_dir(top)
-        for line in install(hooks_dir, pathspecs=pathspecs, config=hook_config(settings, top)):
-            click.echo(f"installed hook {line}")
+
+def _hooks(config: Path, top: Path) -> None:
+    from config_audit.commands.hook import hook_config, repo_pathspecs
+    from config_audit.git import repo as gitrepo
+    from config_audit.git.hooks import install
+    from config_audit.settings import load_settings
+
+    settings = load_settings(config)
+    pathspecs = repo_pathspecs(settings, top)
+    hooks_dir = gitrepo.hooks_dir(top)
+    for line in install(hooks_dir, pathspecs=pathspecs, config=hook_config(settings, top)):
+        click.echo(f"installed hook {line}")
+
+
+def _next_steps(config: Path, trust_file: Path, here: Path) -> None:
     shown = os.path.relpath(config, here)
     trust_shown = os.path.relpath(trust_file, here)
     click.echo("next steps:")
