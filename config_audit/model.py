@@ -35,6 +35,36 @@ class Impact(enum.StrEnum):
     NEUTRAL = "neutral"
 
 
+class Source(enum.StrEnum):
+    """Where a record comes from: a front door, or the watcher's own life cycle."""
+
+    PRE_COMMIT = "pre-commit"
+    POST_COMMIT = "post-commit"
+    POST_REWRITE = "post-rewrite"
+    CI = "ci"
+    WATCHER = "watcher"
+    MANUAL = "manual"
+    WATCHER_START = "watcher-start"
+    WATCHER_STOP = "watcher-stop"
+    HEARTBEAT = "heartbeat"
+    KEY_ROTATION = "key-rotation"
+
+
+class Assurance(enum.StrEnum):
+    """How sure a record is of who made the change, strongest first; never upgraded."""
+
+    VERIFIED_SIGNATURE = "verified-signature"  # git verified it with the trusted signers
+    SIGNATURE_UNKNOWN_TRUST = "signature-unknown-trust"
+    SIGNATURE_EXPIRED = "signature-expired"
+    SIGNATURE_REVOKED = "signature-revoked"
+    BAD_SIGNATURE = "bad-signature"
+    UNVERIFIABLE_SIGNATURE = "unverifiable-signature"
+    GIT_COMMIT_MATCH = "git-commit-match"  # watcher: the content is a commit's
+    CLAIMED = "claimed"  # git author and committer, as typed
+    UNATTRIBUTED = "unattributed"  # watcher: the host knows the file, not the editor
+    NONE = "none"  # no change made by anyone (watcher start, stop, heartbeat)
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem found in one file, with where it is and how to fix it."""

@@ -49,3 +49,14 @@ def test_functions_are_short() -> None:
                 if node.end_lineno - node.lineno + 1 > 80:
                     long.add(f"{path.relative_to(PACKAGE).as_posix()}:{node.name}")
     assert long <= LONG_FUNCTIONS_LEFT, f"split along its phases: {sorted(long - LONG_FUNCTIONS_LEFT)}"
+
+
+def test_the_typed_contracts_are_the_schema() -> None:
+    import json
+
+    from config_audit.model import Assurance, Source
+
+    schema = json.loads((PACKAGE / "schemas" / "record-v1.json").read_text())
+    props = schema["properties"]
+    assert set(props["source"]["enum"]) == {s.value for s in Source}
+    assert props["author"]["properties"]["assurance"]["enum"] == [a.value for a in Assurance]

@@ -137,6 +137,10 @@ def test_signer_who_is_not_the_author_is_a_finding(history: Repo) -> None:
     out, data = ci(history, "--base", "HEAD~1")
     assert out.returncode == 1
     assert any(f["code"] == "CA602" for c in data["commits"] for f in c["findings"])
+    # ... and the record keeps it: CA601/CA602 used to be computed, shown and then dropped.
+    logged = [json.loads(line) for line in (history.path.parent / "ci.jsonl").read_text().splitlines()]
+    kept = [f["code"] for r in logged for f in (r.get("extra") or {}).get("attribution", [])]
+    assert kept == ["CA602"], kept
 
 
 @pytest.fixture

@@ -236,6 +236,8 @@ def audit_commit(
     )
     first = changes[0].path if changes else settings_files[0].path
     audit.attribution = attribution_findings(info, path=first)
+    if audit.attribution:  # a bad or mismatched signature is evidence: the record keeps it
+        extra = {**(extra or {}), "attribution": [f.to_dict() for f in audit.attribution]}
     with policy_in_force(auditor, facts.parents[0] if facts.parents else None, top, reader):
         for event in events:
             if extra:
@@ -245,6 +247,8 @@ def audit_commit(
             event = settings_event(
                 settings_file, reader, source, top, commit, author, auditor=auditor
             )
+            if extra:
+                event = ChangeEvent(**{**event.__dict__, "extra": {**event.extra, **extra}})
             audit.results.append(auditor.audit_policy(event))
     records = [r.record for r in audit.results if r.record is not None]
     if write_notes and records:

@@ -26,7 +26,7 @@ from config_audit.audit.pipeline import Auditor
 from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git.match import find_commit_with_content
 from config_audit.ledger.records import build_record_body
-from config_audit.model import AuditResult, ChangeEvent, Finding, Severity
+from config_audit.model import Assurance, AuditResult, ChangeEvent, Finding, Severity
 from config_audit.policy.diff import settings_of
 from config_audit.policy.rules import parse_policy
 from config_audit.settings import Settings, load_settings
@@ -160,7 +160,11 @@ class WatchDaemon:
     def append(self, source: str, extra: dict[str, Any], now: datetime) -> dict[str, Any]:
         who = {k: v for k, v in host_evidence(None, now).items() if k != "file_owner"}
         body = build_record_body(
-            source=source, path=None, author={**who, "assurance": "none"}, extra=extra, now=now
+            source=source,
+            path=None,
+            author={**who, "assurance": Assurance.NONE},
+            extra=extra,
+            now=now,
         )
         assert self.auditor.ledger is not None and self.auditor.signer is not None
         with self.lock:
@@ -232,7 +236,7 @@ class WatchDaemon:
                 assert seen.data is not None
                 match = find_commit_with_content(path, seen.data)
                 if match:
-                    author = {"assurance": "git-commit-match", **match, **_evidence(author)}
+                    author = {"assurance": Assurance.GIT_COMMIT_MATCH, **match, **_evidence(author)}
             event = ChangeEvent(
                 path=display,
                 before=before,

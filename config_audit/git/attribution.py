@@ -11,18 +11,18 @@ import re
 from typing import Any
 
 from config_audit.git.repo import CommitInfo
-from config_audit.model import Finding, Severity
+from config_audit.model import Assurance, Finding, Severity
 
 # git's %G? codes -> (status, assurance)
 STATUS = {
-    "G": ("good", "verified-signature"),
-    "U": ("good-unknown-validity", "signature-unknown-trust"),
-    "X": ("good-expired-signature", "signature-expired"),
-    "Y": ("good-expired-key", "signature-expired"),
-    "R": ("revoked-key", "signature-revoked"),
-    "B": ("bad", "bad-signature"),
-    "E": ("cannot-check", "unverifiable-signature"),
-    "N": ("none", "claimed"),
+    "G": ("good", Assurance.VERIFIED_SIGNATURE),
+    "U": ("good-unknown-validity", Assurance.SIGNATURE_UNKNOWN_TRUST),
+    "X": ("good-expired-signature", Assurance.SIGNATURE_EXPIRED),
+    "Y": ("good-expired-key", Assurance.SIGNATURE_EXPIRED),
+    "R": ("revoked-key", Assurance.SIGNATURE_REVOKED),
+    "B": ("bad", Assurance.BAD_SIGNATURE),
+    "E": ("cannot-check", Assurance.UNVERIFIABLE_SIGNATURE),
+    "N": ("none", Assurance.CLAIMED),
 }
 EMAIL = re.compile(r"<([^>]+)>")
 
@@ -35,7 +35,7 @@ def signer_email(signer: str) -> str:
 
 def author_evidence(info: CommitInfo, *, method_hint: str = "") -> dict[str, Any]:
     """The `author` object of a change record for one commit."""
-    status, assurance = STATUS.get(info.signature_status, ("unknown", "claimed"))
+    status, assurance = STATUS.get(info.signature_status, ("unknown", Assurance.CLAIMED))
     evidence: dict[str, Any] = {
         "author_name": info.author_name,
         "author_email": info.author_email,
@@ -90,6 +90,6 @@ def pending_evidence(name: str, email: str, *, will_sign: bool) -> dict[str, Any
     return {
         "author_name": name,
         "author_email": email,
-        "assurance": "claimed",
+        "assurance": Assurance.CLAIMED,
         "signature_status": "pending" if will_sign else "none",
     }

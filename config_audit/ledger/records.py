@@ -15,6 +15,7 @@ from typing import Any
 import rfc8785
 
 from config_audit.errors import UsageError
+from config_audit.model import Assurance
 from config_audit.times import format_time
 
 SCHEMA_ID = "config-audit/record/v1"
@@ -36,7 +37,7 @@ SOURCES = frozenset(
         "key-rotation",
     }
 )
-ASSURANCE_NONE = "none"
+ASSURANCE_NONE = Assurance.NONE
 
 
 def canonical_bytes(obj: Any) -> bytes:

@@ -24,6 +24,7 @@ from typing import Any
 
 from config_audit.durable import write_atomic
 from config_audit.errors import UsageError
+from config_audit.model import Assurance
 from config_audit.recognizers.globs import matches_globs
 from config_audit.settings import Settings
 from config_audit.times import format_time
@@ -149,7 +150,7 @@ def host_evidence(uid: int | None, now: datetime) -> dict[str, Any]:
     except KeyError:
         owner = str(uid)
     return {
-        "assurance": "unattributed",
+        "assurance": Assurance.UNATTRIBUTED,
         "host": socket.gethostname(),
         "file_owner": owner,
         "watcher_user": getpass.getuser(),
