@@ -21,7 +21,7 @@ from typing import Any
 
 from config_audit.alerts.alert import Alert
 from config_audit.alerts.dispatch import AlertDispatcher, Record, record_ref
-from config_audit.alerts.rules import AlertRules, BurstDetector
+from config_audit.alerts.rules import AlertRules, AlertSink
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git.match import find_commit_with_content
@@ -68,8 +68,8 @@ class WatchDaemon:
         self.roots = roots
         self.auditor = auditor
         self.state = state
-        self.alerts = alerts
-        self.burst = BurstDetector(AlertRules.from_settings(settings.alerts, settings.policy))
+        # The same sink as the hooks and CI: rules, burst detection, the dispatcher.
+        self.sink = AlertSink(AlertRules.from_settings(settings.alerts, settings.policy), alerts)
         self.options = options
         self.fixed_paths = fixed_paths  # PATHs given: a reload keeps them
         self.lock = threading.RLock()
@@ -127,7 +127,7 @@ class WatchDaemon:
             self.state.running, self.state.stopped_at = False, format_time(now)
             self.state.save()
             self.publish_checkpoint()
-        self.alerts.close()
+        self.sink.close()
 
     def heartbeat(self) -> None:
         with self.lock:
@@ -139,18 +139,18 @@ class WatchDaemon:
 
     def publish_checkpoint(self) -> None:
         """A signed tree head beside the log, so `verify` catches truncation on its own."""
-        from config_audit.ledger.treehead import refresh_checkpoint
+        from config_audit.audit.publish import publish_checkpoint
 
         assert self.auditor.ledger is not None and self.auditor.signer is not None
-        from config_audit.ledger.treehead import CheckpointConflict
-
-        try:
-            refresh_checkpoint(self.auditor.ledger.path, self.auditor.signer)
-        except CheckpointConflict as exc:
-            logger.error("%s", exc.diagnostics())
-            self.alert("verify-failure", "critical", str(exc), None, None)
-        except (OSError, ConfigAuditError) as exc:
-            logger.error("checkpoint not written: %s", exc)
+        outcome = publish_checkpoint(
+            self.auditor.ledger.path,
+            self.auditor.signer,
+            on_conflict=lambda summary: self.alert(
+                "verify-failure", "critical", summary, None, None
+            ),
+        )
+        if outcome.conflict:
+            logger.error("%s", outcome.conflict)
 
     def check_observer(self) -> None:
         if not self.watcher.healthy():
@@ -280,21 +280,12 @@ class WatchDaemon:
             summary = "symlink escapes the watched tree"
             self.alert("symlink-escape", "critical", summary, result.event.path, result.record)
             return
-        baseline = result.event.extra.get("detected_by") == "baseline"
-        rules = AlertRules.from_settings(self.settings.alerts, self.settings.policy)
-        for alert in rules.for_result(result, baseline=baseline):
-            self.alerts.dispatch(alert)
-        if result.changes and not baseline:
-            self.burst.rules = rules
-            burst = self.burst.observe(len(result.changes))
-            if burst is not None:
-                self.alerts.dispatch(burst)
+        self.sink.on_result(result, baseline=result.event.extra.get("detected_by") == "baseline")
 
     def alert(
         self, kind: str, severity: str, summary: str, path: str | None, record: Record | None
     ) -> None:
-        if AlertRules.from_settings(self.settings.alerts, self.settings.policy).allows(kind):
-            self.alerts.dispatch(Alert(kind, severity, summary, path, *record_ref(record)))
+        self.sink.raise_alert(Alert(kind, severity, summary, path, *record_ref(record)))
 
     # -- the settings file: trust material, audited like a recognizer file ---------------------
 
@@ -380,8 +371,11 @@ class WatchDaemon:
                 options, state_dir=self.options.state_dir, log_path=self.options.log_path
             )
         self.watcher.stop()
-        self.alerts.close()
-        self.settings, self.options, self.alerts = settings, options, alerts
+        self.sink.close()
+        self.settings, self.options = settings, options
+        burst = self.sink.burst  # a flood in progress is not forgotten by a reload
+        self.sink = AlertSink(AlertRules.from_settings(settings.alerts, settings.policy), alerts)
+        self.sink.burst, burst.rules = burst, self.sink.rules
         self.auditor.settings = settings
         self.auditor.policy = parse_policy(settings.policy)
         if not self.fixed_paths:

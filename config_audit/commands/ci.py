@@ -10,7 +10,6 @@ import click
 
 from config_audit.commands.common import (
     Progress,
-    alert_failure,
     config_option,
     format_option,
     settings_from,
@@ -124,15 +123,19 @@ def ci(
             and auditor.signer is not None
             and any(r.record for c in result.commits for r in c.results)
         ):
-            from config_audit.ledger.treehead import CheckpointConflict, refresh_checkpoint
+            from config_audit.audit.publish import alert_failure, publish_checkpoint
 
-            try:
-                refresh_checkpoint(auditor.ledger.path, auditor.signer)  # beside the CI log
-            except CheckpointConflict as exc:  # someone cut the CI log: that fails the job
-                click.echo(f"config-audit: {exc.diagnostics()}", err=True)
-                alert_failure(settings, str(exc))
-                result.notes.append(f"record log tampered: {exc}")  # in every output format
+            outcome = publish_checkpoint(  # beside the CI log
+                auditor.ledger.path,
+                auditor.signer,
+                on_conflict=lambda summary: alert_failure(settings, summary),
+            )
+            if outcome.conflict:  # someone cut the CI log: that fails the job
+                click.echo(f"config-audit: {outcome.conflict}", err=True)
+                result.notes.append(f"record log tampered: {outcome.conflict}")  # every format
                 tampered = True
+            elif outcome.error:
+                click.echo(f"config-audit: warning: {outcome.error}", err=True)
     from config_audit.alerts.rules import alert_results
     from config_audit.commands.render_ci import (
         notes_missing,

@@ -119,16 +119,3 @@ class Progress:
         elif time.monotonic() - self.last >= self.every_s:
             self.last = time.monotonic()
             click.echo(text, err=True)
-
-
-def alert_failure(settings: Settings, summary: str) -> None:
-    """A failed verification (of the log or its checkpoint) raises a `verify-failure` alert
-    when alerts are configured."""
-    if not settings.alerts:
-        return
-    from config_audit.alerts.alert import Alert
-    from config_audit.alerts.rules import AlertSink
-
-    sink = AlertSink.from_settings(settings)
-    sink.raise_alert(Alert("verify-failure", "critical", summary))
-    sink.close(timeout=15)

@@ -10,7 +10,6 @@ import click
 
 from config_audit.audit.pipeline import Auditor
 from config_audit.commands.common import (
-    alert_failure,
     config_option,
     settings_from,
 )
@@ -221,25 +220,24 @@ def _alert(settings: Settings, results: list[AuditResult]) -> None:
         alert_results(settings, results)
 
 
-CHECKPOINTS_REF = "config-audit-checkpoints"
-
-
 def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:
-    """After a record: the tree head beside the log, and a copy as a git note on the commit
-    (refs/notes/config-audit-checkpoints travels with pushes, out of the log writer's reach)."""
+    """After a record: the tree head beside the log and as a git note on the commit. Never
+    blocks git (the commit is made already): a problem is a warning."""
     if auditor.ledger is None or auditor.signer is None:
         return
-    from config_audit.errors import ConfigAuditError
-    from config_audit.ledger.treehead import CheckpointConflict, refresh_checkpoint
+    from config_audit.audit.publish import alert_failure
+    from config_audit.audit.publish import publish_checkpoint as publish
 
-    try:
-        text = refresh_checkpoint(auditor.ledger.path, auditor.signer)
-        gitnotes.add_note(commit, text.encode("utf-8"), ref=CHECKPOINTS_REF, cwd=top)
-    except CheckpointConflict as exc:  # never blocks git: the commit is made already
-        click.echo(f"config-audit: WARNING: {exc.diagnostics()}", err=True)
-        alert_failure(auditor.settings, str(exc))
-    except (OSError, ConfigAuditError) as exc:
-        click.echo(f"config-audit: warning: checkpoint not published: {exc}", err=True)
+    outcome = publish(
+        auditor.ledger.path,
+        auditor.signer,
+        on_conflict=lambda summary: alert_failure(auditor.settings, summary),
+        note=(commit, top),
+    )
+    if outcome.conflict:
+        click.echo(f"config-audit: WARNING: {outcome.conflict}", err=True)
+    elif outcome.error:
+        click.echo(f"config-audit: warning: {outcome.error}", err=True)
 
 
 def hook_config(settings: Settings, top: Path) -> str | None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from config_audit.commands.common import alert_failure, config_option, format_option, settings_from
+from config_audit.audit.publish import alert_failure
+from config_audit.commands.common import config_option, format_option, settings_from
 from config_audit.commands.logopts import (
     log_option,
     record_logs,
