@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -221,6 +222,24 @@ class Auditor:
         violations = self.policy.check(changes, author=event.author, path=event.path)
         result = AuditResult(event, tuple(changes), None, None, problems, tuple(violations))
         return self._recorded(result, write)
+
+    def record(self, result: AuditResult) -> AuditResult:
+        """Append the signed record of a judged result a door completed (the watcher's
+        unreadable file: findings of its own, no diff). The one path to the log for changes."""
+        return self._recorded(result, True)
+
+    def record_event(
+        self, source: str, *, author: Mapping[str, Any], extra: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        """A record of no change (the watcher's start, stop and heartbeats), same log, same key."""
+        from config_audit.ledger.records import build_record_body
+
+        if self.ledger is None or self.signer is None:
+            raise ConfigAuditError("no record log or signing key to record to")
+        body = build_record_body(
+            source=source, path=None, author=dict(author), extra=dict(extra), now=now
+        )
+        return self.ledger.append(body, self.signer)
 
     def _recorded(self, result: AuditResult, write: bool) -> AuditResult:
         """Append the signed record when asked to and a log and key are set."""

@@ -25,7 +25,6 @@ from config_audit.alerts.rules import AlertRules, AlertSink
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git.match import find_commit_with_content
-from config_audit.ledger.records import build_record_body
 from config_audit.model import Assurance, AuditResult, ChangeEvent, Finding, Severity
 from config_audit.policy.diff import settings_of
 from config_audit.policy.rules import parse_policy
@@ -159,16 +158,10 @@ class WatchDaemon:
 
     def append(self, source: str, extra: dict[str, Any], now: datetime) -> dict[str, Any]:
         who = {k: v for k, v in host_evidence(None, now).items() if k != "file_owner"}
-        body = build_record_body(
-            source=source,
-            path=None,
-            author={**who, "assurance": Assurance.NONE},
-            extra=extra,
-            now=now,
-        )
-        assert self.auditor.ledger is not None and self.auditor.signer is not None
         with self.lock:
-            return self.auditor.ledger.append(body, self.auditor.signer)
+            return self.auditor.record_event(
+                source, author={**who, "assurance": Assurance.NONE}, extra=extra, now=now
+            )
 
     # -- scanning ----------------------------------------------------------------------------
 
@@ -270,10 +263,7 @@ class WatchDaemon:
             hint = "fix the file's permissions; an unreadable config leaks PII"
         finding = Finding("CA100", Severity.ERROR, message, path=event.path, hint=hint)
         judged = self.auditor.audit(event, write=False)
-        result = replace(judged, changes=(), problems=(finding,))
-        assert self.auditor.ledger is not None and self.auditor.signer is not None
-        record = self.auditor.ledger.append(self.auditor.record_body(result), self.auditor.signer)
-        return replace(result, record=record)
+        return self.auditor.record(replace(judged, changes=(), problems=(finding,)))
 
     def raise_alerts(self, result: AuditResult, seen: Observation) -> None:
         if seen.kind == "symlink-escape":
