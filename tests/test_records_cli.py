@@ -63,7 +63,11 @@ def repo(tmp_path: Path) -> Path:
                 source="ci" if i < 4 else "watcher",
                 path=f"recognizers/{i}.yaml",
                 changes=[change],
-                author={"claimed_author": f"dev{i % 2} <d{i % 2}@x>", "assurance": "claimed"},
+                author={
+                    "author_name": f"dev{i % 2}",
+                    "author_email": f"dev{i % 2}@x",
+                    "assurance": "claimed",
+                },
                 now=T0 + timedelta(days=i),
             ),
             signer,
@@ -168,7 +172,9 @@ def test_keygen_refuses_to_overwrite(repo: Path) -> None:
 def test_show_prefers_seq_over_an_all_digit_id_prefix(tmp_path: Path) -> None:
     code, _ = run("keygen", "--out", str(tmp_path / "k.pem"), "--trust", str(tmp_path / "t.yaml"))
     assert code == 0
-    (tmp_path / ".config-audit.yaml").write_text("log: log.jsonl\nsigning_key: k.pem\ntrusted_keys: t.yaml\n")
+    (tmp_path / ".config-audit.yaml").write_text(
+        "log: log.jsonl\nsigning_key: k.pem\ntrusted_keys: t.yaml\n"
+    )
     signer = load_signer(path=tmp_path / "k.pem", environ={})
     ledger = Ledger(tmp_path / "log.jsonl")
     first = build_record_body(source="manual", path="a.yaml", now=T0)
