@@ -197,6 +197,39 @@ def test_gpg_signed_commit_is_verified(tmp_path: Path, gnupg_home: Path) -> None
     assert author["assurance"] == "verified-signature"
 
 
+def test_ci_verifies_signatures_only_of_the_commits_it_audits(
+    tmp_path: Path, gnupg_home: Path
+) -> None:
+    # `%G?` makes git run gpg on every signed commit it lists; a range of signed commits that
+    # never touch a recognizer file must cost no gpg at all (issue 15).
+    repo = make_repo(tmp_path, hooks=False)
+    env = {**repo.env, "GNUPGHOME": str(gnupg_home)}
+    repo.env.update(env)
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "Alice <alice@nw.example>",
+         "ed25519", "sign", "never"],
+        env=env, check=True, capture_output=True,
+    )
+    calls = tmp_path / "gpg-calls"
+    wrapper = tmp_path / "gpg-counting"
+    wrapper.write_text(f'#!/bin/sh\ncase "$*" in *--verify*) echo x >> "{calls}";; esac\nexec gpg "$@"\n')
+    wrapper.chmod(0o755)
+    repo.git("config", "gpg.program", str(wrapper))
+    repo.git("config", "user.signingkey", "alice@nw.example")
+    assert repo.commit("base").returncode == 0
+    base = repo.head()
+    for i in range(6):
+        repo.write(f"docs/note{i}.md", f"note {i}\n")
+        assert repo.commit(f"docs {i}", extra=("-S",)).returncode == 0
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("signed recognizer change", extra=("-S",)).returncode == 0
+    calls.unlink(missing_ok=True)
+    out, data = ci(repo, "--base", base)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [c["assurance"] for c in data["commits"]] == ["verified-signature"]
+    assert calls.read_text().count("x") == 1  # the one audited commit, not all seven
+
+
 def test_shallow_clone_gets_told_how_to_fetch(history: Repo, tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     subprocess.run(

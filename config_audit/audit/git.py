@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from config_audit.audit.git_settings import policy_in_force, settings_changes, settings_event
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import GitError
+from config_audit.git import history, precommit
 from config_audit.git import notes as gitnotes
-from config_audit.git import precommit
 from config_audit.git import repo as gitrepo
 from config_audit.git.attribution import attribution_findings, author_evidence, pending_evidence
 from config_audit.git.precommit import NOT_RUN
@@ -297,6 +297,27 @@ class RangeAudit:
         return any(c.blocked for c in self.commits)
 
 
+def _worth_auditing(
+    auditor: Auditor,
+    listed: list[tuple[CommitInfo, list[str]]],
+    changed: dict[str, list[FileChange]],
+    top: Path,
+) -> list[str]:
+    """Commits whose signature matters: those touching recognizer or trust files, and merges
+    (what a merge brings is only known when it is audited)."""
+    globs = repo_globs(auditor, top)
+    out = []
+    for info, parents in listed:
+        changes = changed.get(info.sha, [])
+        if (
+            len(parents) > 1
+            or any(relevant(c, globs) for c in changes)
+            or settings_changes(auditor, changes, top)
+        ):
+            out.append(info.sha)
+    return out
+
+
 def audit_range(
     auditor: Auditor,
     base: str | None,
@@ -336,9 +357,13 @@ def audit_range(
                 f"(force push?): auditing from their merge base {str(mb)[:12]}"
             )
             base_sha = mb
-    listed = gitrepo.range_commits(base_sha, head_sha, cwd=top, allowed_signers=allowed_signers)
+    # Listed without signatures; only the commits that will be audited get theirs verified.
+    listed = history.list_range(base_sha, head_sha, cwd=top)
     shas = [info.sha for info, _ in listed]
     changed = gitrepo.changes_of_commits(shas, cwd=top)
+    audited = _worth_auditing(auditor, listed, changed, top)
+    signed = history.signatures_of(audited, cwd=top, allowed_signers=allowed_signers)
+    listed = [(signed.get(info.sha, info), parents) for info, parents in listed]
     hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
     audits = []
     with BlobReader(top) as reader:
