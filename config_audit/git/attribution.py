@@ -13,9 +13,11 @@ from typing import Any
 from config_audit.git.repo import CommitInfo
 from config_audit.model import Finding, Severity
 
+ASSURANCE_VERIFIED = "verified-signature"  # the only assurance that proves who committed
+
 # git's %G? codes -> (status, assurance)
 STATUS = {
-    "G": ("good", "verified-signature"),
+    "G": ("good", ASSURANCE_VERIFIED),
     "U": ("good-unknown-validity", "signature-unknown-trust"),
     "X": ("good-expired-signature", "signature-expired"),
     "Y": ("good-expired-key", "signature-expired"),
