@@ -120,6 +120,13 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         globs = [globs]
     if not isinstance(globs, list | tuple) or not all(isinstance(g, str) for g in globs):
         raise UsageError(f"{where}: 'recognizers' must be a list of glob strings")
+    for glob in globs:
+        if os.path.isabs(os.path.expanduser(glob)) or not glob.strip():
+            raise UsageError(
+                f"{where}: 'recognizers' glob {glob!r} is not relative",
+                advice="globs are relative to the settings file's directory, "
+                "e.g. 'config/presidio/*.yaml'",
+            )
     formats = raw.get("formats") or {}
     if not isinstance(formats, dict) or not all(
         v in ("adhoc", "registry", "analyzer") for v in formats.values()

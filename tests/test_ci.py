@@ -271,19 +271,75 @@ def test_new_branch_with_zero_base_audits_everything(history: Repo) -> None:
     assert data["commits_scanned"] == int(history.git("rev-list", "--count", "HEAD").stdout)
 
 
-def test_missing_signing_key_is_a_configuration_error(history: Repo) -> None:
+def test_without_a_signing_key_ci_audits_only_and_still_fails(history: Repo) -> None:
+    """A pull request from a fork gets no secrets: ci judges (and fails) as usual, says it
+    writes no records, and writes none; --audit-only asks for that with a key too."""
     cfg = history.path / ".config-audit.yaml"
     cfg.write_text(cfg.read_text().replace("signing_key:", "# signing_key:"))
-    out = history.run("ci", "--base", "base", "--log", str(history.path.parent / "k.jsonl"))
-    assert out.returncode == 2 and "signing key" in out.stderr
+    log = history.path.parent / "k.jsonl"
+    out = history.run("ci", "--base", "base", "--log", str(log), "--format", "json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "audit only: no signing key" in out.stderr and not log.exists()
+    assert any("audit only" in n for n in json.loads(out.stdout)["notes"])
     # In CI the key comes from the environment instead of a file.
     pem = Path(history.path.parent / "signing.pem").read_text()
     env = {**history.env, "CONFIG_AUDIT_SIGNING_KEY": pem}
-    with_env = subprocess.run([f"{Path(sys.executable).parent}/config-audit", "ci", "--base", "base",
-                               "--log", str(history.path.parent / "k.jsonl")],
-                              cwd=history.path, env=env, capture_output=True, text=True)
-    assert with_env.returncode == 0, with_env.stderr
-    assert len((history.path.parent / "k.jsonl").read_text().splitlines()) >= 4
+    cmd = [f"{Path(sys.executable).parent}/config-audit", "ci", "--base", "base", "--log", str(log)]
+    with_env = subprocess.run(cmd, cwd=history.path, env=env, capture_output=True, text=True)
+    assert with_env.returncode == 0 and "audit only" not in with_env.stderr, with_env.stderr
+    assert len(log.read_text().splitlines()) >= 4
+    before = log.read_text()
+    only = subprocess.run([*cmd, "--audit-only"], cwd=history.path, env=env, capture_output=True,
+                          text=True)
+    assert only.returncode == 0 and log.read_text() == before
+    # Judged as usual: a failing range fails without a key too.
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    assert history.commit("invalid", extra=("--no-verify",)).returncode == 0
+    bad = history.run("ci", "--base", "HEAD~1", "--log", str(log))
+    assert bad.returncode == 1 and "CA105" in bad.stdout and log.read_text() == before
+
+
+def test_a_checkout_without_settings_fails_closed_unless_defaults(history: Repo) -> None:
+    history.git("rm", "-q", ".config-audit.yaml")
+    assert history.commit("drop the settings", extra=("--no-verify",)).returncode == 0
+    out = history.run("ci", "--base", "HEAD~1", "--log", str(history.path.parent / "d.jsonl"))
+    assert out.returncode == 2 and "no .config-audit.yaml in this checkout" in out.stderr
+    assert "--defaults" in out.stderr
+    ok = history.run("ci", "--base", "HEAD~1", "--defaults", "--audit-only")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_a_base_gone_from_the_clone_audits_from_the_merge_base(
+    history: Repo, tmp_path: Path
+) -> None:
+    """A force push to a branch: the push's `before` is not in a fresh clone at all."""
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(history.path), str(origin)], check=True)
+    history.git("remote", "add", "origin", str(origin))
+    history.git("checkout", "-q", "-b", "topic")
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, hr]"))
+    assert history.commit("topic work").returncode == 0
+    history.git("push", "-q", "origin", "topic")
+    gone = history.head()
+    history.git("reset", "-q", "--hard", "HEAD~1")
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[staff]"))
+    assert history.commit("rewritten topic").returncode == 0
+    history.git("push", "-q", "-f", "origin", "topic")
+    history.git("update-ref", "-d", "refs/remotes/origin/topic")
+    subprocess.run(["git", "gc", "-q", "--prune=now"], cwd=origin, check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "-b", "topic", str(origin), str(clone)], check=True,
+                   env=history.env)
+    assert subprocess.run(["git", "cat-file", "-e", gone], cwd=clone).returncode != 0
+    out = subprocess.run(
+        [f"{Path(sys.executable).parent}/config-audit", "ci", "--base", gone, "--format", "json",
+         "--log", str(tmp_path / "f.jsonl")],
+        cwd=clone, env=history.env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr  # the rewritten commit weakens, unsigned
+    data = json.loads(out.stdout)
+    assert data["commits_scanned"] == 1 and "not in this clone (force push?)" in out.stderr
+    assert any("merge base" in n for n in data["notes"])
 
 
 def test_ci_outputs_never_show_deny_list_entries(history: Repo, tmp_path: Path) -> None:

@@ -56,7 +56,8 @@ def test_validate_exit_codes_and_json(tmp_path: Path) -> None:
     assert data["files"][0]["findings"][0]["code"] == "CA105"
     missing = subprocess.run([TOOL, "validate", "--no-presidio", str(tmp_path / "nope.yaml")],
                              capture_output=True, text=True)
-    assert missing.returncode == 1 and "CA100" in missing.stdout
+    assert missing.returncode == 2 and "CA100" in missing.stdout
+    assert "no such file or directory" in missing.stderr
     usage = subprocess.run([TOOL, "validate", "--format", "xml"], capture_output=True, text=True)
     assert usage.returncode == 2
 
@@ -211,3 +212,18 @@ def test_init_fits_the_repository_and_commits_no_machine_path(tmp_path: Path, su
     note = subprocess.run(["git", "notes", "--ref=config-audit", "show", "HEAD"], cwd=repo,
                           env=env, capture_output=True, text=True)
     assert note.returncode == 0
+
+
+def test_settings_errors_are_exit_2_naming_the_key(tmp_path: Path) -> None:
+    """An absolute glob in `recognizers:` is a settings error (it used to be an internal
+    error, exit 3); a glob matching nothing names the setting."""
+    (tmp_path / ".config-audit.yaml").write_text(f"recognizers: ['{tmp_path}/*.yaml']\n")
+    absolute = subprocess.run([TOOL, "validate", "--no-presidio"], cwd=tmp_path,
+                              capture_output=True, text=True)
+    assert absolute.returncode == 2, absolute.stderr
+    assert "'recognizers' glob" in absolute.stderr and "not relative" in absolute.stderr
+    (tmp_path / ".config-audit.yaml").write_text("recognizers: ['config/presidio/*.yaml']\n")
+    nothing = subprocess.run([TOOL, "validate", "--no-presidio"], cwd=tmp_path,
+                             capture_output=True, text=True)
+    assert nothing.returncode == 2 and "'recognizers' globs" in nothing.stderr
+    assert "config/presidio/*.yaml" in nothing.stderr

@@ -725,3 +725,38 @@ def test_every_reading_command_finds_the_records_and_merges_several_logs(
     assert report.returncode == 0 and str(ci_log) in report.stdout and str(repo.log) in report.stdout
     two = repo.run("checkpoint", "--log", str(repo.log), "--log", str(ci_log))
     assert two.returncode == 2 and "one record log, 2 given" in two.stderr
+
+
+def test_report_of_a_real_hook_log_sorts_bypassed_blocked_and_verified(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """A verified SSH-signed commit is not "unverified"; a blocked attempt is a blocked attempt;
+    an invalid file committed with --no-verify is a bypassed hook, not a blocked attempt."""
+    from tests.test_ci import sign_with_ssh, ssh_key
+
+    sign_with_ssh(repo, ssh_key(tmp_path, "alice"), "alice@nw.example")
+    assert repo.commit("alice's signing key", ".config-audit/allowed_signers").returncode == 0
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("signed context", extra=("-S",)).returncode == 0
+    signed = repo.head()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    blocked = repo.commit("invalid score")
+    assert blocked.returncode == 1 and "CA105" in blocked.stderr
+    assert "commit blocked" in blocked.stderr
+    bypass = repo.commit("invalid anyway", extra=("--no-verify",))
+    assert bypass.returncode == 0
+    # post-commit: the commit landed, so nothing is "BLOCKED"; it says what was recorded.
+    assert "BLOCKED" not in bypass.stderr
+    assert "recorded: would have been blocked" in bypass.stderr, bypass.stderr
+    bypassed = repo.head()
+    out = repo.run("report", "--since", "2000-01-01", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    unverified = " ".join(r["detail"] for r in data["unverified"])
+    assert signed[:12] not in unverified and bypassed[:12] in unverified
+    assert [r["source"] for r in data["blocked"]] == ["pre-commit"]
+    assert "CA105" in data["blocked"][0]["detail"]
+    assert len(data["bypassed"]) == 1 and bypassed[:12] in data["bypassed"][0]["detail"]
+    assert "CA105" in data["bypassed"][0]["detail"]
+    md = repo.run("report", "--since", "2000-01-01").stdout
+    assert "## Hooks bypassed (1)" in md and "## Blocked attempts (1)" in md

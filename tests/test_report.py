@@ -55,8 +55,10 @@ def test_markdown_sections(log: Path) -> None:
     assert "| EMAIL_ADDRESS | 3 |" in section(md, "Changes by entity")
     weak = section(md, "Weakening changes (4)")
     assert "pattern.score_lowered EmailRec [en]" in weak and "deny_list.entries_removed" in weak
-    blocked = section(md, "Blocked and invalid attempts (2)")
-    assert "policy violation weakening_protected" in blocked and "invalid file CA104" in blocked
+    assert "invalid file CA104" in section(md, "Blocked attempts (1)")  # pre-commit: not landed
+    landed = section(md, "Invalid or violating changes that landed (1)")  # post-commit: landed
+    assert "policy violation weakening_protected" in landed
+    assert "mallory@web-1" in section(md, "Out-of-band edits (1)")  # the watcher's OS user
     assert "commit cccccccccccc" in section(md, "Unverified commits (1)")
     assert "mallory" in section(md, "Out-of-band edits (1)")
     assert "previous stop: unclean" in section(md, "Coverage gaps (1)")

@@ -16,7 +16,7 @@ from config_audit.commands.common import (
 )
 from config_audit.git import repo as gitrepo
 from config_audit.ledger.signing import TrustedKeys
-from config_audit.settings import Settings
+from config_audit.settings import CONFIG_NAME, Settings
 
 
 @click.command()
@@ -51,6 +51,19 @@ from config_audit.settings import Settings
     is_flag=True,
     help="Fail when a recognizer commit has no hook record (hook bypassed).",
 )
+@click.option(
+    "--audit-only",
+    is_flag=True,
+    help="Judge and fail as usual but write no records (no signing key needed: pull requests "
+    "from forks get no secrets). Chosen automatically, with a warning, when no key is found.",
+)
+@click.option(
+    "--defaults",
+    "use_defaults",
+    is_flag=True,
+    help="Audit with the default settings when the checkout has no .config-audit.yaml "
+    "(without it that is an error: a missing settings file must not pass green).",
+)
 @format_option
 @config_option
 @click.pass_context
@@ -62,14 +75,19 @@ def ci(
     markdown_path: Path | None,
     sarif_path: Path | None,
     require_hook_record: bool,
+    audit_only: bool,
+    use_defaults: bool,
     output_format: str,
     config_path: Path | None,
 ) -> None:
     """Audit every commit in BASE..HEAD that touches recognizer files.
 
     Each commit is parsed, diffed, validated in Presidio and checked against the policy; a
-    signed record is written with the CI key ($CONFIG_AUDIT_SIGNING_KEY). Merges, renames,
-    deletions and force-pushed ranges are handled; a shallow clone gets told how much to fetch.
+    signed record is written with the CI key ($CONFIG_AUDIT_SIGNING_KEY; without one, or with
+    --audit-only, nothing is written). Merges, renames, deletions and force-pushed ranges are
+    handled (a base no longer in the clone is replaced by the merge base with the default
+    branch); a shallow clone gets told how much to fetch. Hook records are read from the git
+    notes: fetch them first (`git fetch origin 'refs/notes/config-audit*:refs/notes/config-audit*'`).
 
     \b
     Examples:
@@ -80,15 +98,42 @@ def ci(
     """
     from config_audit.audit.git_settings import file_at, settings_in_force
     from config_audit.audit.runtime import open_auditor
+    from config_audit.errors import SigningKeyError, UsageError
+    from config_audit.ledger.keys import load_signer
 
     top = gitrepo.toplevel()
+    base, replaced = _usable_base(base, head, top)  # a force-pushed base: its merge base
     # The base's settings, keys and signers judge the range, never the pushed tree's.
     known = set(base) != {"0"} and gitrepo.rev_exists(base, cwd=top)
     base_rev = gitrepo.resolve(base, cwd=top) if known else None
     settings = settings_in_force(
         config_path, lambda: settings_from(config_path, top=top), top=top, rev=base_rev
     )
-    path = log_path or settings.log_path or Path("config-audit-ci.jsonl")
+    if settings.config_path is None and not use_defaults:
+        raise UsageError(
+            f"no {CONFIG_NAME} in this checkout: nothing says which files to audit or which "
+            "policy applies",
+            advice=f"commit a {CONFIG_NAME} (config-audit init), name one with --config, or "
+            "pass --defaults to audit recognizers/** with the default policy",
+        )
+    range_notes: list[str] = []
+    if not audit_only:
+        try:
+            load_signer(path=settings.signing_key_path, environ=os.environ)
+        except SigningKeyError as exc:
+            audit_only = True
+            warning = (
+                "audit only: no signing key (is $CONFIG_AUDIT_SIGNING_KEY set? pull requests "
+                f"from forks get no secrets), so no records are written: {exc}"
+            )
+            click.echo(f"config-audit: warning: {warning}", err=True)
+            range_notes.append(warning)
+    else:
+        range_notes.append("audit only (--audit-only): no records written")
+    if replaced:
+        range_notes.append(replaced)
+        click.echo(f"config-audit: warning: {replaced}", err=True)
+    path = None if audit_only else log_path or settings.log_path or Path("config-audit-ci.jsonl")
     reporters: list[Progress] = []
 
     def progress(i: int, n: int) -> None:
@@ -99,7 +144,7 @@ def ci(
     tampered = False
     trusted = _trusted_keys(settings, top, base)
     with (
-        open_auditor(settings, log_path=path, prestart=True) as auditor,
+        open_auditor(settings, log_path=path, prestart=True, require_key=not audit_only) as auditor,
         file_at(base_rev, settings.allowed_signers_path, top) as signers,
     ):
         from config_audit.audit.git import audit_range  # after the worker started importing
@@ -113,6 +158,7 @@ def ci(
             on_progress=progress,
             trusted=trusted,
         )
+        result.notes[:0] = range_notes
         if trusted is None:
             result.notes.append(
                 "hook records taken on trust: no trusted keys to verify their notes with "
@@ -166,6 +212,33 @@ def ci(
     else:
         click.echo(markdown)
     ctx.exit(1 if tampered or range_failed(result, **opts) else 0)
+
+
+def _usable_base(base: str, head: str, top: Path) -> tuple[str, str | None]:
+    """BASE, or when a force push took it out of the clone, the merge base of HEAD with the
+    default branch (and a note saying so). A shallow clone is left to the range audit, which
+    says how much to fetch; no default branch to fall back on is left to it too (an error)."""
+    if set(base) == {"0"} or gitrepo.rev_exists(base, cwd=top) or gitrepo.is_shallow(top):
+        return base, None
+    head_sha = gitrepo.resolve(head, cwd=top)
+    for ref in _default_branches(top):
+        mb = gitrepo.merge_base(ref, head_sha, cwd=top)
+        if mb is not None and mb != head_sha:
+            return mb, (
+                f"base {base[:12]} is not in this clone (force push?): auditing from the merge "
+                f"base {mb[:12]} of {head[:40]} with {ref}"
+            )
+    return base, None
+
+
+def _default_branches(top: Path) -> list[str]:
+    """The default branch as the remote says (origin/HEAD), then the usual names."""
+    out = gitrepo.run_git(
+        ["symbolic-ref", "-q", "refs/remotes/origin/HEAD"], cwd=top, check=False
+    ).decode()
+    names = [out.strip()] if out.strip() else []
+    names += ["refs/remotes/origin/main", "refs/remotes/origin/master", "main", "master"]
+    return [n for n in dict.fromkeys(names) if gitrepo.rev_exists(n, cwd=top)]
 
 
 def _trusted_keys(settings: Settings, top: Path, base: str) -> TrustedKeys | None:

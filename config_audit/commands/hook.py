@@ -27,9 +27,15 @@ def hook_log_path(settings: Settings, top: Path, git_dir: Path | None = None) ->
     return settings.log_path or (git_dir or gitrepo.git_dir(top)) / "config-audit" / "log.jsonl"
 
 
-def print_results(results: list[AuditResult]) -> None:
+def print_results(results: list[AuditResult], *, landed: bool = False) -> None:
+    """The verdicts on stderr. After the commit (`landed`) nothing can be blocked any more: a
+    verdict that would have blocked says so, beside what was recorded."""
     for result in results:
-        status = "BLOCKED" if result.blocked else "ok"
+        if landed:
+            done = "recorded" if result.record is not None else "not recorded (no signing key)"
+            status = f"{done}: would have been blocked" if result.blocked else f"{done}: ok"
+        else:
+            status = "BLOCKED" if result.blocked else "ok"
         click.echo(f"config-audit: {result.event.path}: {status}", err=True)
         for finding in result.findings():
             if finding.severity.value != "info":
@@ -133,7 +139,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
             )
             if audit.results:
                 publish_checkpoint(auditor, sha, top)
-                print_results(audit.results)
+                print_results(audit.results, landed=True)
                 _alert(settings, audit.results)
 
 

@@ -15,7 +15,14 @@ from config_audit.commands.logopts import log_option, record_logs
 @click.command("report")
 @click.option("--since", default="30d", show_default=True, help="30d, 12h, 2024-05-01 ...")
 @log_option
-@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "json"]),
+    default="md",
+    show_default=True,
+    help="Markdown, one self-contained HTML file, or JSON (every section, for scripts).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(
     "--trusted-keys",
@@ -32,8 +39,9 @@ def report(
     trusted_keys: Path | None,
     config_path: Path | None,
 ) -> None:
-    """Review report: changes by author, recognizer and entity; weakening, blocked, unverified
-    and out-of-band changes; coverage gaps; and whether the log verifies.
+    """Review report: changes by author, recognizer and entity; weakening changes, hooks
+    bypassed (--no-verify), blocked attempts, invalid changes that landed, unverified commits,
+    out-of-band edits; coverage gaps; and whether the log verifies.
 
     \b
     Examples:
@@ -63,7 +71,13 @@ def report(
         verification=status,
         verified_ok=ok,
     )
-    text = render_html(data) if fmt == "html" else render_markdown(data)
+    if fmt == "json":
+        import dataclasses
+        import json
+
+        text = json.dumps(dataclasses.asdict(data), indent=2)
+    else:
+        text = render_html(data) if fmt == "html" else render_markdown(data)
     if out is None:
         sys.stdout.write(text + "\n")
     else:

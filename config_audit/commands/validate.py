@@ -15,6 +15,7 @@ from config_audit.commands.common import (
     settings_from,
 )
 from config_audit.commands.render import reports_json, reports_text
+from config_audit.errors import UsageError
 from config_audit.model import ConfigFormat
 from config_audit.settings import Settings
 
@@ -65,12 +66,20 @@ def validate(
       config-audit validate --format json recognizers/custom.yaml
       config-audit validate --as registry conf/recognizers.yaml
 
-    Exit 0 if every file is valid, 1 if any is invalid, 2 on usage errors.
+    Exit 0 if every file is valid, 1 if any is invalid, 2 on usage errors (a PATH that does
+    not exist is one).
     """
     settings = settings_from(config_path)
     files = expand_paths(paths, settings)
     if not files:
-        raise click.UsageError("no recognizer files found; name files or directories")
+        where = settings.config_path or "the defaults (no .config-audit.yaml found)"
+        raise UsageError(
+            f"no recognizer files found: nothing matches the 'recognizers' globs "
+            f"{list(settings.recognizer_globs)} of {where}",
+            advice="fix 'recognizers:' in .config-audit.yaml (relative to its directory), "
+            "or name files or directories",
+        )
+    named_missing = [p for p in paths if not Path(p).exists()]
     forced = ConfigFormat(as_format) if as_format else None
     reports = []
     validator = None
@@ -96,6 +105,11 @@ def validate(
         if validator is not None:
             validator.close()
     click.echo(reports_json(reports) if output_format == "json" else reports_text(reports))
+    if named_missing:  # a typo in a path is a usage error, not a finding about a file
+        raise UsageError(
+            f"no such file or directory: {', '.join(named_missing)}",
+            advice="check the path (it is relative to the current directory)",
+        )
     ctx.exit(0 if all(r.valid for r in reports) else 1)
 
 

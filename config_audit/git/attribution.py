@@ -13,6 +13,8 @@ from typing import Any
 from config_audit.git.repo import CommitInfo
 from config_audit.model import Assurance, Finding, Severity
 
+ASSURANCE_VERIFIED = Assurance.VERIFIED_SIGNATURE  # the only one that proves who committed
+
 # git's %G? codes -> (status, assurance)
 STATUS = {
     "G": ("good", Assurance.VERIFIED_SIGNATURE),

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 from config_audit.errors import ConfigAuditError
+from config_audit.git.attribution import ASSURANCE_VERIFIED
+from config_audit.git.precommit import NOT_RUN
 from config_audit.ledger.archive import archive_dir, check_chain, read_sequence, segment_paths
 from config_audit.ledger.entries import Entry
 from config_audit.ledger.signing import TrustedKeys
@@ -46,7 +48,9 @@ class Report:
     by_recognizer: list[tuple[str, int]]
     by_entity: list[tuple[str, int]]
     weakening: list[Row] = field(default_factory=list)
-    blocked: list[Row] = field(default_factory=list)
+    blocked: list[Row] = field(default_factory=list)  # pre-commit said no: it did not land
+    bypassed: list[Row] = field(default_factory=list)  # committed without its pre-commit check
+    landed: list[Row] = field(default_factory=list)  # invalid or violating, and in the history
     unverified: list[Row] = field(default_factory=list)
     out_of_band: list[Row] = field(default_factory=list)
     gaps: list[Row] = field(default_factory=list)
@@ -55,19 +59,22 @@ class Report:
     )  # day, all, weak, blocked
 
 
-def _who(s: Summary) -> str:
+def _who(s: Summary, author: object = None) -> str:
+    if isinstance(author, dict) and author.get("os_user") and not author.get("author_email"):
+        host = author.get("host")  # the watcher: the OS user and the host it saw
+        return f"{author['os_user']}@{host}" if host else str(author["os_user"])
     if s.user_name and s.user_email:
         return f"{s.user_name} <{s.user_email}>"
     return s.user_name or s.user_email or "(unknown)"
 
 
-def _row(s: Summary, detail: str) -> Row:
+def _row(s: Summary, detail: str, author: object = None) -> Row:
     return Row(
         s.seq,
         s.time_text[:19] + "Z",
         s.source,
         s.path or "-",
-        _who(s),
+        _who(s, author),
         s.assurance or "none",
         detail,
     )
@@ -87,7 +94,8 @@ def build_report(
     recognizers: Counter[str] = Counter()
     entities: Counter[str] = Counter()
     days: dict[str, list[int]] = {}
-    lists: dict[str, list[Row]] = {k: [] for k in ("weak", "blocked", "unverified", "oob", "gaps")}
+    kinds = ("weak", "blocked", "bypassed", "landed", "unverified", "oob", "gaps")
+    lists: dict[str, list[Row]] = {k: [] for k in kinds}
     total = 0
     for entry in entries:
         s = summarize(entry)
@@ -96,35 +104,47 @@ def build_report(
         total += 1
         record = entry.record
         extra = record.get("extra") or {}
+        author = record.get("author")
         day = days.setdefault(s.time_text[:10], [0, 0, 0])
         day[0] += 1
         if s.source in CHANGE_SOURCES:
-            authors[_who(s)] += 1
+            authors[_who(s, author)] += 1
             recognizers.update(s.recognizers)
             entities.update(s.entities)
         if s.weakens:
             day[1] += 1
             weak = [c for c in record.get("changes") or [] if c.get("impact") == "weakens"]
             detail = "; ".join(f"{c.get('kind')} {c.get('recognizer') or ''}".strip() for c in weak)
-            lists["weak"].append(_row(s, detail))
-        if s.valid is False or s.verdict == "violation":
+            lists["weak"].append(_row(s, detail, author))
+        why = []
+        if s.valid is False:
+            found = (record.get("validation") or {}).get("findings") or []
+            codes = sorted({str(f.get("code")) for f in found if f.get("code")})
+            why.append("invalid file " + ",".join(codes))
+        if s.verdict == "violation":
+            why.append("policy violation " + ",".join(s.rules))
+        if extra.get("pre_commit") == NOT_RUN:  # `git commit --no-verify`, or no hooks then
+            found_text = "; ".join(why) or "no findings"
+            lists["bypassed"].append(
+                _row(
+                    s, f"commit {s.commit[:12]} without its pre-commit check: {found_text}", author
+                )
+            )
+        elif why and s.source == "pre-commit":
             day[2] += 1
-            why = []
-            if s.valid is False:
-                found = (record.get("validation") or {}).get("findings") or []
-                codes = sorted({str(f.get("code")) for f in found if f.get("code")})
-                why.append("invalid file " + ",".join(codes))
-            if s.verdict == "violation":
-                why.append("policy violation " + ",".join(s.rules))
-            lists["blocked"].append(_row(s, "; ".join(why)))
-        if s.commit and s.assurance != "verified":
-            lists["unverified"].append(_row(s, f"commit {s.commit[:12]}"))
+            lists["blocked"].append(_row(s, "; ".join(why), author))
+        elif why:
+            lists["landed"].append(_row(s, "; ".join(why), author))
+        if s.commit and s.assurance != ASSURANCE_VERIFIED:
+            lists["unverified"].append(_row(s, f"commit {s.commit[:12]}", author))
         if s.source == "watcher" and s.assurance == "unattributed":
-            lists["oob"].append(_row(s, s.message))
+            lists["oob"].append(_row(s, s.message, author))
         if extra.get("coverage_gap") or (
             s.source == "watcher-start" and extra.get("previous_stop") == "unclean"
         ):
-            lists["gaps"].append(_row(s, f"previous stop: {extra.get('previous_stop', '?')}"))
+            lists["gaps"].append(
+                _row(s, f"previous stop: {extra.get('previous_stop', '?')}", author)
+            )
     return Report(
         log=log,
         since=since.strftime("%Y-%m-%d %H:%M UTC"),
@@ -137,6 +157,8 @@ def build_report(
         by_entity=entities.most_common(),
         weakening=lists["weak"],
         blocked=lists["blocked"],
+        bypassed=lists["bypassed"],
+        landed=lists["landed"],
         unverified=lists["unverified"],
         out_of_band=lists["oob"],
         gaps=lists["gaps"],

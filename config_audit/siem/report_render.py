@@ -8,7 +8,9 @@ from config_audit.siem.report import Report, Row
 
 SECTIONS = (
     ("weakening", "Weakening changes"),
-    ("blocked", "Blocked and invalid attempts"),
+    ("bypassed", "Hooks bypassed"),
+    ("blocked", "Blocked attempts"),
+    ("landed", "Invalid or violating changes that landed"),
     ("unverified", "Unverified commits"),
     ("out_of_band", "Out-of-band edits"),
     ("gaps", "Coverage gaps"),
