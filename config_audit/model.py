@@ -44,6 +44,13 @@ class Finding:
     line: int | None = None
     recognizer: str | None = None
     hint: str = ""
+    accepted: str | None = None  # the reason, when a waiver accepts it (it then never blocks)
+    existing: bool = False  # also present in the parent version (the change did not add it)
+
+    @property
+    def blocking(self) -> bool:
+        """An error no waiver accepts."""
+        return self.severity is Severity.ERROR and self.accepted is None
 
     @property
     def location(self) -> str:
@@ -52,6 +59,10 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["severity"] = self.severity.value
+        # Waiver and gate marks only when set: records of unwaived findings keep their shape.
+        for key, unset in (("accepted", None), ("existing", False)):
+            if data[key] == unset:
+                del data[key]
         return data
 
     @classmethod
@@ -183,7 +194,7 @@ class ValidationReport:
 
     @property
     def valid(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
+        return not any(f.blocking for f in self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -58,6 +58,7 @@ class AuditResult:
     problems: tuple[Finding, ...]  # a version that could not be read at all
     violations: tuple[Finding, ...]  # policy
     record: Mapping[str, Any] | None = None
+    strict: bool = False  # settings `strict: true`: existing errors block too
 
     @property
     def invalid(self) -> bool:
@@ -65,7 +66,14 @@ class AuditResult:
 
     @property
     def blocked(self) -> bool:
-        return self.invalid or bool(self.violations)
+        """Gate on what the change introduces: policy violations, and unaccepted errors of the
+        new version that the parent version did not have (all of them when strict)."""
+        if self.violations:
+            return True
+        if self.after is None:
+            # A settings-file audit has no versions, only problems; a deletion adds no finding.
+            return self.before is None and bool(self.problems)
+        return any(f.blocking and (self.strict or not f.existing) for f in self.after.findings)
 
     @property
     def weakens(self) -> bool:
@@ -212,17 +220,37 @@ class Auditor:
                 cache.put(
                     event.path, event.before, event.after, verdict, salt=self.deny_list_salt()
                 )
-        # Policy depends on who made the change, so it is never cached.
+        # Policy depends on who made the change, so it is never cached; nor are waivers (they
+        # expire) nor what is existing (it depends on both versions).
         violations = self.policy.check(verdict.changes, author=event.author, path=event.path)
+        before_report, after_report = self._waived(verdict.before, verdict.after, event)
         result = AuditResult(
             event,
             tuple(verdict.changes),
-            verdict.before,
-            verdict.after,
+            before_report,
+            after_report,
             tuple(verdict.problems),
             tuple(violations),
+            strict=self.settings.strict,
         )
         return self._recorded(result, write)
+
+    def _waived(
+        self, before: ValidationReport | None, after: ValidationReport | None, event: ChangeEvent
+    ) -> tuple[ValidationReport | None, ValidationReport | None]:
+        from config_audit.policy.waivers import apply_waivers, mark_existing
+
+        waivers = self.settings.waivers
+        if before is not None:
+            before = apply_waivers(
+                before, waivers, path=event.path, source=event.before, parent=event.before
+            )
+        if after is not None:
+            after = apply_waivers(
+                after, waivers, path=event.path, source=event.after, parent=event.before or b""
+            )
+            after = mark_existing(after, before)
+        return before, after
 
     def audit_policy(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
         """A change to the settings file: the policy's own changes, judged by `self.policy`

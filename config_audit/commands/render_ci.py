@@ -60,10 +60,13 @@ def public_change(change: Change) -> dict[str, Any]:
 
 
 def range_failed(audit: RangeAudit, *, require_hook_record: bool) -> bool:
-    return any(
-        f.severity is Severity.ERROR
+    """A commit blocked by what it introduces (errors already in its parent are `existing` and
+    fail only with `strict: true`), or a hook bypass the options make an error."""
+    return any(c.blocked for c in audit.commits) or any(
+        f.blocking
         for c in audit.commits
         for f in commit_findings(c, require_hook_record=require_hook_record)
+        if f.code in ("CA603", "CA604")
     )
 
 

@@ -16,6 +16,7 @@ from config_audit.commands.common import (
 )
 from config_audit.commands.render import reports_json, reports_text
 from config_audit.model import ConfigFormat
+from config_audit.policy.waivers import apply_waivers
 
 
 @click.command()
@@ -92,9 +93,22 @@ def validate(
             except OSError as exc:
                 reports.append(unreadable_file(name, exc).report)
                 continue
-            reports.append(check_bytes(data, path=name, fmt=fmt, validator=validator).report)
+            report = check_bytes(data, path=name, fmt=fmt, validator=validator).report
+            reports.append(
+                apply_waivers(
+                    report, settings.waivers, path=_relative(path, settings.root), source=data
+                )
+            )
     finally:
         if validator is not None:
             validator.close()
     click.echo(reports_json(reports) if output_format == "json" else reports_text(reports))
     ctx.exit(0 if all(r.valid for r in reports) else 1)
+
+
+def _relative(path: Path, root: Path) -> str:
+    """The path as `accept:` globs name it: relative to the settings file's directory."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

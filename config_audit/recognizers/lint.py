@@ -325,7 +325,8 @@ class _Linter(EntryLinter):
         if not outside:
             return
         kept = [lang for lang in dict.fromkeys(languages) if lang in registry]
-        where = line_of(entry, "supported_languages") or line_of(entry, "supported_language")
+        key = "supported_languages" if "supported_languages" in entry else "supported_language"
+        where = line_of(entry, key)
         if not kept and kind == "custom":
             self.add(
                 "CA115",

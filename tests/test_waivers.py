@@ -1,0 +1,117 @@
+"""Governed waivers and the gate on what a change introduces (issue 12)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from config_audit.audit.check import check_bytes
+from config_audit.audit.pipeline import Auditor, ChangeEvent
+from config_audit.errors import UsageError
+from config_audit.model import Severity
+from config_audit.policy.waivers import apply_waivers, parse_waivers
+from config_audit.settings import Settings, parse_settings
+
+ROOT = Path("/repo")
+
+# CA110 (error) on line 6, CA119 (warning) on line 7.
+BASE = b"""supported_languages: [en]
+recognizers:
+  - name: Acct
+    supported_entity: ACCOUNT
+    supported_languages: [en]
+    context: [account]
+    enabled: "yes"
+    patterns: [{name: p, regex: 'ACCT-\\d{4}', score: 0.6}]
+"""
+# The same, plus a new error: a custom recognizer left with no language (CA115).
+WORSE = BASE + b"""  - name: Emp
+    supported_entity: EMP
+    supported_language: de
+    patterns: [{name: p, regex: 'EMP-\\d{4}', score: 0.6}]
+"""
+
+
+def report(data: bytes, **settings: object):  # type: ignore[no-untyped-def]
+    waivers = parse_waivers(settings.get("findings"), settings.get("accept"), where="t")
+    checked = check_bytes(data, path="recognizers/a.yaml").report
+    today = settings.get("today", date(2026, 12, 1))
+    return apply_waivers(checked, waivers, path="recognizers/a.yaml", source=data, today=today)  # type: ignore[arg-type]
+
+
+def by_code(rep, code):  # type: ignore[no-untyped-def]
+    [finding] = [f for f in rep.findings if f.code == code]
+    return finding
+
+
+def test_severity_override_and_off_is_recorded_as_accepted() -> None:
+    rep = report(BASE, findings={"CA119": "off", "CA110": "warning"})
+    assert by_code(rep, "CA110").severity is Severity.WARNING and rep.valid
+    off = by_code(rep, "CA119")
+    assert off.accepted and "off" in off.accepted  # never dropped
+    assert off.to_dict()["accepted"] == off.accepted
+
+
+def test_acceptance_with_reason_and_expiry() -> None:
+    entry = {"code": "CA110", "path": "recognizers/*.yaml", "reason": "R-12", "expires": "2027-01-31"}
+    rep = report(BASE, accept=[entry])
+    accepted = by_code(rep, "CA110")
+    assert rep.valid and accepted.severity is Severity.ERROR and "R-12" in str(accepted.accepted)
+    expired = report(BASE, accept=[entry], today=date(2027, 2, 1))
+    assert not expired.valid and by_code(expired, "CA110").accepted is None
+    other = report(BASE, accept=[{**entry, "recognizer": "Other"}])
+    assert not other.valid
+
+
+def test_inline_acceptance_same_line_and_line_before() -> None:
+    same = BASE.replace(b"[account]", b"[account]  # config-audit: accept CA110 -- decorative")
+    assert report(same).valid and "decorative" in str(by_code(report(same), "CA110").accepted)
+    before = BASE.replace(
+        b"    context:", b"    # config-audit: accept CA110, CA119 -- both known\n    context:"
+    )
+    rep = report(before)
+    assert rep.valid and by_code(rep, "CA110").accepted
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ({"validation": {"ignore": ["CA115"]}}, "ignore"),
+        ({"finding": {"CA115": "off"}}, "did you mean 'findings'"),
+        ({"accept": [{"code": "CA110"}]}, "reason"),
+        ({"accept": [{"code": "CA110", "reason": "x", "recogniser": "A"}]}, "recognizer"),
+        ({"findings": {"CA110": "ignore"}}, "CA110"),
+        ({"accept": [{"code": "CA110", "reason": "x", "expires": "soon"}]}, "date"),
+    ],
+)
+def test_malformed_waiver_settings_are_errors(raw: dict[str, object], needle: str) -> None:
+    with pytest.raises(UsageError) as info:
+        parse_settings(raw, root=ROOT, config_path=None)
+    assert needle in str(info.value) + info.value.diagnostics()
+
+
+def gate(before: bytes | None, after: bytes, **raw: object) -> tuple[bool, list[str]]:
+    settings: Settings = parse_settings(raw, root=ROOT, config_path=None)
+    result = Auditor(settings, environ={}).audit(
+        ChangeEvent("recognizers/a.yaml", before, after, "pre-commit"), write=False
+    )
+    assert result.after is not None
+    return result.blocked, sorted(f.code for f in result.after.findings if f.existing)
+
+
+def test_existing_errors_do_not_block_new_ones_do() -> None:
+    assert gate(BASE, BASE) == (False, ["CA110", "CA119"])  # existing: shown, not blocking
+    blocked, existing = gate(BASE, WORSE)
+    assert blocked and "CA115" not in existing
+    assert gate(None, BASE)[0]  # a new file introduces all its findings
+    assert gate(BASE, BASE, strict=True)[0]
+
+
+def test_inline_acceptance_added_by_the_change_does_not_waive_it() -> None:
+    waived = WORSE.replace(
+        b"supported_language: de", b"supported_language: de  # config-audit: accept CA115 -- me"
+    )
+    assert gate(BASE, waived)[0]  # self-granted in the change under audit
+    assert not gate(waived, waived)[0]  # already in the audited past
