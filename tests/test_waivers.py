@@ -115,3 +115,37 @@ def test_inline_acceptance_added_by_the_change_does_not_waive_it() -> None:
     )
     assert gate(BASE, waived)[0]  # self-granted in the change under audit
     assert not gate(waived, waived)[0]  # already in the audited past
+
+
+def test_adding_an_acceptance_or_lowering_a_severity_is_a_judged_policy_change() -> None:
+    import yaml
+
+    from config_audit.policy.diff import diff_coverage, settings_of
+    from config_audit.policy.rules import parse_policy
+
+    policy = {
+        "people": {"alice": ["alice@nw.example"], "bob": ["bob@nw.example"]},
+        "owners": {"NW_*": ["alice"]},
+        "protected_entities": ["NW_*"],
+        "weakening_protected": "owner",
+    }
+    old = {"policy": policy, "strict": True}
+    new = {
+        "policy": policy,
+        "findings": {"CA110": "warning", "CA206": "error"},
+        "accept": [{"code": "CA115", "path": "recognizers/*", "reason": "rollout"}],
+    }
+    changes = diff_coverage(settings_of(yaml.safe_dump(old).encode()),
+                            settings_of(yaml.safe_dump(new).encode()))
+    kinds = sorted((c.kind, c.impact.value, c.summary.split(":")[0]) for c in changes)
+    assert kinds == [
+        ("waivers.acceptance_added", "weakens", "accepts CA115 in recognizers/* with no expiry"),
+        ("waivers.severity_changed", "strengthens", "CA206"),
+        ("waivers.severity_changed", "weakens", "CA110"),
+        ("waivers.strict_off", "weakens", "existing errors no longer block"),
+    ]
+    rules = parse_policy(policy)
+    bob = {"author_email": "bob@nw.example", "assurance": "claimed"}
+    alice = {"author_email": "alice@nw.example", "assurance": "claimed"}
+    assert {f.code for f in rules.check(changes, author=bob, path=".config-audit.yaml")} == {"CA501"}
+    assert rules.check(changes, author=alice, path=".config-audit.yaml") == []
