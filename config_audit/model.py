@@ -17,6 +17,7 @@ class ConfigFormat(enum.StrEnum):
     ADHOC = "adhoc"  # RecognizerRegistry.add_recognizers_from_yaml
     REGISTRY = "registry"  # RecognizerRegistryProvider
     ANALYZER = "analyzer"  # AnalyzerEngineProvider
+    NLP = "nlp"  # NlpEngineProvider(conf_file=...): which NER labels become which entities
 
 
 class Severity(enum.StrEnum):

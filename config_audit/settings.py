@@ -48,7 +48,9 @@ class Settings:
     config_path: Path | None
     recognizer_globs: tuple[str, ...] = ("recognizers/**/*.yaml", "recognizers/**/*.yml")
     samples_path: Path | None = None
-    format_overrides: tuple[tuple[str, str], ...] = ()  # (glob, "adhoc"|"registry"|"analyzer")
+    format_overrides: tuple[
+        tuple[str, str], ...
+    ] = ()  # (glob, "adhoc"|"registry"|"analyzer"|"nlp")
     log_path: Path | None = None  # None: each front door picks its default
     signing_key_path: Path | None = None
     trusted_keys_path: Path | None = None
@@ -124,9 +126,9 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         raise UsageError(f"{where}: 'recognizers' must be a list of glob strings")
     formats = raw.get("formats") or {}
     if not isinstance(formats, dict) or not all(
-        v in ("adhoc", "registry", "analyzer") for v in formats.values()
+        v in ("adhoc", "registry", "analyzer", "nlp") for v in formats.values()
     ):
-        raise UsageError(f"{where}: 'formats' maps globs to adhoc | registry | analyzer")
+        raise UsageError(f"{where}: 'formats' maps globs to adhoc | registry | analyzer | nlp")
     for section in ("policy", "watch", "alerts", "retention", "validation"):
         if not isinstance(raw.get(section) or {}, dict):
             raise UsageError(f"{where}: '{section}' must be a mapping")

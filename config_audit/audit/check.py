@@ -154,7 +154,13 @@ def compare_versions(
     changes = diff_sets(before.declared, after.declared)
     old_eff, new_eff = before.report.effective, after.report.effective
     if old_eff is not None and new_eff is not None:
-        changes = merge_levels(changes, diff_sets(old_eff, new_eff, level="effective"))
+        effective = diff_sets(old_eff, new_eff, level="effective")
+        if old_eff.format is new_eff.format is ConfigFormat.NLP:
+            # Presidio fills an omitted NER section with its defaults: only the effective view
+            # says what really changed (a removed section is not every mapping removed).
+            changes = effective
+        else:
+            changes = merge_levels(changes, effective)
     return changes + detection_regressions(before.report, after.report), []
 
 
