@@ -20,6 +20,7 @@ from config_audit.model import (
     Severity,
     ValidationReport,
 )
+from config_audit.recognizers.coverage import coverage_findings
 from config_audit.recognizers.diff import diff_sets, file_added, file_removed, merge_levels
 from config_audit.recognizers.lint import lint
 from config_audit.recognizers.parse import ParsedFile, UnparseableFile, parse_bytes
@@ -118,9 +119,12 @@ def load_into_presidio(checked: CheckedFile, data: bytes, validator: Validator) 
         return checked  # invalid already, and loading it would only exhaust the worker
     loaded = validator.load(data, path=report.path, fmt=parsed.format)
     lines = {rec.name: rec.line for rec in parsed.recognizers.recognizers}
+    found = loaded.findings
+    if loaded.effective is not None:
+        found = (*found, *coverage_findings(loaded.effective, path=report.path))
     located = tuple(
         replace(f, line=lines.get(f.recognizer)) if f.line is None and f.recognizer else f
-        for f in loaded.findings
+        for f in found
     )
     # The worker re-checks patterns Presidio really loaded; keep lint's version (it has lines).
     have = {(f.code, f.recognizer) for f in report.findings}

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from config_audit.model import Change, Impact, RecognizerDef, RecognizerSet
+from config_audit.recognizers.coverage import coverage_changes
 from config_audit.recognizers.diff_recognizer import diff_recognizer, flag_changes
 from config_audit.recognizers.nlp import NLP_SPECIFIC, diff_nlp
 
@@ -84,6 +85,8 @@ def diff_sets(old: RecognizerSet, new: RecognizerSet, *, level: str = "declared"
             ):
                 continue
             changes.append(change)
+    if level == "effective":  # the declared view does not know predefined classes' entities
+        changes += coverage_changes(old, new)
     return [replace(c, level=level) for c in _ordered(changes)]
 
 
