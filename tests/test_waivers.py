@@ -149,3 +149,30 @@ def test_adding_an_acceptance_or_lowering_a_severity_is_a_judged_policy_change()
     alice = {"author_email": "alice@nw.example", "assurance": "claimed"}
     assert {f.code for f in rules.check(changes, author=bob, path=".config-audit.yaml")} == {"CA501"}
     assert rules.check(changes, author=alice, path=".config-audit.yaml") == []
+
+
+def test_hook_and_ci_gate_on_what_a_commit_introduces(tmp_path: Path) -> None:
+    import json
+
+    from tests.gitfixtures import RECOGNIZERS, make_repo
+
+    repo = make_repo(tmp_path, hooks=True)
+    # An existing problem: 'enable' is dropped by Presidio (CA101 error), committed past the hook.
+    broken = RECOGNIZERS.replace("    context: [employee]\n", "    context: [employee]\n    enable: false\n")
+    repo.write("recognizers/custom.yaml", broken)
+    assert repo.commit("base", extra=("--no-verify",)).returncode == 0
+    repo.git("tag", "base")
+    repo.write("recognizers/custom.yaml", broken.replace("[Dr., Prof.]", "[Dr., Prof., Mx.]"))
+    ok = repo.commit("more titles")
+    assert ok.returncode == 0, ok.stderr  # the existing error is shown, not blocking
+    assert "error (existing) CA101" in ok.stderr
+    worse = broken.replace("score: 0.8", "score: 0")  # a new error: score 0 is never reported
+    repo.write("recognizers/custom.yaml", worse)
+    blocked = repo.commit("zero score")
+    assert blocked.returncode != 0 and "CA105" in blocked.stderr
+    assert repo.commit("zero score", extra=("--no-verify",)).returncode == 0
+    out = repo.run("ci", "--base", "base", "--log", str(tmp_path / "ci.jsonl"), "--format", "json")
+    data = json.loads(out.stdout)
+    verdicts = [[f["blocked"] for f in c["files"]] for c in data["commits"]]
+    assert data["failed"] and verdicts == [[False], [True]], verdicts
+    assert out.returncode == 1
