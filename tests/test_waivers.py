@@ -166,6 +166,9 @@ def test_hook_and_ci_gate_on_what_a_commit_introduces(tmp_path: Path) -> None:
     ok = repo.commit("more titles")
     assert ok.returncode == 0, ok.stderr  # the existing error is shown, not blocking
     assert "error (existing) CA101" in ok.stderr
+    record = json.loads(repo.log.read_text().splitlines()[-1])
+    [kept] = [f for f in record["validation"]["findings"] if f["code"] == "CA101"]
+    assert kept["existing"] is True  # recorded as existing, not dropped
     worse = broken.replace("score: 0.8", "score: 0")  # a new error: score 0 is never reported
     repo.write("recognizers/custom.yaml", worse)
     blocked = repo.commit("zero score")
