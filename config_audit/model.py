@@ -19,6 +19,7 @@ class ConfigFormat(enum.StrEnum):
     ADHOC = "adhoc"  # RecognizerRegistry.add_recognizers_from_yaml
     REGISTRY = "registry"  # RecognizerRegistryProvider
     ANALYZER = "analyzer"  # AnalyzerEngineProvider
+    NLP = "nlp"  # NlpEngineProvider(conf_file=...): which NER labels become which entities
 
 
 class Severity(enum.StrEnum):
@@ -76,6 +77,13 @@ class Finding:
     line: int | None = None
     recognizer: str | None = None
     hint: str = ""
+    accepted: str | None = None  # the reason, when a waiver accepts it (it then never blocks)
+    existing: bool = False  # also present in the parent version (the change did not add it)
+
+    @property
+    def blocking(self) -> bool:
+        """An error no waiver accepts."""
+        return self.severity is Severity.ERROR and self.accepted is None
 
     @property
     def location(self) -> str:
@@ -84,6 +92,10 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["severity"] = self.severity.value
+        # Waiver and gate marks only when set: records of unwaived findings keep their shape.
+        for key, unset in (("accepted", None), ("existing", False)):
+            if data[key] == unset:
+                del data[key]
         return data
 
     @classmethod
@@ -215,7 +227,7 @@ class ValidationReport:
 
     @property
     def valid(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
+        return not any(f.blocking for f in self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -267,6 +279,7 @@ class AuditResult:
     problems: tuple[Finding, ...]  # a version that could not be read at all
     violations: tuple[Finding, ...]  # policy
     record: Mapping[str, Any] | None = None
+    strict: bool = False  # settings `strict: true`: existing errors block too
 
     @property
     def invalid(self) -> bool:
@@ -274,7 +287,14 @@ class AuditResult:
 
     @property
     def blocked(self) -> bool:
-        return self.invalid or bool(self.violations)
+        """Gate on what the change introduces: policy violations, and unaccepted errors of the
+        new version that the parent version did not have (all of them when strict)."""
+        if self.violations:
+            return True
+        if self.after is None:
+            # A settings-file audit has no versions, only problems; a deletion adds no finding.
+            return self.before is None and bool(self.problems)
+        return any(f.blocking and (self.strict or not f.existing) for f in self.after.findings)
 
     @property
     def weakens(self) -> bool:

@@ -104,3 +104,24 @@ def test_corpus_verdicts(name: str, validator: Validator) -> None:
 
 def test_every_corpus_file_has_a_verdict() -> None:
     assert {p.name for p in CORPUS.glob("*.y*ml")} == set(EXPECTED)
+
+
+def test_coverage_by_language(validator: Validator) -> None:
+    # A team adds 'da' to the registry and leaves the template's language lists alone.
+    data = b"""supported_languages: [en, da]
+recognizers:
+  - {name: CreditCardRecognizer, type: predefined, supported_languages: [en, es]}
+  - {name: EmailRecognizer, type: predefined}
+  - {name: UsSsnRecognizer, type: predefined, supported_languages: [en]}
+"""
+    checked = check_bytes(data, path="c.yaml", validator=validator)
+    [gap] = [f for f in checked.report.findings if f.code == "CA215"]
+    assert gap.severity is Severity.WARNING and gap.recognizer == "CreditCardRecognizer"
+    assert "'da' has no CREDIT_CARD" in gap.message  # US_SSN is country-specific: no finding
+    from config_audit.audit.check import compare_versions
+
+    fixed = check_bytes(data.replace(b"[en, es]", b"[en, da]"), path="c.yaml", validator=validator)
+    assert not [f for f in fixed.report.findings if f.code == "CA215"]
+    changes, _ = compare_versions(fixed, checked)
+    [lost] = [c for c in changes if c.kind == "coverage.entity_lost"]
+    assert lost.impact.value == "weakens" and lost.entities == ("CREDIT_CARD",)

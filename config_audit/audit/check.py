@@ -20,6 +20,7 @@ from config_audit.model import (
     Severity,
     ValidationReport,
 )
+from config_audit.recognizers.coverage import coverage_findings
 from config_audit.recognizers.diff import diff_sets, file_added, file_removed, merge_levels
 from config_audit.recognizers.globs import matches_glob
 from config_audit.recognizers.lint import lint
@@ -119,9 +120,12 @@ def load_into_presidio(checked: CheckedFile, data: bytes, validator: Validator) 
         return checked  # invalid already, and loading it would only exhaust the worker
     loaded = validator.load(data, path=report.path, fmt=parsed.format)
     lines = {rec.name: rec.line for rec in parsed.recognizers.recognizers}
+    found = loaded.findings
+    if loaded.effective is not None:
+        found = (*found, *coverage_findings(loaded.effective, path=report.path))
     located = tuple(
         replace(f, line=lines.get(f.recognizer)) if f.line is None and f.recognizer else f
-        for f in loaded.findings
+        for f in found
     )
     # The worker re-checks patterns Presidio really loaded; keep lint's version (it has lines).
     have = {(f.code, f.recognizer) for f in report.findings}
@@ -155,7 +159,13 @@ def compare_versions(
     changes = diff_sets(before.declared, after.declared)
     old_eff, new_eff = before.report.effective, after.report.effective
     if old_eff is not None and new_eff is not None:
-        changes = merge_levels(changes, diff_sets(old_eff, new_eff, level="effective"))
+        effective = diff_sets(old_eff, new_eff, level="effective")
+        if old_eff.format is new_eff.format is ConfigFormat.NLP:
+            # Presidio fills an omitted NER section with its defaults: only the effective view
+            # says what really changed (a removed section is not every mapping removed).
+            changes = effective
+        else:
+            changes = merge_levels(changes, effective)
     return changes + detection_regressions(before.report, after.report), []
 
 

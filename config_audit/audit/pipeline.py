@@ -26,6 +26,7 @@ from config_audit.model import (
     ChangeEvent,
     Finding,
     Severity,
+    ValidationReport,
 )
 from config_audit.policy.rules import Policy, parse_policy
 from config_audit.settings import Settings
@@ -176,17 +177,37 @@ class Auditor:
                 cache.put(
                     event.path, event.before, event.after, verdict, salt=self.deny_list_salt()
                 )
-        # Policy depends on who made the change, so it is never cached.
+        # Policy depends on who made the change, so it is never cached; nor are waivers (they
+        # expire) nor what is existing (it depends on both versions).
         violations = self.policy.check(verdict.changes, author=event.author, path=event.path)
+        before_report, after_report = self._waived(verdict.before, verdict.after, event)
         result = AuditResult(
             event,
             tuple(verdict.changes),
-            verdict.before,
-            verdict.after,
+            before_report,
+            after_report,
             tuple(verdict.problems),
             tuple(violations),
+            strict=self.settings.strict,
         )
         return self._recorded(result, write)
+
+    def _waived(
+        self, before: ValidationReport | None, after: ValidationReport | None, event: ChangeEvent
+    ) -> tuple[ValidationReport | None, ValidationReport | None]:
+        from config_audit.settings.waivers import apply_waivers, mark_existing
+
+        waivers = self.settings.waivers
+        if before is not None:
+            before = apply_waivers(
+                before, waivers, path=event.path, source=event.before, parent=event.before
+            )
+        if after is not None:
+            after = apply_waivers(
+                after, waivers, path=event.path, source=event.after, parent=event.before or b""
+            )
+            after = mark_existing(after, before)
+        return before, after
 
     def audit_policy(self, event: ChangeEvent, *, write: bool = True) -> AuditResult:
         """A change to the settings file: the policy's own changes, judged by `self.policy`

@@ -11,7 +11,10 @@ from config_audit.model import Change, Finding, Impact, Severity, ValidationRepo
 
 def finding_line(f: Finding) -> str:
     who = f" [{f.recognizer}]" if f.recognizer else ""
-    text = f"{f.location}: {f.severity.value} {f.code}{who} {f.message}"
+    mark = " (existing)" if f.existing else ""
+    text = f"{f.location}: {f.severity.value}{mark} {f.code}{who} {f.message}"
+    if f.accepted:
+        text += f"\n    accepted: {f.accepted}"
     return text + (f"\n    hint: {f.hint}" if f.hint else "")
 
 
@@ -27,8 +30,12 @@ def reports_text(reports: Sequence[ValidationReport]) -> str:
         if r.samples:
             out.append(f"  samples: {len(r.samples) - len(failed)}/{len(r.samples)} pass")
     invalid = sum(not r.valid for r in reports)
-    warnings = sum(f.severity is Severity.WARNING for r in reports for f in r.findings)
-    out.append(f"{len(reports)} file(s) checked: {invalid} invalid, {warnings} warning(s)")
+    warnings = sum(
+        f.severity is Severity.WARNING and not f.accepted for r in reports for f in r.findings
+    )
+    accepted = sum(bool(f.accepted) for r in reports for f in r.findings)
+    summary = f"{len(reports)} file(s) checked: {invalid} invalid, {warnings} warning(s)"
+    out.append(summary + (f", {accepted} accepted" if accepted else ""))
     return "\n".join(out)
 
 

@@ -80,14 +80,18 @@ def notes_missing(audit: RangeAudit, *, notes_present: bool) -> str | None:
 def range_failed(
     audit: RangeAudit, *, require_hook_record: bool, notes_present: bool = True
 ) -> bool:
+    """A commit blocked by what it introduces (errors already in its parent are `existing` and
+    fail only with `strict: true`), or a hook bypass the options make an error; with
+    --require-hook-record, a clone without the notes fails closed (unknown is not audited)."""
     if require_hook_record and notes_missing(audit, notes_present=notes_present):
-        return True  # fail closed: unknown is not audited
-    return any(
-        f.severity is Severity.ERROR
+        return True
+    return any(c.blocked for c in audit.commits) or any(
+        f.blocking
         for c in audit.commits
         for f in commit_findings(
             c, require_hook_record=require_hook_record, notes_present=notes_present
         )
+        if f.code in ("CA603", "CA604")
     )
 
 

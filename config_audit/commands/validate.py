@@ -18,6 +18,7 @@ from config_audit.commands.render import reports_json, reports_text
 from config_audit.errors import UsageError
 from config_audit.model import ConfigFormat
 from config_audit.settings import Settings
+from config_audit.settings.waivers import apply_waivers
 
 
 @click.command()
@@ -100,7 +101,12 @@ def validate(
             except OSError as exc:
                 reports.append(unreadable_file(name, exc).report)
                 continue
-            reports.append(check_bytes(data, path=name, fmt=fmt, validator=validator).report)
+            report = check_bytes(data, path=name, fmt=fmt, validator=validator).report
+            reports.append(
+                apply_waivers(
+                    report, settings.waivers, path=settings_relative(path, settings), source=data
+                )
+            )
     finally:
         if validator is not None:
             validator.close()
@@ -114,7 +120,8 @@ def validate(
 
 
 def settings_relative(path: Path, settings: Settings) -> str:
-    """The path as `formats:` overrides name it: relative to the settings' directory."""
+    """The path as `formats:` overrides and `accept:` globs name it: relative to the settings
+    file's directory."""
     try:
         return path.resolve().relative_to(settings.root.resolve()).as_posix()
     except ValueError:

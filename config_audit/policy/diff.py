@@ -209,6 +209,57 @@ def diff_coverage(
                 str(samples_b),
             )
         )
+    return out + diff_waivers(before, after, everything)
+
+
+RANK = {"off": 0, "info": 1, "warning": 2, "error": 3}
+
+
+def diff_waivers(before: Settings, after: Settings, everything: tuple[str, ...]) -> list[Change]:
+    """Waivers loosen the gate: an acceptance added or widened (new glob, no or later expiry), a
+    severity lowered, `strict` turned off. Each weakens every protected entity, so the owners
+    of what is protected must agree, under the policy in force before."""
+    out: list[Change] = []
+    old_accepts = set(before.waivers.accepts)
+    for acc in after.waivers.accepts:
+        if acc not in old_accepts:
+            scope = f"{acc.code} in {acc.path}" + (f" [{acc.recognizer}]" if acc.recognizer else "")
+            until = f" until {acc.expires}" if acc.expires else " with no expiry"
+            out.append(
+                Change(
+                    "waivers.acceptance_added",
+                    W,
+                    POLICY,
+                    f"accepts {scope}{until}: {acc.reason}",
+                    everything,
+                )
+            )
+    for acc in old_accepts - set(after.waivers.accepts):
+        out.append(Change("waivers.acceptance_removed", S, POLICY, f"no longer accepts {acc.code}"))
+    old_levels, new_levels = dict(before.waivers.severities), dict(after.waivers.severities)
+    for code in sorted(old_levels.keys() | new_levels.keys()):
+        a, b = old_levels.get(code), new_levels.get(code)
+        if a == b:
+            continue
+        # Unset means the tool's own severity; any explicit level below error may lower it.
+        lower = RANK.get(b or "error", 3) < RANK.get(a or "error", 3) or (
+            a is None and b != "error"
+        )
+        out.append(
+            Change(
+                "waivers.severity_changed",
+                W if lower else S,
+                POLICY,
+                f"{code}: {a or 'default'} -> {b or 'default'}",
+                everything if lower else (),
+                str(a),
+                str(b),
+            )
+        )
+    if before.strict and not after.strict:
+        out.append(
+            Change("waivers.strict_off", W, POLICY, "existing errors no longer block", everything)
+        )
     return out
 
 

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from config_audit.model import Change, Impact, RecognizerDef, RecognizerSet
+from config_audit.recognizers.coverage import coverage_changes
 from config_audit.recognizers.diff_recognizer import diff_recognizer, flag_changes
+from config_audit.recognizers.nlp import NLP_SPECIFIC, diff_nlp
 
 WEAKENS, STRENGTHENS, NEUTRAL = Impact.WEAKENS, Impact.STRENGTHENS, Impact.NEUTRAL
 # Engine settings where a lower value detects less (PRESIDIO_NOTES §4.2).
@@ -35,8 +37,16 @@ def diff_sets(old: RecognizerSet, new: RecognizerSet, *, level: str = "declared"
     changes += flag_changes(
         None, old.global_regex_flags, new.global_regex_flags, entities=everything
     )
+    old_settings, new_settings = dict(old.settings), dict(new.settings)
+    nlp = diff_nlp(old_settings, new_settings)
+    handled = {k for k in old_settings.keys() | new_settings.keys() if NLP_SPECIFIC.match(k)}
+    changes += [replace(c, entities=c.entities or everything) for c in nlp]
     changes += [
-        replace(c, entities=everything) for c in _settings(dict(old.settings), dict(new.settings))
+        replace(c, entities=everything)
+        for c in _settings(
+            {k: v for k, v in old_settings.items() if k not in handled},
+            {k: v for k, v in new_settings.items() if k not in handled},
+        )
     ]
     before, after = old.by_key(), new.by_key()
     removed = [before[k] for k in before if k not in after]
@@ -75,6 +85,8 @@ def diff_sets(old: RecognizerSet, new: RecognizerSet, *, level: str = "declared"
             ):
                 continue
             changes.append(change)
+    if level == "effective":  # the declared view does not know predefined classes' entities
+        changes += coverage_changes(old, new)
     return [replace(c, level=level) for c in _ordered(changes)]
 
 

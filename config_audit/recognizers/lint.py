@@ -11,13 +11,13 @@ from typing import Any
 
 from config_audit.model import ConfigFormat, Finding
 from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, suggest
+from config_audit.recognizers.nlp import lint_nlp
 from config_audit.recognizers.parse import ParsedFile, entry_kind, entry_languages
 from config_audit.recognizers.presidio_keys import (
     ADHOC_ENTRY_KEYS,
     ANALYZER_TOP_KEYS,
     ENHANCER_KEYS,
     EXTRA_ALLOWED_CLASSES,
-    NER_CONFIG_KEYS,
     REGISTRY_ENTRY_KEYS,
     REGISTRY_TOP_KEYS,
 )
@@ -33,8 +33,11 @@ def lint(parsed: ParsedFile) -> list[Finding]:
     elif parsed.format is ConfigFormat.REGISTRY:
         linter.registry_top(raw)
         linter.registry(raw, languages=raw.get("supported_languages"), where="")
+    elif parsed.format is ConfigFormat.NLP:
+        linter.findings += lint_nlp(raw, path=parsed.path, top=True)
     else:
         linter.analyzer(raw)
+        linter.findings += lint_nlp(raw.get("nlp_configuration"), path=parsed.path, top=False)
     linter.duplicate_yaml_keys(raw)
     return sorted(linter.findings, key=lambda f: (f.line or 0, f.code))
 
@@ -325,7 +328,8 @@ class _Linter(EntryLinter):
         if not outside:
             return
         kept = [lang for lang in dict.fromkeys(languages) if lang in registry]
-        where = line_of(entry, "supported_languages") or line_of(entry, "supported_language")
+        key = "supported_languages" if "supported_languages" in entry else "supported_language"
+        where = line_of(entry, key)
         if not kept and kind == "custom":
             self.add(
                 "CA115",
@@ -389,12 +393,6 @@ class _Linter(EntryLinter):
                     line=line_of(nlp, "nlp_engine_name"),
                     hint="validation is model-free and offline by design",
                 )
-            self.unknown_keys(
-                nlp.get("ner_model_configuration"),
-                NER_CONFIG_KEYS,
-                "ner_model_configuration",
-                "it is silently ignored",
-            )
         self.unknown_keys(
             raw.get("context_aware_enhancer"),
             ENHANCER_KEYS,

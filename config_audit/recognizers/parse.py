@@ -20,6 +20,7 @@ from config_audit.model import (
     RecognizerSet,
     Severity,
 )
+from config_audit.recognizers.nlp import is_nlp_document, nlp_settings
 from config_audit.recognizers.yamlsafe import YamlLoadError, line_of, load_yaml
 
 DEFAULT_FLAGS = 26  # re.DOTALL | re.MULTILINE | re.IGNORECASE, Presidio's default
@@ -83,8 +84,8 @@ def parse_bytes(data: bytes, *, path: str, fmt: ConfigFormat | None = None) -> P
             Finding(
                 "CA004",
                 Severity.ERROR,
-                "not a Presidio recognizer file: no 'recognizers' list "
-                "and no analyzer configuration keys",
+                "not a Presidio recognizer file: no 'recognizers' list, "
+                "no analyzer and no NLP engine configuration keys",
                 path=path,
                 line=line_of(raw),
                 hint="add a top-level 'recognizers:' list, or exclude this file from the "
@@ -103,6 +104,8 @@ def detect_format(raw: Any) -> ConfigFormat | None:
     if ANALYZER_KEYS & set(raw):
         return ConfigFormat.ANALYZER
     if "recognizers" not in raw:
+        if is_nlp_document(raw):
+            return ConfigFormat.NLP
         return ConfigFormat.ANALYZER if set(raw) == {"supported_languages"} else None
     if {"supported_languages", "global_regex_flags", "supported_countries"} & set(raw):
         return ConfigFormat.REGISTRY
@@ -121,6 +124,20 @@ def normalize(raw: Any, *, path: str, fmt: ConfigFormat) -> RecognizerSet:
     if fmt is ConfigFormat.REGISTRY:
         return _normalize_registry(
             raw, path, fmt=fmt, languages=_str_list(raw.get("supported_languages"))
+        )
+    if fmt is ConfigFormat.NLP:
+        models = raw.get("models") if isinstance(raw, dict) else None
+        languages = (
+            tuple(sorted({str(m.get("lang_code")) for m in models or [] if isinstance(m, dict)}))
+            if isinstance(models, list)
+            else ()
+        )
+        return RecognizerSet(
+            path=path,
+            format=fmt,
+            languages=languages,
+            recognizers=(),
+            settings=tuple(nlp_settings(raw)),
         )
     return _normalize_analyzer(raw, path)
 
@@ -340,9 +357,10 @@ def _normalize_analyzer(raw: Any, path: str) -> RecognizerSet:
     languages = _str_list(raw.get("supported_languages", ["en"]))
     settings: list[tuple[str, str]] = []
     settings.append(("default_score_threshold", repr(raw.get("default_score_threshold", 0))))
-    for section in ("nlp_configuration", "context_aware_enhancer"):
-        if section in raw:
-            _flatten(section, raw[section], settings)
+    if "nlp_configuration" in raw:
+        settings += nlp_settings(raw["nlp_configuration"])
+    if "context_aware_enhancer" in raw:
+        _flatten("context_aware_enhancer", raw["context_aware_enhancer"], settings)
     registry = raw.get("recognizer_registry")
     if not isinstance(registry, dict):
         settings.append(("recognizer_registry", "'presidio defaults'"))

@@ -18,7 +18,14 @@ from typing import Any
 import yaml
 
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
-from config_audit.validate import calibrate, effective, errors_map, regex_safety, samples
+from config_audit.validate import (
+    calibrate,
+    effective,
+    errors_map,
+    nlp_check,
+    regex_safety,
+    samples,
+)
 
 logger = logging.getLogger(__name__)
 _FastLoader = getattr(yaml, "CSafeLoader", None)  # libyaml, when PyYAML was built with it
@@ -175,6 +182,8 @@ def load_file(
     parsed = _pre_parse(data, out, fast=fmt is not ConfigFormat.ANALYZER)
     if out.findings:
         return out
+    if fmt is ConfigFormat.NLP:
+        return _load_nlp(parsed, out, fmt=fmt, path=path, tmp=tmp)
     try:
         with _quiet():
             if fmt is ConfigFormat.ADHOC:
@@ -191,6 +200,19 @@ def load_file(
     _presidio_warnings(capture, out, fmt)
     out.findings.extend(calibrate.country_codes(parsed, fmt, path=path))
     _check_and_analyze(loaded, fmt, out, capture, probe_timeout_s, sample_list)
+    return out
+
+
+def _load_nlp(parsed: Any, out: Outcome, *, fmt: ConfigFormat, path: str, tmp: str) -> Outcome:
+    try:
+        with _quiet():
+            findings, out.effective = nlp_check.check_nlp(parsed, path=path)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        out.findings.append(errors_map.describe(exc, fmt=fmt, path=path, parsed=parsed, tmp=tmp))
+        return out
+    out.findings.extend(findings)
     return out
 
 

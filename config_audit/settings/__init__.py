@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from config_audit.errors import UsageError
+from config_audit.settings.waivers import Waivers, did_you_mean, parse_waivers
 
 CONFIG_NAME = ".config-audit.yaml"
 SIGNING_KEY_ENV = "CONFIG_AUDIT_SIGNING_KEY"  # PEM of the private key (for CI)
@@ -34,8 +35,12 @@ KNOWN_KEYS = frozenset(
         "retention",
         "validation",
         "allowed_signers",
+        "findings",
+        "accept",
+        "strict",
     }
 )
+VALIDATION_KEYS = frozenset({"timeout_s"})
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,9 @@ class Settings:
     config_path: Path | None
     recognizer_globs: tuple[str, ...] = ("recognizers/**/*.yaml", "recognizers/**/*.yml")
     samples_path: Path | None = None
-    format_overrides: tuple[tuple[str, str], ...] = ()  # (glob, "adhoc"|"registry"|"analyzer")
+    format_overrides: tuple[
+        tuple[str, str], ...
+    ] = ()  # (glob, "adhoc"|"registry"|"analyzer"|"nlp")
     log_path: Path | None = None  # None: each front door picks its default
     signing_key_path: Path | None = None
     trusted_keys_path: Path | None = None
@@ -55,6 +62,8 @@ class Settings:
     alerts: Mapping[str, Any] = field(default_factory=dict)
     retention: Mapping[str, Any] = field(default_factory=dict)
     validation: Mapping[str, Any] = field(default_factory=dict)
+    waivers: Waivers = field(default_factory=Waivers)  # `findings:` severities, `accept:`
+    strict: bool = False  # gates block on existing errors too, not only on introduced ones
 
 
 def user_signing_key(environ: Mapping[str, str]) -> Path:
@@ -101,11 +110,19 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
     where = str(config_path or CONFIG_NAME)
     if not isinstance(raw, dict):
         raise UsageError(f"{where}: top level must be a mapping")
-    unknown = sorted(set(raw) - KNOWN_KEYS)
-    if unknown:
-        raise UsageError(
-            f"{where}: unknown key(s) {unknown}", advice=f"valid keys: {sorted(KNOWN_KEYS)}"
+    _known_keys(raw, KNOWN_KEYS, where=where, what="key")
+    if isinstance(raw.get("validation"), dict):
+        _known_keys(
+            raw["validation"],
+            VALIDATION_KEYS,
+            where=where,
+            what="validation key",
+            more="findings are chosen with top-level 'findings:' (per-code severity) and "
+            "'accept:' (reasoned acceptances); ",
         )
+    strict = raw.get("strict", False)
+    if not isinstance(strict, bool):
+        raise UsageError(f"{where}: 'strict' must be true or false")
 
     def opt_path(key: str) -> Path | None:
         value = raw.get(key)
@@ -129,9 +146,9 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
             )
     formats = raw.get("formats") or {}
     if not isinstance(formats, dict) or not all(
-        v in ("adhoc", "registry", "analyzer") for v in formats.values()
+        v in ("adhoc", "registry", "analyzer", "nlp") for v in formats.values()
     ):
-        raise UsageError(f"{where}: 'formats' maps globs to adhoc | registry | analyzer")
+        raise UsageError(f"{where}: 'formats' maps globs to adhoc | registry | analyzer | nlp")
     for section in ("policy", "watch", "alerts", "retention", "validation"):
         if not isinstance(raw.get(section) or {}, dict):
             raise UsageError(f"{where}: '{section}' must be a mapping")
@@ -157,4 +174,19 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         alerts=raw.get("alerts") or {},
         retention=raw.get("retention") or {},
         validation=raw.get("validation") or {},
+        waivers=parse_waivers(raw.get("findings"), raw.get("accept"), where=where),
+        strict=strict,
     )
+
+
+def _known_keys(
+    raw: Mapping[Any, Any], known: frozenset[str], *, where: str, what: str, more: str = ""
+) -> None:
+    """Fail closed on a key we do not read (a silently ignored setting is a hidden weakening)."""
+    unknown = sorted(str(k) for k in set(raw) - known)
+    if unknown:
+        hints = "".join(did_you_mean(k, sorted(known)) for k in unknown)
+        raise UsageError(
+            f"{where}: unknown {what}(s) {unknown}",
+            advice=f"{hints}{more}valid: {sorted(known)}",
+        )
