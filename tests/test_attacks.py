@@ -110,3 +110,33 @@ def test_attack1_head_without_settings_is_judged_by_the_base(based: Repo) -> Non
     data = _assert_gate_fails(based, "settings.removed", "pattern.score_lowered")
     weakened = [c for c in data["commits"] if any(f["path"] == CUSTOM for f in c["files"])]
     assert weakened and weakened[0]["findings"]
+
+
+# -- attack 2: symlinked recognizer files ---------------------------------------------------
+
+
+def test_attack2_symlink_is_audited_as_its_target(based: Repo) -> None:
+    """The link text is never parsed: a link to a weak copy outside the globs is the weak copy."""
+    based.write("lax/custom.yaml", WEAK)
+    (based.path / CUSTOM).unlink()
+    os.symlink("../lax/custom.yaml", based.path / CUSTOM)
+    blocked = bob_commits(based, "point at a copy", verify=True)
+    assert blocked.returncode != 0 and "CA501" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "point at a copy", verify=False).returncode == 0
+    data = _assert_gate_fails(based, "pattern.score_lowered")
+    assert data["commits"]
+
+
+@pytest.mark.parametrize("link", ["/etc/hostname", "../../outside.yaml", "missing.yaml"])
+def test_attack2_symlink_out_of_the_tree_or_dangling_is_an_error(based: Repo, link: str) -> None:
+    (based.path / CUSTOM).unlink()
+    os.symlink(link, based.path / CUSTOM)
+    blocked = bob_commits(based, "link away", verify=True)
+    assert blocked.returncode != 0 and "CA005" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "link away", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "CA005" in codes(data)
+    records = [
+        json.loads(line) for line in (based.path.parent / "ci.jsonl").read_text().splitlines()
+    ]
+    assert records[-1]["extra"]["mode"] == {"before": "100644", "after": "120000"}

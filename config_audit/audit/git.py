@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,39 @@ def repo_globs(auditor: Auditor, top: Path) -> RepoGlobs:
     return globs
 
 
+REGULAR = ("100644", "100755")
+LINK, SUBMODULE = "120000", "160000"
+
+
+def link_target(path: str, text: bytes) -> str | None:
+    """The repository path a symlink at `path` points to; None when it leaves the tree."""
+    link = text.decode("utf-8", errors="surrogateescape")
+    if not link or link.startswith("/") or "\0" in link:
+        return None
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), link))
+    return None if target == ".." or target.startswith("../") else target
+
+
+def version_of(
+    reader: BlobReader, path: str, blob: str, mode: str, rev: str | None, top: Path
+) -> tuple[bytes | None, str | None]:
+    """What Presidio would read at `path` (blob of `mode` as of `rev`, "" the index), and why it
+    cannot be audited. A symlink is never parsed as YAML: it is audited as its target."""
+    if mode == SUBMODULE:
+        return None, f"{path} is a submodule: its content is not in this repository"
+    data = reader.read(blob)
+    if mode != LINK or data is None:
+        return data, None
+    target = link_target(path, data)
+    if target is None or rev is None:
+        return None, f"{path} is a symlink to {data!r}, outside the repository"
+    target_mode = gitrepo.entry_mode(rev, target, cwd=top)
+    if target_mode not in REGULAR:
+        why = "dangling" if target_mode is None else f"to a {target_mode} entry"
+        return None, f"{path} is a symlink {why} ({target})"
+    return reader.read_at(rev, target), None
+
+
 def events_for(
     changes: Sequence[FileChange],
     reader: BlobReader,
@@ -87,18 +121,26 @@ def events_for(
     repository: str,
     commit: str | None,
     author: dict[str, object],
+    revs: tuple[str | None, str | None] = (None, None),
 ) -> list[ChangeEvent]:
+    """`revs`: where the before and after versions live ("" the index), for symlink targets."""
     events = []
+    top = Path(repository)
     for ch in changes:
         if not relevant(ch, globs):
             continue
-        extra = {"renamed_from": ch.old_path} if ch.status == "R" else {}
-        before = (
-            reader.read(ch.old_blob) if ch.old_path and matches_globs(ch.old_path, globs) else None
-        )
-        after = (
-            reader.read(ch.new_blob) if ch.new_path and matches_globs(ch.new_path, globs) else None
-        )
+        extra: dict[str, object] = {"renamed_from": ch.old_path} if ch.status == "R" else {}
+        before = after = None
+        errors = []
+        if ch.old_path and matches_globs(ch.old_path, globs):
+            before, error = version_of(reader, ch.old_path, ch.old_blob, ch.old_mode, revs[0], top)
+        if ch.new_path and matches_globs(ch.new_path, globs):
+            after, error = version_of(reader, ch.new_path, ch.new_blob, ch.new_mode, revs[1], top)
+            errors += [error] if error else []
+        if {ch.old_mode, ch.new_mode} - {*REGULAR, "000000"}:
+            extra["mode"] = {"before": ch.old_mode, "after": ch.new_mode}
+        if errors:
+            extra["unauditable"] = errors
         events.append(
             ChangeEvent(
                 path=ch.path,
@@ -138,6 +180,7 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             repository=str(top),
             commit=None,
             author=author,
+            revs=("HEAD", ""),
         )
         for settings_file in settings_files:
             events.append(
@@ -251,7 +294,14 @@ def audit_commit(
         extra = {**(extra or {}), "pre_commit": evidence}
     author = author_evidence(info)
     events = events_for(
-        changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
+        changes,
+        reader,
+        globs,
+        source=source,
+        repository=str(top),
+        commit=commit,
+        author=author,
+        revs=(facts.parents[0] if facts.parents else None, commit),
     )
     first = changes[0].path if changes else settings_files[0].path
     audit.attribution = attribution_findings(info, path=first)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SALT_ENV = "CONFIG_AUDIT_DENY_LIST_SALT"
+UNAUDITABLE_HINT = "commit the recognizer file itself, or a symlink to a file in the repository"
 
 
 @dataclass(frozen=True)
@@ -214,12 +215,16 @@ class Auditor:
                 )
         # Policy depends on who made the change, so it is never cached.
         violations = self.policy.check(verdict.changes, author=event.author, path=event.path)
+        unauditable = tuple(  # a link out of the tree, a submodule: what would Presidio read?
+            Finding("CA005", Severity.ERROR, str(why), path=event.path, hint=UNAUDITABLE_HINT)
+            for why in event.extra.get("unauditable") or ()
+        )
         result = AuditResult(
             event,
             tuple(verdict.changes),
             verdict.before,
             verdict.after,
-            tuple(verdict.problems),
+            tuple(verdict.problems) + unauditable,
             tuple(violations),
         )
         return self._recorded(result, write)

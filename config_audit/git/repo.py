@@ -99,6 +99,17 @@ def tree_entries(rev: str, name: str, *, cwd: Path | None = None) -> dict[str, s
     return found
 
 
+def entry_mode(rev: str, path: str, *, cwd: Path | None = None) -> str | None:
+    """The git mode of `path` at `rev` ("" for the index); None when it is not there."""
+    if rev == "":
+        args = ["ls-files", "-s", "-z", "--", f":(literal){path}"]
+    else:
+        args = ["ls-tree", "-z", rev, "--", f":(literal){path}"]
+    out = run_git(args, cwd=cwd, check=False)
+    entry = out.split(b"\0")[0]
+    return entry.split()[0].decode() if entry.strip() else None
+
+
 def git_dir(cwd: Path | None = None) -> Path:
     """The repository's common git directory, where our log and caches live: shared by every
     linked worktree, so removing a worktree never takes records with it."""
