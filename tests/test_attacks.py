@@ -140,3 +140,77 @@ def test_attack2_symlink_out_of_the_tree_or_dangling_is_an_error(based: Repo, li
         json.loads(line) for line in (based.path.parent / "ci.jsonl").read_text().splitlines()
     ]
     assert records[-1]["extra"]["mode"] == {"before": "100644", "after": "120000"}
+
+
+# -- attacks 3 and 8: forged owner signatures, hook notes vouched for by the pusher ------------
+
+
+def _ssh_key(tmp: Path, name: str) -> Path:
+    key = tmp / f"{name}_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True
+    )
+    return key
+
+
+def test_attack3_signer_added_by_the_range_cannot_verify_it(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, mode="owner-signed", hooks=False)
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    mallory = _ssh_key(tmp_path, "mallory")
+    # the non-owner maps the owner's e-mail to her own key, then signs as the owner
+    signers = repo.path / ".config-audit" / "allowed_signers"
+    signers.write_text(f"alice@nw.example {Path(f'{mallory}.pub').read_text()}")
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", str(mallory))
+    repo.write(CUSTOM, WEAK)
+    assert repo.commit("as alice", extra=("-S",)).returncode == 0
+    out, data = ci(repo, "--base", "base")
+    assert out.returncode == 1, out.stdout
+    assert {c["assurance"] for c in data["commits"]} != {"verified-signature"}
+    assert {"trust.entries_added", "pattern.score_lowered"} <= kinds(data)
+    assert "CA501" in codes(data)
+
+
+def test_attack8_trusted_keys_moved_to_the_pushers_key_vouch_for_nothing(based: Repo) -> None:
+    from config_audit.ledger.keys import add_trusted_key, generate_key
+    from config_audit.ledger.log import Ledger
+    from config_audit.ledger.records import build_record_body
+    from config_audit.ledger.signing import Ed25519Signer
+
+    own = generate_key(based.path.parent / "bob.pem", owner="bob")
+    add_trusted_key(based.path / "bob" / "keys.yaml", own.trusted)
+    cfg = based.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace(".config-audit/trusted-keys.yaml", "bob/keys.yaml"))
+    based.write(CUSTOM, WEAK)
+    based.git("add", "-A")
+    based.git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "w", author="bob")
+    sha = based.head()
+    signer = Ed25519Signer.from_pem((based.path.parent / "bob.pem").read_bytes(), origin="bob")
+    body = build_record_body(
+        source="post-commit", path=CUSTOM, commit=sha, extra={"pre_commit": "passed"}
+    )
+    forged = Ledger(based.path.parent / "forged.jsonl").append(body, signer)
+    based.git("notes", "--ref=config-audit", "add", "-f", "-m", json.dumps(forged), sha)
+    out, data = ci(based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1
+    assert "CA603" in codes(data) and "CA501" in codes(data)
+    assert "trust.path_changed" in kinds(data)
+    assert not any(c["hook_record"] for c in data["commits"])
+
+
+# -- attack 11: hash_deny_list: false -------------------------------------------------------
+
+
+def test_attack11_deny_lists_in_clear_need_an_owner(based: Repo) -> None:
+    cfg = based.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text() + "hash_deny_list: false\n")
+    blocked = bob_commits(based, "clear text", verify=True)
+    assert blocked.returncode != 0 and "CA501" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "clear text", verify=False).returncode == 0
+    based.write(CUSTOM, RECOGNIZERS.replace("[Dr., Prof.]", "[Dr., Jane Roe]"))
+    assert bob_commits(based, "names", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "records.deny_list_hashing_changed" in kinds(data)
+    # judged by the base's settings: the names stay hashed in the signed CI records
+    assert "Jane Roe" not in (based.path.parent / "ci.jsonl").read_text()

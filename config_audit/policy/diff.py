@@ -196,6 +196,30 @@ def diff_coverage(
                 str(dict(after.format_overrides)),
             )
         )
+    for key in ("trusted_keys", "allowed_signers"):  # who may vouch for hook records, commits
+        if raw_a.get(key) != raw_b.get(key):
+            out.append(
+                Change(
+                    "trust.path_changed",
+                    W,
+                    POLICY,
+                    f"{key} {raw_a.get(key)} -> {raw_b.get(key)}",
+                    everything,
+                    str(raw_a.get(key)),
+                    str(raw_b.get(key)),
+                )
+            )
+    if before.hash_deny_list != after.hash_deny_list:
+        out.append(
+            Change(
+                "records.deny_list_hashing_changed",
+                # in clear, deny lists (personal data) would reach every signed record
+                W if not after.hash_deny_list else S,
+                POLICY,
+                f"hash_deny_list {before.hash_deny_list} -> {after.hash_deny_list}",
+                everything if not after.hash_deny_list else (),
+            )
+        )
     samples_a, samples_b = raw_a.get("samples"), raw_b.get("samples")
     if samples_a != samples_b:
         out.append(
