@@ -214,3 +214,23 @@ def test_attack11_deny_lists_in_clear_need_an_owner(based: Repo) -> None:
     assert out.returncode == 1 and "records.deny_list_hashing_changed" in kinds(data)
     # judged by the base's settings: the names stay hashed in the signed CI records
     assert "Jane Roe" not in (based.path.parent / "ci.jsonl").read_text()
+
+
+# -- attack 4: evil merges back to an older version ------------------------------------------
+
+
+def test_attack4_merge_restoring_an_old_version_is_audited(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, hooks=False)
+    repo.write(CUSTOM, WEAK)
+    assert repo.commit("weak at first").returncode == 0
+    old = repo.head()
+    repo.write(CUSTOM, RECOGNIZERS)
+    assert repo.commit("strengthened").returncode == 0
+    repo.git("tag", "base")
+    evil = repo.git(
+        "commit-tree", f"{old}^{{tree}}", "-p", "HEAD", "-p", old, "-m", "merge", author="bob"
+    ).stdout.strip()
+    repo.git("update-ref", "refs/heads/main", evil)
+    out, data = ci(repo, "--base", "base")
+    assert out.returncode == 1, out.stdout
+    assert "pattern.score_lowered" in kinds(data) and "CA501" in codes(data)

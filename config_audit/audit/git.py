@@ -270,15 +270,15 @@ def audit_commit(
     extra: dict[str, object] | None = None,
     write_notes: bool = True,
     facts: CommitFacts | None = None,
+    in_range: frozenset[str] = frozenset(),
 ) -> CommitAudit:
-    """Audit the recognizer files one commit changed; records are written, notes attached."""
+    """Audit the recognizer files one commit changed; records are written, notes attached.
+    `in_range`: the other commits of the range (a merge bringing their versions is not new)."""
     globs = repo_globs(auditor, top)
     facts = facts or commit_facts(commit, top=top, allowed_signers=allowed_signers)
     changes = facts.changes
-    if len(facts.parents) > 1:  # a merge: only what differs from every parent is new in it
-        touched = gitrepo.merge_touched_paths(commit, cwd=top)
-        changes = gitrepo.commit_changes(commit, cwd=top)
-        changes = [c for c in changes if c.path in touched]
+    if len(facts.parents) > 1:
+        changes = merge_changes(commit, facts.parents, in_range, top)
     settings_files = settings_changes(auditor, changes, top)
     changes = [c for c in changes if relevant(c, globs) and c not in settings_files]
     info = facts.info
@@ -323,6 +323,20 @@ def audit_commit(
         except GitError as exc:  # notes are a travelling copy; the log holds the record
             log.warning("could not attach the record to %s as a git note: %s", commit[:12], exc)
     return audit
+
+
+def merge_changes(
+    commit: str, parents: Sequence[str], audited: frozenset[str], top: Path
+) -> list[FileChange]:
+    """A merge against its first parent (what the target branch had), so a merge whose result
+    restores any older version is audited like a commit; a path is left out only where the
+    result is the version of another parent the range audits itself."""
+    changes = gitrepo.commit_changes(commit, parent=parents[0], cwd=top)
+    for other in parents[1:]:
+        if other in audited and changes:
+            differs = {c.path for c in gitrepo.commit_changes(commit, parent=other, cwd=top)}
+            changes = [c for c in changes if c.path in differs]
+    return changes
 
 
 def _versions(
@@ -403,6 +417,7 @@ def audit_range(
             base_sha = mb
     listed = gitrepo.range_commits(base_sha, head_sha, cwd=top, allowed_signers=allowed_signers)
     shas = [info.sha for info, _ in listed]
+    in_range = frozenset(shas)
     changed = gitrepo.changes_of_commits(shas, cwd=top)
     hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
     audits = []
@@ -428,6 +443,7 @@ def audit_range(
                     allowed_signers=allowed_signers,
                     write_notes=False,
                     facts=facts,
+                    in_range=in_range,
                 )
             )
             if on_progress:
