@@ -234,3 +234,31 @@ def test_attack4_merge_restoring_an_old_version_is_audited(tmp_path: Path) -> No
     out, data = ci(repo, "--base", "base")
     assert out.returncode == 1, out.stdout
     assert "pattern.score_lowered" in kinds(data) and "CA501" in codes(data)
+
+
+# -- attack 5: owner globs compared by what they match ---------------------------------------
+
+
+@pytest.mark.parametrize("glob", ["[N]W_*", "*", "N?_*", "*_ID"])
+def test_attack5_owner_glob_overlapping_a_protected_entity_needs_its_owners(
+    based: Repo, glob: str
+) -> None:
+    cfg = based.path / ".config-audit.yaml"
+    cfg.write_text(
+        cfg.read_text().replace('"NW_*": [privacy]', f'"NW_*": [privacy]\n    "{glob}": [bob]')
+    )
+    blocked = bob_commits(based, "own more", verify=True)
+    assert blocked.returncode != 0 and "CA501" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "own more", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "policy.owners_added" in kinds(data)
+    assert "CA501" in codes(data)
+
+
+def test_glob_overlap_is_by_what_patterns_match() -> None:
+    from config_audit.policy.globs import overlaps
+
+    assert overlaps("[N]W_*", "NW_*") and overlaps("*", "NW_*") and overlaps("*_ID", "NW_*")
+    assert overlaps("[A-Z]W_*", "NW_*") and overlaps("N?_X", "NW_*")
+    assert not overlaps("AB_*", "NW_*") and not overlaps("[!N]W_*", "NW_*")
+    assert not overlaps("[a-z]W_*", "NW_*") and not overlaps("NW", "NW_*")
