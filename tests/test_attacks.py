@@ -262,3 +262,17 @@ def test_glob_overlap_is_by_what_patterns_match() -> None:
     assert overlaps("[A-Z]W_*", "NW_*") and overlaps("N?_X", "NW_*")
     assert not overlaps("AB_*", "NW_*") and not overlaps("[!N]W_*", "NW_*")
     assert not overlaps("[a-z]W_*", "NW_*") and not overlaps("NW", "NW_*")
+
+
+# -- attack 6: moving the deployed file ------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["recognizers/other.yaml", "recognizers/Custom.yaml"])
+def test_attack6_renaming_the_deployed_file_removes_it(based: Repo, target: str) -> None:
+    based.git("mv", CUSTOM, target)  # a case-only rename too: Presidio's path no longer exists
+    blocked = bob_commits(based, "reorganise", verify=True)
+    assert blocked.returncode != 0 and "CA502" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "reorganise", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "file.removed" in kinds(data)
+    assert {"CA501", "CA502"} <= codes(data)

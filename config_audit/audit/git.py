@@ -8,7 +8,7 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,18 +141,18 @@ def events_for(
             extra["mode"] = {"before": ch.old_mode, "after": ch.new_mode}
         if errors:
             extra["unauditable"] = errors
-        events.append(
-            ChangeEvent(
-                path=ch.path,
-                before=before,
-                after=after,
-                source=source,
-                repository=repository,
-                commit=commit,
-                author=author,
-                extra=extra,
-            )
-        )
+        event = ChangeEvent(ch.path, before, after, source, repository, commit, author, extra)
+        if ch.status == "R" and ch.old_path and before is not None and after is not None:
+            # Presidio reads the file at its path: a rename (a case change too) removes the
+            # deployed file, and the new path is a file of its own (the loader falls back to
+            # its defaults where the old one was configured).
+            extra["renamed_from"] = ch.old_path
+            events.append(replace(event, before=None))
+            gone = {**extra, "renamed_to": ch.new_path}
+            del gone["renamed_from"]
+            events.append(replace(event, path=ch.old_path, after=None, extra=gone))
+            continue
+        events.append(event)
     return events
 
 
