@@ -276,3 +276,35 @@ def test_attack6_renaming_the_deployed_file_removes_it(based: Repo, target: str)
     out, data = ci(based, "--base", "base")
     assert out.returncode == 1 and "file.removed" in kinds(data)
     assert {"CA501", "CA502"} <= codes(data)
+
+
+# -- attack 10: sequencer spoofing ----------------------------------------------------------
+
+
+def _last_recognizer_record(repo: Repo) -> dict:
+    lines = repo.log.read_text().splitlines()
+    recs = [json.loads(x) for x in lines]
+    return [r for r in recs if r["path"] == CUSTOM][-1]
+
+
+def test_attack10_reflog_action_alone_is_no_sequencer_evidence(based: Repo) -> None:
+    based.write(CUSTOM, RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    based.git("add", "-A")
+    env_commit = subprocess.run(
+        ["git", "commit", "-q", "--no-verify", "-m", "pretend"],
+        cwd=based.path,
+        env={**based.env, "GIT_REFLOG_ACTION": "cherry-pick"},
+        capture_output=True,
+        text=True,
+    )
+    assert env_commit.returncode == 0, env_commit.stderr
+    assert _last_recognizer_record(based)["extra"]["pre_commit"] == "not-run"
+    out, data = ci(based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1 and "CA604" in codes(data)
+
+
+def test_real_revert_is_still_recognised(based: Repo) -> None:
+    based.write(CUSTOM, RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert based.commit("more context").returncode == 0
+    assert based.git("revert", "--no-edit", "HEAD", check=False).returncode == 0
+    assert _last_recognizer_record(based)["extra"]["pre_commit"] == "revert"

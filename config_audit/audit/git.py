@@ -219,6 +219,37 @@ def commit_requested_signing(ppid: int | None = None) -> bool:
     return any(a == b"-S" or a.startswith((b"-S", b"--gpg-sign")) for a in args[1:])
 
 
+REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
+
+
+def sequencer_evidence(commit: str, parents: Sequence[str], top: Path) -> str:
+    """`cherry-pick` or `revert` only when git's own state proves it (CHERRY_PICK_HEAD,
+    REVERT_HEAD or the sequencer directory during post-commit; for a lone revert, which git
+    leaves no file for, a commit that is exactly the inverse of the one it names), never from
+    GIT_REFLOG_ACTION alone (`GIT_REFLOG_ACTION=cherry-pick git commit --no-verify`)."""
+    step = precommit.sequencer_step(gitrepo.reflog_subject("HEAD", cwd=top))
+    if step == NOT_RUN:
+        return NOT_RUN
+    state = gitrepo.sequencer_state(cwd=top)
+    if "sequencer" in state or step.upper().replace("-", "_") + "_HEAD" in state:
+        return step
+    named = REVERTS.search(gitrepo.commit_message(commit, cwd=top))
+    if step == "revert" and named and len(parents) == 1:
+        undone = named.group(1)
+        try:
+            mine = gitrepo.commit_changes(commit, parent=parents[0], cwd=top)
+            inverse = gitrepo.commit_changes(f"{undone}^", parent=undone, cwd=top)
+        except GitError:  # names no commit of this repository (or a root commit)
+            return NOT_RUN
+        if mine and {_key(c) for c in mine} == {_key(c) for c in inverse}:
+            return step
+    return NOT_RUN
+
+
+def _key(change: FileChange) -> tuple[str | None, str | None, str, str]:
+    return (change.old_path, change.new_path, change.old_blob, change.new_blob)
+
+
 @dataclass
 class CommitAudit:
     commit: str
@@ -290,7 +321,7 @@ def audit_commit(
         audited = changes + settings_files
         evidence = precommit.evidence(auditor.cache_dir, top, audited)
         if evidence == NOT_RUN:  # git's sequencer never runs pre-commit: say why, not "skipped"
-            evidence = precommit.sequencer_step(gitrepo.reflog_subject("HEAD", cwd=top))
+            evidence = sequencer_evidence(commit, facts.parents, top)
         extra = {**(extra or {}), "pre_commit": evidence}
     author = author_evidence(info)
     events = events_for(

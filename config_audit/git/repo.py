@@ -419,6 +419,19 @@ def reflog_subject(ref: str, *, cwd: Path | None = None) -> str:
     return out.decode("utf-8", errors="replace").strip()
 
 
+def sequencer_state(*, cwd: Path | None = None) -> set[str]:
+    """Which of git's own sequencer files exist in this work tree's git directory now
+    (CHERRY_PICK_HEAD, REVERT_HEAD, sequencer): evidence an environment variable is not."""
+    names = ("CHERRY_PICK_HEAD", "REVERT_HEAD", "sequencer")
+    args = ["rev-parse", "--path-format=absolute"] + [a for n in names for a in ("--git-path", n)]
+    paths = git_text(args, cwd=cwd).splitlines()
+    return {name for name, path in zip(names, paths, strict=False) if os.path.exists(path)}
+
+
+def commit_message(commit: str, *, cwd: Path | None = None) -> str:
+    return git_text(["log", "-1", "--format=%B", commit], cwd=cwd)
+
+
 def ident(var: str, *, cwd: Path | None = None) -> tuple[str, str]:
     """Name and e-mail of GIT_AUTHOR_IDENT / GIT_COMMITTER_IDENT as the next commit will use."""
     text = git_text(["var", var], cwd=cwd)
