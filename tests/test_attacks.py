@@ -308,3 +308,34 @@ def test_real_revert_is_still_recognised(based: Repo) -> None:
     assert based.commit("more context").returncode == 0
     assert based.git("revert", "--no-edit", "HEAD", check=False).returncode == 0
     assert _last_recognizer_record(based)["extra"]["pre_commit"] == "revert"
+
+
+# -- attacks 13 and 17: non-UTF-8 and control characters in file names ------------------------
+
+
+def test_attack13_17_odd_file_names_never_crash_or_lose_a_record(based: Repo) -> None:
+    import base64
+
+    raw = b"recognizers/x\xff\x1b[2J.yaml"
+    text = RECOGNIZERS.replace("NW_EMPLOYEE_ID", "X_ID").replace("Employee ID", "Other")
+    odd_file = os.path.join(os.fsencode(based.path), raw)
+    with open(odd_file, "wb") as fh:
+        fh.write(text.encode())
+    based.git("add", "-A")
+    done = based.git("commit", "-q", "--no-verify", "-m", "odd name", check=False)
+    assert done.returncode == 0 and "internal error" not in done.stderr, done.stderr
+    recs = [json.loads(x) for x in based.log.read_text().splitlines()]
+    odd = [r for r in recs if (r.get("extra") or {}).get("path_bytes")]
+    assert odd and base64.b64decode(odd[-1]["extra"]["path_bytes"]) == raw  # lossless
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 0, out.stderr
+    assert data["commits"]
+    shown = based.run("log", "--log", str(based.log))
+    assert shown.returncode == 0 and "\x1b" not in shown.stdout
+    assert "\\x1b[2J" in shown.stdout and "\\xff" in shown.stdout
+    bad = RECOGNIZERS.replace("score: 0.8", "score: 0")
+    with open(odd_file, "wb") as fh:
+        fh.write(bad.encode())
+    based.git("add", "-A")
+    blocked = based.git("commit", "-q", "-m", "odd and bad", check=False)
+    assert blocked.returncode == 1 and "\x1b" not in blocked.stderr, blocked.stderr

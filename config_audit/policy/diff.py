@@ -209,7 +209,7 @@ def diff_coverage(
             )
         )
     for key in ("trusted_keys", "allowed_signers"):  # who may vouch for hook records, commits
-        if raw_a.get(key) != raw_b.get(key):
+        if raw_a and raw_a.get(key) != raw_b.get(key):
             out.append(
                 Change(
                     "trust.path_changed",
