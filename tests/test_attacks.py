@@ -339,3 +339,34 @@ def test_attack13_17_odd_file_names_never_crash_or_lose_a_record(based: Repo) ->
     based.git("add", "-A")
     blocked = based.git("commit", "-q", "-m", "odd and bad", check=False)
     assert blocked.returncode == 1 and "\x1b" not in blocked.stderr, blocked.stderr
+
+
+# -- attack 12: quadratic rename pairing (figures in bench/bench_renames.py) -------------------
+
+
+def test_attack12_rename_pairing_grows_linearly() -> None:
+    import time
+
+    from config_audit.recognizers.diff import diff_sets
+    from config_audit.recognizers.parse import parse_bytes
+
+    def renamed(n: int) -> float:
+        def text(prefix: str) -> bytes:
+            rows = [
+                f"- {{name: {prefix}{i}, supported_entity: E{i % 9}, deny_list: [w{i}]}}"
+                for i in range(n)
+            ]
+            return ("recognizers:\n" + "\n".join(rows) + "\n").encode()
+
+        a = parse_bytes(text("Old"), path="a").recognizers
+        b = parse_bytes(text("New"), path="b").recognizers
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            changes = diff_sets(a, b)
+            best = min(best, time.perf_counter() - start)
+        assert sum(c.kind == "recognizer.renamed" for c in changes) == n
+        return best
+
+    small, large = renamed(1000), renamed(4000)
+    assert large < 10 * small + 0.05, (small, large)  # quadratic pairing was 16x
