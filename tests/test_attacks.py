@@ -110,3 +110,263 @@ def test_attack1_head_without_settings_is_judged_by_the_base(based: Repo) -> Non
     data = _assert_gate_fails(based, "settings.removed", "pattern.score_lowered")
     weakened = [c for c in data["commits"] if any(f["path"] == CUSTOM for f in c["files"])]
     assert weakened and weakened[0]["findings"]
+
+
+# -- attack 2: symlinked recognizer files ---------------------------------------------------
+
+
+def test_attack2_symlink_is_audited_as_its_target(based: Repo) -> None:
+    """The link text is never parsed: a link to a weak copy outside the globs is the weak copy."""
+    based.write("lax/custom.yaml", WEAK)
+    (based.path / CUSTOM).unlink()
+    os.symlink("../lax/custom.yaml", based.path / CUSTOM)
+    blocked = bob_commits(based, "point at a copy", verify=True)
+    assert blocked.returncode != 0 and "CA501" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "point at a copy", verify=False).returncode == 0
+    data = _assert_gate_fails(based, "pattern.score_lowered")
+    assert data["commits"]
+
+
+@pytest.mark.parametrize("link", ["/etc/hostname", "../../outside.yaml", "missing.yaml"])
+def test_attack2_symlink_out_of_the_tree_or_dangling_is_an_error(based: Repo, link: str) -> None:
+    (based.path / CUSTOM).unlink()
+    os.symlink(link, based.path / CUSTOM)
+    blocked = bob_commits(based, "link away", verify=True)
+    assert blocked.returncode != 0 and "CA005" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "link away", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "CA005" in codes(data)
+    records = [
+        json.loads(line) for line in (based.path.parent / "ci.jsonl").read_text().splitlines()
+    ]
+    assert records[-1]["extra"]["mode"] == {"before": "100644", "after": "120000"}
+
+
+# -- attacks 3 and 8: forged owner signatures, hook notes vouched for by the pusher ------------
+
+
+def _ssh_key(tmp: Path, name: str) -> Path:
+    key = tmp / f"{name}_ed25519"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True
+    )
+    return key
+
+
+def test_attack3_signer_added_by_the_range_cannot_verify_it(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, mode="owner-signed", hooks=False)
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    mallory = _ssh_key(tmp_path, "mallory")
+    # the non-owner maps the owner's e-mail to her own key, then signs as the owner
+    signers = repo.path / ".config-audit" / "allowed_signers"
+    signers.write_text(f"alice@nw.example {Path(f'{mallory}.pub').read_text()}")
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", str(mallory))
+    repo.write(CUSTOM, WEAK)
+    assert repo.commit("as alice", extra=("-S",)).returncode == 0
+    out, data = ci(repo, "--base", "base")
+    assert out.returncode == 1, out.stdout
+    assert {c["assurance"] for c in data["commits"]} != {"verified-signature"}
+    assert {"trust.entries_added", "pattern.score_lowered"} <= kinds(data)
+    assert "CA501" in codes(data)
+
+
+def test_attack8_trusted_keys_moved_to_the_pushers_key_vouch_for_nothing(based: Repo) -> None:
+    from config_audit.ledger.keys import add_trusted_key, generate_key
+    from config_audit.ledger.log import Ledger
+    from config_audit.ledger.records import build_record_body
+    from config_audit.ledger.signing import Ed25519Signer
+
+    own = generate_key(based.path.parent / "bob.pem", owner="bob")
+    add_trusted_key(based.path / "bob" / "keys.yaml", own.trusted)
+    cfg = based.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace(".config-audit/trusted-keys.yaml", "bob/keys.yaml"))
+    based.write(CUSTOM, WEAK)
+    based.git("add", "-A")
+    based.git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "w", author="bob")
+    sha = based.head()
+    signer = Ed25519Signer.from_pem((based.path.parent / "bob.pem").read_bytes(), origin="bob")
+    body = build_record_body(
+        source="post-commit", path=CUSTOM, commit=sha, extra={"pre_commit": "passed"}
+    )
+    forged = Ledger(based.path.parent / "forged.jsonl").append(body, signer)
+    based.git("notes", "--ref=config-audit", "add", "-f", "-m", json.dumps(forged), sha)
+    out, data = ci(based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1
+    assert "CA603" in codes(data) and "CA501" in codes(data)
+    assert "trust.path_changed" in kinds(data)
+    assert not any(c["hook_record"] for c in data["commits"])
+
+
+# -- attack 11: hash_deny_list: false -------------------------------------------------------
+
+
+def test_attack11_deny_lists_in_clear_need_an_owner(based: Repo) -> None:
+    cfg = based.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text() + "hash_deny_list: false\n")
+    blocked = bob_commits(based, "clear text", verify=True)
+    assert blocked.returncode != 0 and "CA501" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "clear text", verify=False).returncode == 0
+    based.write(CUSTOM, RECOGNIZERS.replace("[Dr., Prof.]", "[Dr., Jane Roe]"))
+    assert bob_commits(based, "names", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "records.deny_list_hashing_changed" in kinds(data)
+    # judged by the base's settings: the names stay hashed in the signed CI records
+    assert "Jane Roe" not in (based.path.parent / "ci.jsonl").read_text()
+
+
+# -- attack 4: evil merges back to an older version ------------------------------------------
+
+
+def test_attack4_merge_restoring_an_old_version_is_audited(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, hooks=False)
+    repo.write(CUSTOM, WEAK)
+    assert repo.commit("weak at first").returncode == 0
+    old = repo.head()
+    repo.write(CUSTOM, RECOGNIZERS)
+    assert repo.commit("strengthened").returncode == 0
+    repo.git("tag", "base")
+    evil = repo.git(
+        "commit-tree", f"{old}^{{tree}}", "-p", "HEAD", "-p", old, "-m", "merge", author="bob"
+    ).stdout.strip()
+    repo.git("update-ref", "refs/heads/main", evil)
+    out, data = ci(repo, "--base", "base")
+    assert out.returncode == 1, out.stdout
+    assert "pattern.score_lowered" in kinds(data) and "CA501" in codes(data)
+
+
+# -- attack 5: owner globs compared by what they match ---------------------------------------
+
+
+@pytest.mark.parametrize("glob", ["[N]W_*", "*", "N?_*", "*_ID"])
+def test_attack5_owner_glob_overlapping_a_protected_entity_needs_its_owners(
+    based: Repo, glob: str
+) -> None:
+    cfg = based.path / ".config-audit.yaml"
+    cfg.write_text(
+        cfg.read_text().replace('"NW_*": [privacy]', f'"NW_*": [privacy]\n    "{glob}": [bob]')
+    )
+    blocked = bob_commits(based, "own more", verify=True)
+    assert blocked.returncode != 0 and "CA501" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "own more", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "policy.owners_added" in kinds(data)
+    assert "CA501" in codes(data)
+
+
+def test_glob_overlap_is_by_what_patterns_match() -> None:
+    from config_audit.policy.globs import overlaps
+
+    assert overlaps("[N]W_*", "NW_*") and overlaps("*", "NW_*") and overlaps("*_ID", "NW_*")
+    assert overlaps("[A-Z]W_*", "NW_*") and overlaps("N?_X", "NW_*")
+    assert not overlaps("AB_*", "NW_*") and not overlaps("[!N]W_*", "NW_*")
+    assert not overlaps("[a-z]W_*", "NW_*") and not overlaps("NW", "NW_*")
+
+
+# -- attack 6: moving the deployed file ------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["recognizers/other.yaml", "recognizers/Custom.yaml"])
+def test_attack6_renaming_the_deployed_file_removes_it(based: Repo, target: str) -> None:
+    based.git("mv", CUSTOM, target)  # a case-only rename too: Presidio's path no longer exists
+    blocked = bob_commits(based, "reorganise", verify=True)
+    assert blocked.returncode != 0 and "CA502" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "reorganise", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "file.removed" in kinds(data)
+    assert {"CA501", "CA502"} <= codes(data)
+
+
+# -- attack 10: sequencer spoofing ----------------------------------------------------------
+
+
+def _last_recognizer_record(repo: Repo) -> dict:
+    lines = repo.log.read_text().splitlines()
+    recs = [json.loads(x) for x in lines]
+    return [r for r in recs if r["path"] == CUSTOM][-1]
+
+
+def test_attack10_reflog_action_alone_is_no_sequencer_evidence(based: Repo) -> None:
+    based.write(CUSTOM, RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    based.git("add", "-A")
+    env_commit = subprocess.run(
+        ["git", "commit", "-q", "--no-verify", "-m", "pretend"],
+        cwd=based.path,
+        env={**based.env, "GIT_REFLOG_ACTION": "cherry-pick"},
+        capture_output=True,
+        text=True,
+    )
+    assert env_commit.returncode == 0, env_commit.stderr
+    assert _last_recognizer_record(based)["extra"]["pre_commit"] == "not-run"
+    out, data = ci(based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1 and "CA604" in codes(data)
+
+
+def test_real_revert_is_still_recognised(based: Repo) -> None:
+    based.write(CUSTOM, RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert based.commit("more context").returncode == 0
+    assert based.git("revert", "--no-edit", "HEAD", check=False).returncode == 0
+    assert _last_recognizer_record(based)["extra"]["pre_commit"] == "revert"
+
+
+# -- attacks 13 and 17: non-UTF-8 and control characters in file names ------------------------
+
+
+def test_attack13_17_odd_file_names_never_crash_or_lose_a_record(based: Repo) -> None:
+    import base64
+
+    raw = b"recognizers/x\xff\x1b[2J.yaml"
+    text = RECOGNIZERS.replace("NW_EMPLOYEE_ID", "X_ID").replace("Employee ID", "Other")
+    odd_file = os.path.join(os.fsencode(based.path), raw)
+    with open(odd_file, "wb") as fh:
+        fh.write(text.encode())
+    based.git("add", "-A")
+    done = based.git("commit", "-q", "--no-verify", "-m", "odd name", check=False)
+    assert done.returncode == 0 and "internal error" not in done.stderr, done.stderr
+    recs = [json.loads(x) for x in based.log.read_text().splitlines()]
+    odd = [r for r in recs if (r.get("extra") or {}).get("path_bytes")]
+    assert odd and base64.b64decode(odd[-1]["extra"]["path_bytes"]) == raw  # lossless
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 0, out.stderr
+    assert data["commits"]
+    shown = based.run("log", "--log", str(based.log))
+    assert shown.returncode == 0 and "\x1b" not in shown.stdout
+    assert "\\x1b[2J" in shown.stdout and "\\xff" in shown.stdout
+    bad = RECOGNIZERS.replace("score: 0.8", "score: 0")
+    with open(odd_file, "wb") as fh:
+        fh.write(bad.encode())
+    based.git("add", "-A")
+    blocked = based.git("commit", "-q", "-m", "odd and bad", check=False)
+    assert blocked.returncode == 1 and "\x1b" not in blocked.stderr, blocked.stderr
+
+
+# -- attack 12: quadratic rename pairing (figures in bench/bench_renames.py) -------------------
+
+
+def test_attack12_rename_pairing_grows_linearly() -> None:
+    import time
+
+    from config_audit.recognizers.diff import diff_sets
+    from config_audit.recognizers.parse import parse_bytes
+
+    def renamed(n: int) -> float:
+        def text(prefix: str) -> bytes:
+            rows = [
+                f"- {{name: {prefix}{i}, supported_entity: E{i % 9}, deny_list: [w{i}]}}"
+                for i in range(n)
+            ]
+            return ("recognizers:\n" + "\n".join(rows) + "\n").encode()
+
+        a = parse_bytes(text("Old"), path="a").recognizers
+        b = parse_bytes(text("New"), path="b").recognizers
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            changes = diff_sets(a, b)
+            best = min(best, time.perf_counter() - start)
+        assert sum(c.kind == "recognizer.renamed" for c in changes) == n
+        return best
+
+    small, large = renamed(1000), renamed(4000)
+    assert large < 10 * small + 0.05, (small, large)  # quadratic pairing was 16x

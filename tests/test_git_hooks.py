@@ -95,13 +95,15 @@ def test_partial_staging_audits_the_index_not_the_working_tree(repo: Repo) -> No
 
 
 def test_rename_is_recorded_as_a_rename(repo: Repo) -> None:
+    # Issue 11 (attack 6): Presidio reads the file at its path, so renaming a deployed file
+    # removes it there (file.removed, forbidden for protected entities like a deletion).
     repo.git("mv", "recognizers/custom.yaml", "recognizers/northwind.yaml")
     done = repo.git("commit", "-q", "-m", "rename", check=False)
-    assert done.returncode == 0, done.stderr
-    last = records(repo)[-1]
-    assert last["path"] == "recognizers/northwind.yaml"
-    assert last["extra"]["renamed_from"] == "recognizers/custom.yaml"
-    assert last["changes"] == []
+    assert done.returncode != 0 and "CA502" in done.stderr, done.stderr
+    removed = records(repo)[-1]  # pre-commit records the blocked half
+    assert removed["path"] == "recognizers/custom.yaml"
+    assert removed["extra"]["renamed_to"] == "recognizers/northwind.yaml"
+    assert "file.removed" in {c["kind"] for c in removed["changes"]}
 
 
 def test_deleting_a_protected_recognizer_is_forbidden(repo: Repo) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +61,39 @@ def repo_globs(auditor: Auditor, top: Path) -> RepoGlobs:
     return globs
 
 
+REGULAR = ("100644", "100755")
+LINK, SUBMODULE = "120000", "160000"
+
+
+def link_target(path: str, text: bytes) -> str | None:
+    """The repository path a symlink at `path` points to; None when it leaves the tree."""
+    link = text.decode("utf-8", errors="surrogateescape")
+    if not link or link.startswith("/") or "\0" in link:
+        return None
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), link))
+    return None if target == ".." or target.startswith("../") else target
+
+
+def version_of(
+    reader: BlobReader, path: str, blob: str, mode: str, rev: str | None, top: Path
+) -> tuple[bytes | None, str | None]:
+    """What Presidio would read at `path` (blob of `mode` as of `rev`, "" the index), and why it
+    cannot be audited. A symlink is never parsed as YAML: it is audited as its target."""
+    if mode == SUBMODULE:
+        return None, f"{path} is a submodule: its content is not in this repository"
+    data = reader.read(blob)
+    if mode != LINK or data is None:
+        return data, None
+    target = link_target(path, data)
+    if target is None or rev is None:
+        return None, f"{path} is a symlink to {data!r}, outside the repository"
+    target_mode = gitrepo.entry_mode(rev, target, cwd=top)
+    if target_mode not in REGULAR:
+        why = "dangling" if target_mode is None else f"to a {target_mode} entry"
+        return None, f"{path} is a symlink {why} ({target})"
+    return reader.read_at(rev, target), None
+
+
 def events_for(
     changes: Sequence[FileChange],
     reader: BlobReader,
@@ -68,30 +103,38 @@ def events_for(
     repository: str,
     commit: str | None,
     author: dict[str, object],
+    revs: tuple[str | None, str | None] = (None, None),
 ) -> list[ChangeEvent]:
+    """`revs`: where the before and after versions live ("" the index), for symlink targets."""
     events = []
+    top = Path(repository)
     for ch in changes:
         if not relevant(ch, globs):
             continue
-        extra = {"renamed_from": ch.old_path} if ch.status == "R" else {}
-        before = (
-            reader.read(ch.old_blob) if ch.old_path and matches_globs(ch.old_path, globs) else None
-        )
-        after = (
-            reader.read(ch.new_blob) if ch.new_path and matches_globs(ch.new_path, globs) else None
-        )
-        events.append(
-            ChangeEvent(
-                path=ch.path,
-                before=before,
-                after=after,
-                source=source,
-                repository=repository,
-                commit=commit,
-                author=author,
-                extra=extra,
-            )
-        )
+        extra: dict[str, object] = {"renamed_from": ch.old_path} if ch.status == "R" else {}
+        before = after = None
+        errors = []
+        if ch.old_path and matches_globs(ch.old_path, globs):
+            before, error = version_of(reader, ch.old_path, ch.old_blob, ch.old_mode, revs[0], top)
+        if ch.new_path and matches_globs(ch.new_path, globs):
+            after, error = version_of(reader, ch.new_path, ch.new_blob, ch.new_mode, revs[1], top)
+            errors += [error] if error else []
+        if {ch.old_mode, ch.new_mode} - {*REGULAR, "000000"}:
+            extra["mode"] = {"before": ch.old_mode, "after": ch.new_mode}
+        if errors:
+            extra["unauditable"] = errors
+        event = ChangeEvent(ch.path, before, after, source, repository, commit, author, extra)
+        if ch.status == "R" and ch.old_path and before is not None and after is not None:
+            # Presidio reads the file at its path: a rename (a case change too) removes the
+            # deployed file, and the new path is a file of its own (the loader falls back to
+            # its defaults where the old one was configured).
+            extra["renamed_from"] = ch.old_path
+            events.append(replace(event, before=None))
+            gone = {**extra, "renamed_to": ch.new_path}
+            del gone["renamed_from"]
+            events.append(replace(event, path=ch.old_path, after=None, extra=gone))
+            continue
+        events.append(event)
     return events
 
 
@@ -119,6 +162,7 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
             repository=str(top),
             commit=None,
             author=author,
+            revs=("HEAD", ""),
         )
         for settings_file in settings_files:
             events.append(
@@ -155,6 +199,37 @@ def commit_requested_signing(ppid: int | None = None) -> bool:
     if b"--no-gpg-sign" in args:
         return False
     return any(a == b"-S" or a.startswith((b"-S", b"--gpg-sign")) for a in args[1:])
+
+
+REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
+
+
+def sequencer_evidence(commit: str, parents: Sequence[str], top: Path) -> str:
+    """`cherry-pick` or `revert` only when git's own state proves it (CHERRY_PICK_HEAD,
+    REVERT_HEAD or the sequencer directory during post-commit; for a lone revert, which git
+    leaves no file for, a commit that is exactly the inverse of the one it names), never from
+    GIT_REFLOG_ACTION alone (`GIT_REFLOG_ACTION=cherry-pick git commit --no-verify`)."""
+    step = precommit.sequencer_step(gitrepo.reflog_subject("HEAD", cwd=top))
+    if step == NOT_RUN:
+        return NOT_RUN
+    state = gitrepo.sequencer_state(cwd=top)
+    if "sequencer" in state or step.upper().replace("-", "_") + "_HEAD" in state:
+        return step
+    named = REVERTS.search(gitrepo.commit_message(commit, cwd=top))
+    if step == "revert" and named and len(parents) == 1:
+        undone = named.group(1)
+        try:
+            mine = gitrepo.commit_changes(commit, parent=parents[0], cwd=top)
+            inverse = gitrepo.commit_changes(f"{undone}^", parent=undone, cwd=top)
+        except GitError:  # names no commit of this repository (or a root commit)
+            return NOT_RUN
+        if mine and {_key(c) for c in mine} == {_key(c) for c in inverse}:
+            return step
+    return NOT_RUN
+
+
+def _key(change: FileChange) -> tuple[str | None, str | None, str, str]:
+    return (change.old_path, change.new_path, change.old_blob, change.new_blob)
 
 
 @dataclass
@@ -208,15 +283,15 @@ def audit_commit(
     extra: dict[str, object] | None = None,
     write_notes: bool = True,
     facts: CommitFacts | None = None,
+    in_range: frozenset[str] = frozenset(),
 ) -> CommitAudit:
-    """Audit the recognizer files one commit changed; records are written, notes attached."""
+    """Audit the recognizer files one commit changed; records are written, notes attached.
+    `in_range`: the other commits of the range (a merge bringing their versions is not new)."""
     globs = repo_globs(auditor, top)
     facts = facts or commit_facts(commit, top=top, allowed_signers=allowed_signers)
     changes = facts.changes
-    if len(facts.parents) > 1:  # a merge: only what differs from every parent is new in it
-        touched = gitrepo.merge_touched_paths(commit, cwd=top)
-        changes = gitrepo.commit_changes(commit, cwd=top)
-        changes = [c for c in changes if c.path in touched]
+    if len(facts.parents) > 1:
+        changes = merge_changes(commit, facts.parents, in_range, top)
     settings_files = settings_changes(auditor, changes, top)
     changes = [c for c in changes if relevant(c, globs) and c not in settings_files]
     info = facts.info
@@ -228,11 +303,18 @@ def audit_commit(
         audited = changes + settings_files
         evidence = precommit.evidence(auditor.cache_dir, top, audited)
         if evidence == NOT_RUN:  # git's sequencer never runs pre-commit: say why, not "skipped"
-            evidence = precommit.sequencer_step(gitrepo.reflog_subject("HEAD", cwd=top))
+            evidence = sequencer_evidence(commit, facts.parents, top)
         extra = {**(extra or {}), "pre_commit": evidence}
     author = author_evidence(info)
     events = events_for(
-        changes, reader, globs, source=source, repository=str(top), commit=commit, author=author
+        changes,
+        reader,
+        globs,
+        source=source,
+        repository=str(top),
+        commit=commit,
+        author=author,
+        revs=(facts.parents[0] if facts.parents else None, commit),
     )
     first = changes[0].path if changes else settings_files[0].path
     audit.attribution = attribution_findings(info, path=first)
@@ -258,6 +340,20 @@ def audit_commit(
         except GitError as exc:  # notes are a travelling copy; the log holds the record
             log.warning("could not attach the record to %s as a git note: %s", commit[:12], exc)
     return audit
+
+
+def merge_changes(
+    commit: str, parents: Sequence[str], audited: frozenset[str], top: Path
+) -> list[FileChange]:
+    """A merge against its first parent (what the target branch had), so a merge whose result
+    restores any older version is audited like a commit; a path is left out only where the
+    result is the version of another parent the range audits itself."""
+    changes = gitrepo.commit_changes(commit, parent=parents[0], cwd=top)
+    for other in parents[1:]:
+        if other in audited and changes:
+            differs = {c.path for c in gitrepo.commit_changes(commit, parent=other, cwd=top)}
+            changes = [c for c in changes if c.path in differs]
+    return changes
 
 
 def _versions(
@@ -360,6 +456,7 @@ def audit_range(
     # Listed without signatures; only the commits that will be audited get theirs verified.
     listed = history.list_range(base_sha, head_sha, cwd=top)
     shas = [info.sha for info, _ in listed]
+    in_range = frozenset(shas)
     changed = gitrepo.changes_of_commits(shas, cwd=top)
     audited = _worth_auditing(auditor, listed, changed, top)
     signed = history.signatures_of(audited, cwd=top, allowed_signers=allowed_signers)
@@ -388,6 +485,7 @@ def audit_range(
                     allowed_signers=allowed_signers,
                     write_notes=False,
                     facts=facts,
+                    in_range=in_range,
                 )
             )
             if on_progress:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SALT_ENV = "CONFIG_AUDIT_DENY_LIST_SALT"
+UNAUDITABLE_HINT = "commit the recognizer file itself, or a symlink to a file in the repository"
 
 
 class Auditor:
@@ -181,12 +182,16 @@ class Auditor:
         # expire) nor what is existing (it depends on both versions).
         violations = self.policy.check(verdict.changes, author=event.author, path=event.path)
         before_report, after_report = self._waived(verdict.before, verdict.after, event)
+        unauditable = tuple(  # a link out of the tree, a submodule: what would Presidio read?
+            Finding("CA005", Severity.ERROR, str(why), path=event.path, hint=UNAUDITABLE_HINT)
+            for why in event.extra.get("unauditable") or ()
+        )
         result = AuditResult(
             event,
             tuple(verdict.changes),
             before_report,
             after_report,
-            tuple(verdict.problems),
+            tuple(verdict.problems) + unauditable,
             tuple(violations),
             strict=self.settings.strict,
         )

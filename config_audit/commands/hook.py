@@ -13,7 +13,7 @@ from config_audit.commands.common import (
     config_option,
     settings_from,
 )
-from config_audit.commands.render import finding_line
+from config_audit.commands.render import finding_line, printable
 from config_audit.errors import UsageError
 from config_audit.git import notes as gitnotes
 from config_audit.git import repo as gitrepo
@@ -36,14 +36,16 @@ def print_results(results: list[AuditResult], *, landed: bool = False) -> None:
             status = f"{done}: would have been blocked" if result.blocked else f"{done}: ok"
         else:
             status = "BLOCKED" if result.blocked else "ok"
-        click.echo(f"config-audit: {result.event.path}: {status}", err=True)
+        click.echo(printable(f"config-audit: {result.event.path}: {status}"), err=True)
         for finding in result.findings():
             if finding.severity.value != "info":
                 click.echo("  " + finding_line(finding).replace("\n", "\n  "), err=True)
         for change in result.changes:
             if change.impact is Impact.WEAKENS:
                 click.echo(
-                    f"  weakens: {change.kind} {change.recognizer or ''}: {change.summary}",
+                    printable(
+                        f"  weakens: {change.kind} {change.recognizer or ''}: {change.summary}"
+                    ),
                     err=True,
                 )
 

@@ -12,6 +12,7 @@ import click
 
 from config_audit.commands.common import config_option, format_option, settings_from
 from config_audit.commands.logopts import log_option, record_logs
+from config_audit.commands.render import printable
 from config_audit.errors import UsageError
 from config_audit.ledger.log import Ledger
 from config_audit.times import parse_time
@@ -80,7 +81,7 @@ def one_line(record: dict[str, Any]) -> str:
     changes = _changes(record)
     weakens = sum(c.get("impact") == "weakens" for c in changes)
     verdict = (record.get("policy") or {}).get("verdict", "-")
-    return (
+    return printable(
         f"{record.get('seq', '?'):>6}  {str(record.get('time', ''))[:19]}  "
         f"{record.get('source', '?'):<12} {record.get('path') or '-'}  by {who(record)}  "
         f"{len(changes)} change(s), {weakens} weakening, policy {verdict}"
@@ -192,4 +193,4 @@ def render_record(record: dict[str, Any]) -> str:
             f"  validation: valid={validation.get('valid')} presidio={validation.get('presidio_version')}"
         )
     out.append(f"  key: {record.get('key_id')}  prev: {str(record.get('prev_hash'))[:16]}…")
-    return "\n".join(out)
+    return printable("\n".join(out))

@@ -9,13 +9,28 @@ from typing import Any
 from config_audit.model import Change, Finding, Impact, Severity, ValidationReport
 
 
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control characters (escape sequences that could hide a
+    verdict) and the bytes of non-UTF-8 file names are shown escaped; line breaks are kept."""
+    return "\n".join(
+        "".join(c if c.isprintable() or c == "\t" else _escaped(c) for c in line)
+        for line in text.split("\n")
+    )
+
+
+def _escaped(c: str) -> str:
+    if 0xDC80 <= ord(c) <= 0xDCFF:  # a byte of a non-UTF-8 name (surrogate escape)
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii")
+
+
 def finding_line(f: Finding) -> str:
     who = f" [{f.recognizer}]" if f.recognizer else ""
     mark = " (existing)" if f.existing else ""
     text = f"{f.location}: {f.severity.value}{mark} {f.code}{who} {f.message}"
     if f.accepted:
         text += f"\n    accepted: {f.accepted}"
-    return text + (f"\n    hint: {f.hint}" if f.hint else "")
+    return printable(text + (f"\n    hint: {f.hint}" if f.hint else ""))
 
 
 def reports_text(reports: Sequence[ValidationReport]) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from config_audit import __version__
 from config_audit.audit.git import CommitAudit, RangeAudit
+from config_audit.commands.render import printable
 from config_audit.model import Change, Finding, Impact, Severity
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -175,7 +176,7 @@ def to_markdown(audit: RangeAudit, *, require_hook_record: bool, notes_present: 
                 f"- **{f.severity.value}** `{f.code}` `{_md(where)}`{_md(who)}: "
                 f"{_md(f.message)}" + (f"<br>_hint: {_md(f.hint)}_" if f.hint else "")
             )
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"
 
 
 def _md(text: str) -> str:

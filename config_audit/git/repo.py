@@ -99,6 +99,17 @@ def tree_entries(rev: str, name: str, *, cwd: Path | None = None) -> dict[str, s
     return found
 
 
+def entry_mode(rev: str, path: str, *, cwd: Path | None = None) -> str | None:
+    """The git mode of `path` at `rev` ("" for the index); None when it is not there."""
+    if rev == "":
+        args = ["ls-files", "-s", "-z", "--", f":(literal){path}"]
+    else:
+        args = ["ls-tree", "-z", rev, "--", f":(literal){path}"]
+    out = run_git(args, cwd=cwd, check=False)
+    entry = out.split(b"\0")[0]
+    return entry.split()[0].decode() if entry.strip() else None
+
+
 def git_dir(cwd: Path | None = None) -> Path:
     """The repository's common git directory, where our log and caches live: shared by every
     linked worktree, so removing a worktree never takes records with it."""
@@ -393,6 +404,19 @@ def reflog_subject(ref: str, *, cwd: Path | None = None) -> str:
     """What last moved `ref` ("commit: ...", "cherry-pick: ...", ...); "" without a reflog."""
     out = run_git(["reflog", "-1", "--format=%gs", ref], cwd=cwd, check=False)
     return out.decode("utf-8", errors="replace").strip()
+
+
+def sequencer_state(*, cwd: Path | None = None) -> set[str]:
+    """Which of git's own sequencer files exist in this work tree's git directory now
+    (CHERRY_PICK_HEAD, REVERT_HEAD, sequencer): evidence an environment variable is not."""
+    names = ("CHERRY_PICK_HEAD", "REVERT_HEAD", "sequencer")
+    args = ["rev-parse", "--path-format=absolute"] + [a for n in names for a in ("--git-path", n)]
+    paths = git_text(args, cwd=cwd).splitlines()
+    return {name for name, path in zip(names, paths, strict=False) if os.path.exists(path)}
+
+
+def commit_message(commit: str, *, cwd: Path | None = None) -> str:
+    return git_text(["log", "-1", "--format=%B", commit], cwd=cwd)
 
 
 def ident(var: str, *, cwd: Path | None = None) -> tuple[str, str]:

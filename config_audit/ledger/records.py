@@ -5,8 +5,10 @@ Pure: no I/O. The ledger adds seq, prev_hash, key_id and the signature; see docs
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -151,9 +153,33 @@ def build_record_body(
     }
     if extra:
         body["extra"] = dict(extra)
+    if path is not None and path != json_text(path):
+        # A file name that is not UTF-8: readable (escaped) in `path`, exact in `path_bytes`.
+        body["extra"] = {
+            **body.get("extra", {}),
+            "path_bytes": base64.b64encode(os.fsencode(path)).decode(),
+        }
+    body = json_safe(body)
     # Fail at build time, not at append time, if something is not canonicalizable (NaN, huge int).
     canonical_bytes(body)
     return body
+
+
+def json_text(text: str) -> str:
+    """`text` as canonical JSON can hold it: bytes of a non-UTF-8 file name (kept as surrogate
+    escapes) become visible `\\xNN` escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def json_safe(obj: Any) -> Any:
+    """Every string of a record body made canonicalizable (see `json_text`)."""
+    if isinstance(obj, str):
+        return json_text(obj)
+    if isinstance(obj, dict):
+        return {json_safe(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
 
 
 def salted_hash(value: str, salt: bytes) -> str:

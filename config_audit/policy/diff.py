@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config_audit.model import Change, Impact
+from config_audit.policy.globs import overlaps
 from config_audit.policy.rules import parse_policy
 from config_audit.settings import Settings
 
@@ -94,13 +95,22 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
             )
         )
     owners_a, owners_b = dict(old.directory.owners), dict(new.directory.owners)
+
+    def reach(glob: str) -> tuple[str, ...]:
+        """The glob, and every protected pattern it can match a name of (not its text)."""
+        return (glob, *(p for p in sorted(old_protected) if p != glob and overlaps(glob, p)))
+
     for glob in sorted(owners_a.keys() | owners_b.keys()):
         gained = owners_b.get(glob, frozenset()) - owners_a.get(glob, frozenset())
         lost = owners_a.get(glob, frozenset()) - owners_b.get(glob, frozenset())
         if gained:  # more people may now weaken what the glob covers
             out.append(
                 Change(
-                    "policy.owners_added", W, POLICY, f"{sorted(gained)} now own {glob}", (glob,)
+                    "policy.owners_added",
+                    W,
+                    POLICY,
+                    f"{sorted(gained)} now own {glob}",
+                    reach(glob),
                 )
             )
         if lost:
@@ -116,7 +126,9 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
     for person in sorted(old.directory.people.keys() & new.directory.people.keys()):
         added = new.directory.people[person] - old.directory.people[person]
         if added:  # a new identity for an owner is a way to act as that owner
-            owned = tuple(sorted(g for g, people in owners_a.items() if person in people))
+            owned = tuple(
+                sorted({r for g, people in owners_a.items() if person in people for r in reach(g)})
+            )
             out.append(
                 Change(
                     "policy.identities_added",
@@ -194,6 +206,30 @@ def diff_coverage(
                 everything,
                 str(dict(before.format_overrides)),
                 str(dict(after.format_overrides)),
+            )
+        )
+    for key in ("trusted_keys", "allowed_signers"):  # who may vouch for hook records, commits
+        if raw_a and raw_a.get(key) != raw_b.get(key):
+            out.append(
+                Change(
+                    "trust.path_changed",
+                    W,
+                    POLICY,
+                    f"{key} {raw_a.get(key)} -> {raw_b.get(key)}",
+                    everything,
+                    str(raw_a.get(key)),
+                    str(raw_b.get(key)),
+                )
+            )
+    if before.hash_deny_list != after.hash_deny_list:
+        out.append(
+            Change(
+                "records.deny_list_hashing_changed",
+                # in clear, deny lists (personal data) would reach every signed record
+                W if not after.hash_deny_list else S,
+                POLICY,
+                f"hash_deny_list {before.hash_deny_list} -> {after.hash_deny_list}",
+                everything if not after.hash_deny_list else (),
             )
         )
     samples_a, samples_b = raw_a.get("samples"), raw_b.get("samples")

@@ -27,7 +27,7 @@ class LoadCache:
             return None
         key = hashlib.sha256()
         for part in (path, fmt.value, presidio_version(), __version__, *self.context):
-            key.update(part.encode("utf-8") + b"\0")
+            key.update(part.encode("utf-8", "surrogateescape") + b"\0")  # non-UTF-8 names
         key.update(data)
         return self.directory / f"load-{key.hexdigest()}.json"
 
