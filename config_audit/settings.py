@@ -33,6 +33,7 @@ KNOWN_KEYS = frozenset(
         "retention",
         "validation",
         "allowed_signers",
+        "review",
     }
 )
 
@@ -54,6 +55,7 @@ class Settings:
     alerts: Mapping[str, Any] = field(default_factory=dict)
     retention: Mapping[str, Any] = field(default_factory=dict)
     validation: Mapping[str, Any] = field(default_factory=dict)
+    review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.review_model)
 
 
 def find_config(start: Path) -> Path | None:
@@ -112,7 +114,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         v in ("adhoc", "registry", "analyzer") for v in formats.values()
     ):
         raise UsageError(f"{where}: 'formats' maps globs to adhoc | registry | analyzer")
-    for section in ("policy", "watch", "alerts", "retention", "validation"):
+    for section in ("policy", "watch", "alerts", "retention", "validation", "review"):
         if not isinstance(raw.get(section) or {}, dict):
             raise UsageError(f"{where}: '{section}' must be a mapping")
     hash_deny = raw.get("hash_deny_list", True)
@@ -137,4 +139,5 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         alerts=raw.get("alerts") or {},
         retention=raw.get("retention") or {},
         validation=raw.get("validation") or {},
+        review=raw.get("review") or {},
     )

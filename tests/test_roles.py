@@ -37,7 +37,12 @@ ADDED = (
 )
 ROLES = {
     "contributor": {"grants": ["engineering"], "may": ["add", "strengthen", "neutral"]},
-    "owner": {"grants": ["privacy"], "may": ["weaken", "remove"], "on": ["NW_*"], "signed": True},
+    "owner": {
+        "grants": ["privacy"],
+        "may": ["weaken", "remove"],
+        "covers": ["NW_*"],
+        "signed": True,
+    },
     "policy-admin": {"grants": ["carol"], "may": ["policy"]},
 }
 POLICY: dict[str, Any] = {

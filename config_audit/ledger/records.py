@@ -34,6 +34,7 @@ SOURCES = frozenset(
         "watcher-stop",
         "heartbeat",
         "key-rotation",
+        "access-review",
     }
 )
 ASSURANCE_NONE = "none"

@@ -7,11 +7,11 @@ Pure. `.config-audit.yaml`:
         contributor:
           grants: [engineering]          # people, teams, SCIM groups; "*" is everyone known
           may: [add, strengthen, neutral]
-          on: ["*"]                      # recognizer names, entities or file paths (globs)
+          covers: ["*"]                  # recognizer names, entities or file paths (globs)
         owner:
           grants: [privacy]
           may: [weaken, remove]
-          on: ["NW_*"]
+          covers: ["NW_*"]               # (not `on:`: YAML reads a bare `on` as true)
           signed: true                   # the verified signer of the commit must hold the role
         policy-admin:
           grants: [carol]
@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from config_audit.errors import UsageError
 from config_audit.model import Change, Finding, Impact, Severity
 
-ROLE_KEYS = frozenset({"grants", "may", "on", "signed", "description"})
+ROLE_KEYS = frozenset({"grants", "may", "covers", "signed", "description"})
 IMPACT_WORDS = {
     "weaken": Impact.WEAKENS,
     "weakens": Impact.WEAKENS,
@@ -152,6 +152,7 @@ def parse_roles(
     groups: Mapping[str, frozenset[str]],
     where: str = ".config-audit.yaml",
     strict: bool = True,
+    inactive: frozenset[str] = frozenset(),
 ) -> tuple[Role, ...]:
     """`policy.roles`; an unknown grantee is a configuration error when `strict` (fail closed)."""
     section = raw.get("roles") or {}
@@ -175,7 +176,7 @@ def parse_roles(
         holders: set[str] = set()
         for grantee in grants:
             if grantee == EVERYONE:
-                holders |= known
+                holders |= known - inactive
             elif grantee in groups:
                 holders |= groups[grantee]
             elif grantee in known:
@@ -186,7 +187,7 @@ def parse_roles(
                     "a team nor a directory group",
                     advice="define it under policy.people/teams or in the directory",
                 )
-        on = _strings(spec.get("on"), f"{where}: role '{name}' on") or (EVERYONE,)
+        on = _strings(spec.get("covers"), f"{where}: role '{name}' covers") or (EVERYONE,)
         roles.append(
             Role(str(name), frozenset(holders), grants, may, on, bool(spec.get("signed", False)))
         )

@@ -291,7 +291,9 @@ def parse_policy(
         if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 1:
             raise UsageError(f"{where}: min_score must be a number in [0, 1]")
         rules.append(MinScore(float(floor)))
-    roles = parse_roles(raw, people=people, groups=teams, where=where, strict=strict)
+    roles = parse_roles(
+        raw, people=people, groups=teams, where=where, strict=strict, inactive=identities.inactive
+    )
     if roles:
         rules.append(RolesRequired(roles, directory.person_of, identities.inactive))
     return Policy(tuple(rules), directory, roles)
