@@ -30,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "report",
         "Review report of the record log: Markdown or self-contained HTML.",
     ),
+    "review": (
+        "config_audit.commands.review",
+        "review",
+        "Monthly access review: grants, orphaned, over-permissive, unusual activity; sign-off.",
+    ),
     "archive": (
         "config_audit.commands.archive",
         "archive",

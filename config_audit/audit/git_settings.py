@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
@@ -21,6 +21,7 @@ from config_audit.git import repo as gitrepo
 from config_audit.git.repo import BlobReader, FileChange
 from config_audit.model import ChangeEvent
 from config_audit.policy.diff import policy_section
+from config_audit.policy.directory import directory_paths
 from config_audit.policy.rules import Policy, parse_policy
 from config_audit.settings import CONFIG_NAME, Settings, parse_settings
 
@@ -191,14 +192,9 @@ def policy_in_force(
         return
     try:
         rel = gitrepo.repo_relative(settings.config_path, top)
-        if rel is None:
-            data = None
-        elif reader is not None:  # a range reads hundreds of parents: no process per commit
-            data = reader.read_at(parent, rel)
-        else:
-            data = gitrepo.read_blob(parent, rel, cwd=top)
-        if data is not None:
-            auditor.policy = policy_of(data)
+        data = None if rel is None else _read_at(parent, rel, top, reader)
+        if data is not None and rel is not None:
+            auditor.policy = policy_of(data, _directory_at(data, parent, rel, top, reader))
     except ConfigAuditError as exc:
         log.warning("policy of %s unusable (%s): judging with the current one", parent, exc)
     try:
@@ -207,7 +203,30 @@ def policy_in_force(
         auditor.policy = current
 
 
+def _read_at(parent: str, rel: str, top: Path, reader: BlobReader | None) -> bytes | None:
+    if reader is not None:  # a range reads hundreds of parents: no process per commit
+        return reader.read_at(parent, rel)
+    return gitrepo.read_blob(parent, rel, cwd=top)
+
+
+def _directory_at(
+    data: bytes, parent: str, rel: str, top: Path, reader: BlobReader | None
+) -> tuple[tuple[str, bytes | None], ...] | None:
+    """The `policy.directory` files (SCIM export, CODEOWNERS) as they were in `parent`."""
+    paths = directory_paths(policy_section(data)).values()
+    if not paths:
+        return None
+    base = PurePosixPath(rel).parent
+    return tuple((p, _read_at(parent, str(base / p), top, reader)) for p in sorted(paths))
+
+
 @lru_cache(maxsize=16)
-def policy_of(settings_bytes: bytes) -> Policy:
-    """The policy of a settings file's bytes; a range rarely holds more than a few versions."""
-    return parse_policy(policy_section(settings_bytes))
+def policy_of(
+    settings_bytes: bytes, directory: tuple[tuple[str, bytes | None], ...] | None = None
+) -> Policy:
+    """The policy of a settings file's bytes (and its directory files' bytes, by path); a range
+    rarely holds more than a few versions."""
+    files = dict(directory or ())
+    return parse_policy(
+        policy_section(settings_bytes), read=files.get if directory is not None else None
+    )

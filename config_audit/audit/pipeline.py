@@ -28,6 +28,7 @@ from config_audit.model import (
     Severity,
     ValidationReport,
 )
+from config_audit.policy.directory import read_files_under
 from config_audit.policy.rules import Policy, parse_policy
 from config_audit.settings import Settings
 
@@ -62,7 +63,7 @@ class Auditor:
         # Created on first use: a post-commit that reuses pre-commit's verdict never imports it.
         self._validator = validator
         self._validator_factory = validator_factory
-        self.policy = policy if policy is not None else parse_policy(settings.policy)
+        self.policy = policy if policy is not None else policy_beside(settings)
         self.ledger = ledger
         self.signer = signer
         self.environ = os.environ if environ is None else environ
@@ -352,3 +353,9 @@ def _change_dict(change: Change) -> dict[str, Any]:
 def _finding_dict(finding: Finding) -> dict[str, Any]:
     data = finding.to_dict()
     return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def policy_beside(settings: Settings, policy: Mapping[str, Any] | None = None) -> Policy:
+    """The policy of `settings` (or `policy`), its directory files read beside the settings."""
+    raw = settings.policy if policy is None else policy
+    return parse_policy(raw, read=read_files_under(settings.root))

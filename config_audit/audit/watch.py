@@ -22,12 +22,11 @@ from typing import Any
 from config_audit.alerts.alert import Alert
 from config_audit.alerts.dispatch import AlertDispatcher, Record, record_ref
 from config_audit.alerts.rules import AlertRules, AlertSink
-from config_audit.audit.pipeline import Auditor
+from config_audit.audit.pipeline import Auditor, policy_beside
 from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git.match import find_commit_with_content
 from config_audit.model import Assurance, AuditResult, ChangeEvent, Finding, Severity
 from config_audit.policy.diff import settings_of
-from config_audit.policy.rules import parse_policy
 from config_audit.settings import Settings, load_settings
 from config_audit.times import format_time
 from config_audit.watch.observer import Watcher
@@ -308,7 +307,7 @@ class WatchDaemon:
             if before is not None:
                 # A last audited version that does not load: judge by the running policy.
                 with contextlib.suppress(ConfigAuditError):
-                    in_force = parse_policy(settings_of(before)[0].policy)
+                    in_force = policy_beside(self.settings, settings_of(before)[0].policy)
             running, self.auditor.policy = self.auditor.policy, in_force
             try:
                 result = self.auditor.audit_policy(event)
@@ -367,7 +366,7 @@ class WatchDaemon:
         self.sink = AlertSink(AlertRules.from_settings(settings.alerts, settings.policy), alerts)
         self.sink.burst, burst.rules = burst, self.sink.rules
         self.auditor.settings = settings
-        self.auditor.policy = parse_policy(settings.policy)
+        self.auditor.policy = policy_beside(settings)
         if not self.fixed_paths:
             self.roots = roots_for(settings, ())
         self.watcher = self._make_watcher()

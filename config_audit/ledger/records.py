@@ -37,6 +37,7 @@ SOURCES = frozenset(
         "watcher-stop",
         "heartbeat",
         "key-rotation",
+        "access-review",
     }
 )
 ASSURANCE_NONE = Assurance.NONE

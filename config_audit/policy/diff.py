@@ -138,6 +138,21 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                     owned,
                 )
             )
+    out += _access_changes(old_raw, new_raw, everything)
+    return out
+
+
+def _access_changes(
+    old_raw: Mapping[str, Any], new_raw: Mapping[str, Any], everything: tuple[str, ...]
+) -> list[Change]:
+    """Roles and directory sources (issue 14): any edit may widen who acts as whom, so it
+    weakens what was protected (judged by the policy before, i.e. by its `policy` role)."""
+    out = []
+    for key in ("roles", "directory"):
+        if (old_raw.get(key) or {}) != (new_raw.get(key) or {}):
+            out.append(
+                Change(f"policy.{key}_changed", W, POLICY, f"policy.{key} changed", everything)
+            )
     return out
 
 

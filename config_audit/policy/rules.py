@@ -14,6 +14,8 @@ Pure. Rules are small objects with one `check(change, context)` method; `Policy`
       weakening_protected: owner-signed   # owner-signed | owner | forbid | allow
       forbid_removing_protected: true
       min_score: 0.3
+      directory: {scim: identity/scim.json, codeowners: CODEOWNERS}   # see policy.directory
+      roles: {...}                                                    # see policy.roles
 
 An unknown person or team is a configuration error (fail closed).
 """
@@ -28,6 +30,8 @@ from typing import Any, Protocol
 
 from config_audit.errors import UsageError
 from config_audit.model import Change, Finding, Impact, Severity
+from config_audit.policy.directory import Identities, Reader, build_identities, directory_paths
+from config_audit.policy.roles import Role, RolesRequired, parse_roles
 
 WEAKENING_MODES = ("owner-signed", "owner", "forbid", "allow")
 REMOVAL_KINDS = frozenset({"recognizer.removed", "recognizer.disabled", "file.removed"})
@@ -40,6 +44,8 @@ POLICY_KEYS = frozenset(
         "weakening_protected",
         "forbid_removing_protected",
         "min_score",
+        "directory",
+        "roles",
     }
 )
 
@@ -81,6 +87,7 @@ class Directory:
     people: Mapping[str, frozenset[str]]
     teams: Mapping[str, frozenset[str]]
     owners: Sequence[tuple[str, frozenset[str]]]  # (glob, people)
+    identities: Identities | None = None  # merged with the directory sources (CODEOWNERS, SCIM)
 
     def person_of(self, identity: str) -> str | None:
         for person, identities in self.people.items():
@@ -98,6 +105,14 @@ class Directory:
             if fnmatch.fnmatchcase(n, glob)
             for p in people
         }
+
+    def owners_at(self, change: Change, path: str) -> set[str]:
+        """Owners by name glob and by CODEOWNERS path; an inactive directory user owns nothing."""
+        owners = self.owners_of(change)
+        if self.identities is not None:
+            owners |= self.identities.owners_of_path(path)
+            owners -= self.identities.inactive
+        return owners
 
 
 def _protected(change: Change, protected: frozenset[str]) -> bool:
@@ -119,7 +134,7 @@ class WeakeningProtected:
             return []
         if self.mode == "allow":
             return []
-        owners = self.directory.owners_of(change)
+        owners = self.directory.owners_at(change, context.path)
         claimed = {self.directory.person_of(i) for i in context.actor.identities} - {None}
         signer = context.actor.verified_signer
         signed_by = self.directory.person_of(signer) if signer else None
@@ -204,6 +219,7 @@ def _violation(code: str, change: Change, context: Context, message: str, hint: 
 class Policy:
     rules: tuple[Rule, ...] = ()
     directory: Directory = field(default_factory=lambda: Directory({}, {}, ()))
+    roles: tuple[Role, ...] = ()
 
     @property
     def protected(self) -> tuple[str, ...]:
@@ -223,8 +239,14 @@ class Policy:
         return list(dict.fromkeys(found))  # one finding per distinct violation
 
 
-def parse_policy(raw: Mapping[str, Any], *, where: str = ".config-audit.yaml") -> Policy:
-    """Build a `Policy` from the `policy:` mapping; unknown names are configuration errors."""
+def parse_policy(
+    raw: Mapping[str, Any], *, where: str = ".config-audit.yaml", read: Reader | None = None
+) -> Policy:
+    """Build a `Policy` from the `policy:` mapping; unknown names are configuration errors.
+
+    `read(path)` gives the bytes of the `policy.directory` files (paths as written, relative to
+    the settings file) from where trust comes from; without it they are not consulted, and names
+    only the directory could define are let pass (a policy parsed to be compared, not enforced)."""
     unknown = sorted(set(raw) - POLICY_KEYS)
     if unknown:
         raise UsageError(
@@ -234,15 +256,20 @@ def parse_policy(raw: Mapping[str, Any], *, where: str = ".config-audit.yaml") -
         str(p): frozenset(str(i).lower() for i in (ids or []))
         for p, ids in _mapping(raw, "people", where).items()
     }
+    strict = read is not None or not directory_paths(raw)
     teams: dict[str, frozenset[str]] = {}
     for team, members in _mapping(raw, "teams", where).items():
-        missing = [m for m in members or [] if m not in people]
-        if missing:
+        teams[str(team)] = frozenset(members or [])
+    identities = build_identities(people, teams, raw, read)  # SCIM users join the people
+    people = {name: p.identities for name, p in identities.people.items()}
+    for team, members in teams.items():
+        missing = sorted(m for m in members if m not in people)
+        if missing and strict:
             raise UsageError(
                 f"{where}: team '{team}' lists unknown people {missing}",
                 advice="add them under policy.people",
             )
-        teams[str(team)] = frozenset(members or [])
+    teams = dict(identities.groups)
     owners = []
     for glob, names in _mapping(raw, "owners", where).items():
         resolved: set[str] = set()
@@ -251,13 +278,13 @@ def parse_policy(raw: Mapping[str, Any], *, where: str = ".config-audit.yaml") -
                 resolved |= teams[name]
             elif name in people:
                 resolved.add(name)
-            else:
+            elif strict:
                 raise UsageError(
                     f"{where}: owner '{name}' of '{glob}' is neither a person nor a team",
                     advice="define it under policy.people or policy.teams",
                 )
         owners.append((str(glob), frozenset(resolved)))
-    directory = Directory(people, teams, tuple(owners))
+    directory = Directory(people, teams, tuple(owners), identities)
     protected = frozenset(str(e) for e in raw.get("protected_entities") or [])
     mode = raw.get("weakening_protected", "owner-signed")
     if mode not in WEAKENING_MODES:
@@ -272,7 +299,12 @@ def parse_policy(raw: Mapping[str, Any], *, where: str = ".config-audit.yaml") -
         if isinstance(floor, bool) or not isinstance(floor, int | float) or not 0 <= floor <= 1:
             raise UsageError(f"{where}: min_score must be a number in [0, 1]")
         rules.append(MinScore(float(floor)))
-    return Policy(tuple(rules), directory)
+    roles = parse_roles(
+        raw, people=people, groups=teams, where=where, strict=strict, inactive=identities.inactive
+    )
+    if roles:
+        rules.append(RolesRequired(roles, directory.person_of, identities.inactive))
+    return Policy(tuple(rules), directory, roles)
 
 
 def _mapping(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

@@ -38,6 +38,7 @@ KNOWN_KEYS = frozenset(
         "findings",
         "accept",
         "strict",
+        "review",
     }
 )
 VALIDATION_KEYS = frozenset({"timeout_s"})
@@ -64,6 +65,7 @@ class Settings:
     validation: Mapping[str, Any] = field(default_factory=dict)
     waivers: Waivers = field(default_factory=Waivers)  # `findings:` severities, `accept:`
     strict: bool = False  # gates block on existing errors too, not only on introduced ones
+    review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.review_model)
 
 
 def user_signing_key(environ: Mapping[str, str]) -> Path:
@@ -149,7 +151,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         v in ("adhoc", "registry", "analyzer", "nlp") for v in formats.values()
     ):
         raise UsageError(f"{where}: 'formats' maps globs to adhoc | registry | analyzer | nlp")
-    for section in ("policy", "watch", "alerts", "retention", "validation"):
+    for section in ("policy", "watch", "alerts", "retention", "validation", "review"):
         if not isinstance(raw.get(section) or {}, dict):
             raise UsageError(f"{where}: '{section}' must be a mapping")
     hash_deny = raw.get("hash_deny_list", True)
@@ -176,6 +178,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         validation=raw.get("validation") or {},
         waivers=parse_waivers(raw.get("findings"), raw.get("accept"), where=where),
         strict=strict,
+        review=raw.get("review") or {},
     )
 
 

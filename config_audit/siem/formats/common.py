@@ -21,6 +21,7 @@ _ACTIONS = {
     "watcher-stop": "end",
     "heartbeat": "info",
     "key-rotation": "info",
+    "access-review": "info",
 }
 
 
