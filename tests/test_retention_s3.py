@@ -24,6 +24,7 @@ from test_export_support import T0, fixed_signer, make_log, simple_bodies
 from config_audit.cli import cli
 from config_audit.errors import ConfigAuditError
 from config_audit.ledger.archive import archive_before, archive_dir, segment_paths
+from config_audit.ledger.entries import read_entries
 from config_audit.ledger.upload import RemoteSettings, read_state, upload_segments
 
 
@@ -138,6 +139,7 @@ def _config(tmp_path: Path, log: Path, remote: dict[str, Any], **retention: Any)
 
     signer = fixed_signer()
     trusted = tmp_path / "trusted.yaml"
+    trusted.unlink(missing_ok=True)
     add_trusted_key(trusted, TrustedKey(signer.key_id, signer.public_key, "tests"))
     key = tmp_path / "key.pem"
     if not key.exists():
@@ -166,3 +168,100 @@ def test_cli_archive_to_s3(tmp_path: Path, weed: WeedServer) -> None:
     assert "2 segment(s) uploaded, 0 already there, locked compliance 1d" in result.output
     state = json.loads((archive_dir(log) / "remote.json").read_text())
     assert {s["url"] for s in state["segments"].values()} == {url + "/"}
+
+
+def _verify(config: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(
+        cli, ["verify", "--remote", "--format", "json", "--config", str(config), *extra]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert result.stdout, (result.output, result.exception)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _uploaded(tmp_path: Path, weed: WeedServer, **lock: Any) -> tuple[Path, Path, str]:
+    log = _sealed_log(tmp_path, segments=3)
+    bucket = _bucket(weed)
+    remote = {"url": f"s3://{bucket}/logs/a", "endpoint_url": weed.endpoint, **lock}
+    config = _config(tmp_path, log, remote)
+    upload_segments(log, RemoteSettings.parse({"remote": remote}))
+    return log, config, bucket
+
+
+def test_verify_reads_the_store_and_finds_it_intact(tmp_path: Path, weed: WeedServer) -> None:
+    _, config, _ = _uploaded(tmp_path, weed, **LOCKED)
+    code, out = _verify(config)
+    assert code == 0 and out["findings"] == [], out
+    assert out["remote"]["segments"] == 3 and out["lines"] == 35
+
+
+def test_verify_reports_a_segment_deleted_or_altered_remotely(
+    tmp_path: Path, weed: WeedServer
+) -> None:
+    log, config, bucket = _uploaded(tmp_path, weed, **LOCKED)
+    client = weed.client()
+    first, second, _ = (p.name for p in segment_paths(archive_dir(log)))
+    # Deleting without a version id is allowed under the lock: it only adds a delete marker.
+    client.delete_object(Bucket=bucket, Key=f"logs/a/{first}")
+    # Overwriting adds a new, unlocked version with other bytes.
+    client.put_object(Bucket=bucket, Key=f"logs/a/{second}", Body=b"not the segment")
+    code, out = _verify(config)
+    assert code == 1
+    found = {(f["code"], f["first_seq"]) for f in out["findings"]}
+    assert found == {("remote-missing", 1), ("remote-altered", 11)}, out["findings"]
+
+
+def test_verify_reports_a_segment_without_its_lock(tmp_path: Path, weed: WeedServer) -> None:
+    log, _, bucket = _uploaded(tmp_path, weed)  # uploaded with no lock
+    remote = {"url": f"s3://{bucket}/logs/a", "endpoint_url": weed.endpoint, **LOCKED}
+    config = _config(tmp_path, log, remote)  # ...but the settings require one
+    code, out = _verify(config)
+    assert code == 1
+    assert {f["code"] for f in out["findings"]} == {"remote-unlocked"}
+    assert len(out["findings"]) == 3
+
+
+def _run(config: Path, *args: str) -> Any:
+    from test_prune import signer_env
+
+    return CliRunner(env=signer_env()).invoke(cli, [*args, "--config", str(config)])
+
+
+def test_prune_once_confirmed_remote_then_verify_local_and_remote(
+    tmp_path: Path, weed: WeedServer
+) -> None:
+    log, config, _ = _uploaded(tmp_path, weed, **LOCKED)
+    retention = yaml.safe_load(config.read_text())["retention"]
+    config.write_text(
+        yaml.safe_dump(
+            {**yaml.safe_load(config.read_text()), "retention": {**retention, "keep_days": 30}}
+        )
+    )
+    assert _run(config, "checkpoint").exit_code == 0
+    result = _run(config, "prune")
+    assert result.exit_code == 0, result.output
+    assert "pruned seq 1..20 (2 segment(s))" in result.output
+    assert len(segment_paths(archive_dir(log))) == 1
+    local = _run(config, "verify")
+    assert local.exit_code == 0, local.output
+    assert "verified from seq 21" in local.output and "confirmed in s3://" in local.output
+    code, out = _verify(config)  # the pruned segments are read back from the store
+    assert code == 0 and out["findings"] == [] and out["first_seq"] == 1, out
+    assert out["lines"] == 36 and out["remote"]["segments"] == 3
+
+
+def test_prune_refuses_a_segment_missing_remotely(tmp_path: Path, weed: WeedServer) -> None:
+    log, config, bucket = _uploaded(tmp_path, weed, **LOCKED)
+    retention = yaml.safe_load(config.read_text())["retention"]
+    config.write_text(
+        yaml.safe_dump(
+            {**yaml.safe_load(config.read_text()), "retention": {**retention, "keep_days": 30}}
+        )
+    )
+    first = segment_paths(archive_dir(log))[0].name
+    weed.client().delete_object(Bucket=bucket, Key=f"logs/a/{first}")  # a delete marker
+    result = _run(config, "prune")
+    assert isinstance(result.exception, ConfigAuditError), result.output
+    assert "not confirmed in object storage; nothing pruned" in str(result.exception)
+    assert len(segment_paths(archive_dir(log))) == 3
+    assert list(read_entries(log))[-1].record["source"] != "prune"

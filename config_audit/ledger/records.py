@@ -34,6 +34,7 @@ SOURCES = frozenset(
         "watcher-stop",
         "heartbeat",
         "key-rotation",
+        "prune",
     }
 )
 ASSURANCE_NONE = "none"
