@@ -117,7 +117,9 @@ class WeedServer:
 
     def _fail(self, why: str) -> None:
         tail = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
-        pytest.fail(f"SeaweedFS could not start: {why}\n--- weed log tail ---\n{tail}", pytrace=False)
+        pytest.fail(
+            f"SeaweedFS could not start: {why}\n--- weed log tail ---\n{tail}", pytrace=False
+        )
 
     def stop(self) -> None:
         if self.proc is None:

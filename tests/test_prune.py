@@ -111,3 +111,17 @@ def test_nothing_inside_retention_is_pruned(tmp_path: Path) -> None:
     result = run(config, "prune", "--local-only")
     assert result.exit_code == 0 and "nothing past retention" in result.output
     assert len(segment_paths(archive_dir(log))) == 3
+
+
+def test_unknown_retention_keys_and_credentials_in_settings_are_refused(tmp_path: Path) -> None:
+    _log, config = sealed(tmp_path, {"keep_day": 30})
+    result = run(config, "prune", "--local-only")
+    assert isinstance(result.exception, UsageError) and "keep_day" in str(result.exception)
+    config.write_text(
+        yaml.safe_dump(
+            {"log": "audit.jsonl", "retention": {"remote": {"aws_secret_access_key": "x"}}}
+        )
+    )
+    result = run(config, "archive", "--to", "s3://b/p")
+    assert isinstance(result.exception, UsageError)
+    assert "credentials come from the AWS" in result.exception.advice

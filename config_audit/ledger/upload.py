@@ -45,6 +45,7 @@ STATE_SCHEMA = "config-audit/remote-state/v1"
 REMOTE_KEYS = frozenset(
     {"url", "endpoint_url", "region", "lock_mode", "lock_days", "sse", "kms_key_id"}
 )
+RETENTION_KEYS = frozenset({"keep_days", "local_days", "remote"})
 SIDECARS = (SEGMENT_SUFFIX, CHECKPOINT_SUFFIX, MANIFEST_SUFFIX)  # upload order: manifest last
 
 
@@ -62,6 +63,12 @@ class RemoteSettings:
 
     @classmethod
     def parse(cls, retention: Mapping[str, Any], *, url: str | None = None) -> RemoteSettings:
+        unknown_retention = sorted(set(retention) - RETENTION_KEYS)
+        if unknown_retention:
+            raise UsageError(
+                f"retention: unknown key(s) {unknown_retention}",
+                advice=f"valid keys: {sorted(RETENTION_KEYS)}",
+            )
         raw = retention.get("remote") or {}
         if not isinstance(raw, dict):
             raise UsageError("retention.remote must be a mapping")
