@@ -38,7 +38,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "archive": (
         "config_audit.commands.archive",
         "archive",
-        "Seal older records into a signed, compressed archive segment.",
+        "Seal older records into signed segments; upload them to S3 under Object Lock.",
+    ),
+    "prune": (
+        "config_audit.commands.prune",
+        "prune",
+        "Remove local segments past retention once confirmed in object storage.",
     ),
     "watch": (
         "config_audit.commands.watch",

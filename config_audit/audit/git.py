@@ -290,8 +290,8 @@ def audit_commit(
     globs = repo_globs(auditor, top)
     facts = facts or commit_facts(commit, top=top, allowed_signers=allowed_signers)
     changes = facts.changes
-    if len(facts.parents) > 1:
-        changes = merge_changes(commit, facts.parents, in_range, top)
+    if len(facts.parents) > 1:  # facts.changes of a merge: against its first parent
+        changes = merge_changes(commit, facts.parents, in_range, top, first=facts.changes)
     settings_files = settings_changes(auditor, changes, top)
     changes = [c for c in changes if relevant(c, globs) and c not in settings_files]
     info = facts.info
@@ -343,12 +343,20 @@ def audit_commit(
 
 
 def merge_changes(
-    commit: str, parents: Sequence[str], audited: frozenset[str], top: Path
+    commit: str,
+    parents: Sequence[str],
+    audited: frozenset[str],
+    top: Path,
+    *,
+    first: Sequence[FileChange] | None = None,
 ) -> list[FileChange]:
     """A merge against its first parent (what the target branch had), so a merge whose result
     restores any older version is audited like a commit; a path is left out only where the
-    result is the version of another parent the range audits itself."""
-    changes = gitrepo.commit_changes(commit, parent=parents[0], cwd=top)
+    result is the version of another parent the range audits itself. `first`: those changes,
+    when already read (a range reads every merge's in one git process)."""
+    if first is None:
+        first = gitrepo.commit_changes(commit, parent=parents[0], cwd=top)
+    changes = list(first)
     for other in parents[1:]:
         if other in audited and changes:
             differs = {c.path for c in gitrepo.commit_changes(commit, parent=other, cwd=top)}
@@ -399,17 +407,13 @@ def _worth_auditing(
     changed: dict[str, list[FileChange]],
     top: Path,
 ) -> list[str]:
-    """Commits whose signature matters: those touching recognizer or trust files, and merges
-    (what a merge brings is only known when it is audited)."""
+    """Commits whose signature matters: those touching recognizer or trust files (a merge:
+    against its first parent, a superset of what it brings)."""
     globs = repo_globs(auditor, top)
     out = []
-    for info, parents in listed:
+    for info, _parents in listed:
         changes = changed.get(info.sha, [])
-        if (
-            len(parents) > 1
-            or any(relevant(c, globs) for c in changes)
-            or settings_changes(auditor, changes, top)
-        ):
+        if any(relevant(c, globs) for c in changes) or settings_changes(auditor, changes, top):
             out.append(info.sha)
     return out
 
@@ -457,7 +461,8 @@ def audit_range(
     listed = history.list_range(base_sha, head_sha, cwd=top)
     shas = [info.sha for info, _ in listed]
     in_range = frozenset(shas)
-    changed = gitrepo.changes_of_commits(shas, cwd=top)
+    firsts = {info.sha: parents[0] for info, parents in listed if len(parents) > 1}
+    changed = gitrepo.changes_of_commits(shas, cwd=top, first_parents=firsts)
     audited = _worth_auditing(auditor, listed, changed, top)
     signed = history.signatures_of(audited, cwd=top, allowed_signers=allowed_signers)
     listed = [(signed.get(info.sha, info), parents) for info, parents in listed]

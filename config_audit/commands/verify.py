@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
+import dataclasses
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,11 +18,16 @@ from config_audit.commands.logopts import (
     trusted_keys_option,
 )
 from config_audit.errors import UsageError, VerificationError
-from config_audit.ledger.archive import archive_dir, segment_paths, verify_segment
+from config_audit.ledger.archive import archive_dir
 from config_audit.ledger.checkpoint import checkpoint_path, read_checkpoint_text, verify_checkpoint
 from config_audit.ledger.signing import TrustedKeys
-from config_audit.ledger.verify.log import VerifyReport, check_log, check_log_bytes
+from config_audit.ledger.verify.archived import verify_archived_log
+from config_audit.ledger.verify.log import VerifyReport
 from config_audit.settings import Settings
+
+if TYPE_CHECKING:
+    from config_audit.ledger.checkpoint import Checkpoint
+    from config_audit.ledger.verify.remote import RemoteCheck
 
 
 @click.command()
@@ -44,6 +50,19 @@ from config_audit.settings import Settings
     is_flag=True,
     help="Fail when no checkpoint is found (someone able to truncate the log could delete it).",
 )
+@click.option(
+    "--remote",
+    "use_remote",
+    is_flag=True,
+    help="Also verify the copies in object storage (retention.remote.url): each segment "
+    "present, matching its signed manifest and under its Object Lock.",
+)
+@click.option(
+    "--remote-url",
+    default=None,
+    metavar="s3://BUCKET/PREFIX",
+    help="The object storage to verify (implies --remote).",
+)
 @trusted_keys_option
 @format_option
 @config_option
@@ -54,6 +73,8 @@ def verify(
     checkpoint_file: Path | None,
     archives: Path | None,
     require_checkpoint: bool,
+    use_remote: bool,
+    remote_url: str | None,
     trusted_keys_path: Path | None,
     output_format: str,
     config_path: Path | None,
@@ -68,23 +89,30 @@ def verify(
     Examples:
       config-audit verify --log log.jsonl --trusted-keys .config-audit/trusted-keys.yaml
       config-audit verify --checkpoint /mnt/audit/cp.txt --format json | jq .findings
+      config-audit verify --remote          # segments pruned locally are read from S3
     """
     settings = settings_from(config_path)
     logs = record_logs(settings, log_paths)
     trusted = resolve_trusted(settings, trusted_keys_path)
-    if len(logs) > 1 and (checkpoint_file or archives):
+    if len(logs) > 1 and (checkpoint_file or archives or use_remote or remote_url):
         raise UsageError(
-            "--checkpoint and --archives name one log's files: give one --log with them"
+            "--checkpoint, --archives and --remote name one log's files: give one --log with them"
         )
     failed = False
     reports = []
     for log in logs:  # each chain verified on its own: their seq numbers are their own
-        report = _verify_one(
-            settings, log, trusted, checkpoint_file, archives, require_checkpoint, output_format
+        cp = _checkpoint(settings, log, trusted, checkpoint_file, require_checkpoint, output_format)
+        report, remote = _verify_archived(
+            settings, log, archives, trusted, cp, remote_url if remote_url else use_remote
         )
-        reports.append(report.to_dict())
+        out = report.to_dict()
+        if remote is not None:
+            out["remote"] = {"url": remote.url, "segments": remote.checked}
+        reports.append(out)
         if output_format == "text":
             click.echo(render_text(report))
+            if remote is not None:
+                click.echo(f"remote {remote.url}: {remote.checked} segment(s) checked")
         if not report.ok:
             codes = sorted({f.code.value for f in report.findings})
             alert_failure(settings, f"record log failed verification: {', '.join(codes)}")
@@ -95,15 +123,15 @@ def verify(
         ctx.exit(1)
 
 
-def _verify_one(
+def _checkpoint(
     settings: Settings,
     log: Path,
     trusted: TrustedKeys,
     checkpoint_file: Path | None,
-    archives: Path | None,
     require_checkpoint: bool,
     output_format: str,
-) -> VerifyReport:
+) -> Checkpoint | None:
+    """The verified checkpoint the log must extend: given, else beside the log."""
     if not log.is_file():
         raise UsageError(f"{log}: no record log", advice="check --log or the 'log' setting")
     cp_file = checkpoint_file
@@ -122,30 +150,70 @@ def _verify_one(
             "(write one with `config-audit checkpoint`)",
             err=True,
         )
-    cp = verify_checkpoint(read_checkpoint_text(cp_file), trusted) if cp_file else None
-    segments = segment_paths(archives or archive_dir(log))
-    if segments:
-        # Archived segments first (each proven by its signed manifest), then the live log:
-        # one chain from seq 1, so a checkpoint taken before archiving still applies.
-        try:
-            for segment in segments:
-                verify_segment(segment, trusted)
-        except VerificationError as exc:
-            alert_failure(settings, f"archive segment failed verification: {exc}")
-            raise
-        archived = b"".join(gzip.decompress(segment.read_bytes()) for segment in segments)
-        report = check_log_bytes(archived + log.read_bytes(), trusted, checkpoint=cp, path=str(log))
-    else:
-        report = check_log(log, trusted, checkpoint=cp)
-    return report
+    return verify_checkpoint(read_checkpoint_text(cp_file), trusted) if cp_file else None
+
+
+def _verify_archived(
+    settings: Settings,
+    log: Path,
+    archives: Path | None,
+    trusted: TrustedKeys,
+    cp: Checkpoint | None,
+    remote_wanted: str | bool,
+) -> tuple[VerifyReport, RemoteCheck | None]:
+    """Segments (on disk, else from the store) then the live log: one chain from seq 1, or from
+    the oldest kept segment after pruning, so a checkpoint taken before archiving still applies."""
+    remote = None
+    if remote_wanted:
+        from config_audit.ledger.upload import RemoteSettings
+        from config_audit.ledger.verify.remote import check_remote
+
+        url = remote_wanted if isinstance(remote_wanted, str) else None
+        settings_remote = RemoteSettings.parse(settings.retention, url=url)
+        remote = check_remote(
+            log, settings_remote.store(), trusted, lock_mode=settings_remote.lock_mode
+        )
+    try:
+        report = verify_archived_log(
+            log,
+            archives or archive_dir(log),
+            trusted,
+            checkpoint=cp,
+            remote_segments=remote.segments if remote else None,
+            remote_manifests=remote.manifests if remote else None,
+        )
+    except VerificationError as exc:
+        alert_failure(settings, f"archive segment failed verification: {exc}")
+        raise
+    if remote is not None:
+        report = dataclasses.replace(report, findings=report.findings + remote.findings)
+    return report, remote
+
+
+def render_pruned(report: VerifyReport) -> list[str]:
+    out = []
+    if report.first_seq > 1:
+        out.append(f"  verified from seq {report.first_seq}: earlier records were pruned")
+    for p in report.pruned:
+        rule = p.get("retention") or {}
+        where = f"confirmed in {p['remote']}" if p.get("remote") else "local only"
+        out.append(
+            f"  pruned seq {p['first_seq']}..{p['last_seq']} at {p['time']} by {p['by']} "
+            f"(record {p['seq']}, key {p['key_id']}) under retention local_days="
+            f"{rule.get('local_days')}, {where}"
+        )
+    return out
 
 
 def render_text(report: VerifyReport) -> str:
     against = f", checkpoint size {report.checkpoint_size}" if report.checkpoint_size else ""
     if report.ok:
-        return f"OK {report.path}: {report.lines} records verified{against}"
+        return "\n".join(
+            [f"OK {report.path}: {report.lines} records verified{against}", *render_pruned(report)]
+        )
     out = [
-        f"FAIL {report.path}: {len(report.findings)} finding(s) in {report.lines} lines{against}"
+        f"FAIL {report.path}: {len(report.findings)} finding(s) in {report.lines} lines{against}",
+        *render_pruned(report),
     ]
     for f in report.findings:
         where = f" (line {', '.join(map(str, f.lines))})" if f.lines else ""

@@ -367,16 +367,19 @@ def range_commits(
 
 
 def changes_of_commits(
-    commits: list[str], *, cwd: Path | None = None
+    commits: list[str], *, cwd: Path | None = None, first_parents: dict[str, str] | None = None
 ) -> dict[str, list[FileChange]]:
     """Files each commit changed against its first parent (root: against the empty tree);
-    one git process for all of them. Merges are left out (see `merge_touched_paths`)."""
+    one git process for all of them. Merges are left out unless `first_parents` names their
+    first parent (then: the merge against it, what the target branch had)."""
     if not commits:
         return {}
+    against = first_parents or {}
+    lines = [f"{c} {against[c]}" if c in against else c for c in commits]
     out = run_git(
         ["diff-tree", "--stdin", "--root", "-r", "--raw", "-z", "-M", "--no-abbrev"],
         cwd=cwd,
-        input=("\n".join(commits) + "\n").encode(),
+        input=("\n".join(lines) + "\n").encode(),
     )
     result: dict[str, list[FileChange]] = {c: [] for c in commits}
     fields = out.split(b"\0")

@@ -26,7 +26,7 @@ from config_audit.errors import UsageError, VerificationError
 from config_audit.ledger.checkpoint import Checkpoint, NoteSigner, log_origin, sign_checkpoint
 from config_audit.ledger.entries import Entry, read_entries
 from config_audit.ledger.log import Ledger
-from config_audit.ledger.merkle import tree_root
+from config_audit.ledger.merkle import frontier_append, frontier_root, leaf_hash, tree_root
 from config_audit.ledger.records import GENESIS_HASH, canonical_bytes
 from config_audit.ledger.signing import TrustedKeys
 from config_audit.times import format_time, parse_time
@@ -113,25 +113,46 @@ def verify_segment(segment: Path, trusted: TrustedKeys) -> dict[str, Any]:
     signed manifest; return the manifest. A missing or damaged manifest is a finding, not a
     crash."""
     try:
-        return _verify_segment(segment, trusted)
-    except VerificationError:
-        raise
-    except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError) as exc:
+        manifest = _sidecar(segment, MANIFEST_SUFFIX).read_bytes()
+        data = segment.read_bytes()
+    except OSError as exc:
         raise ArchiveError(
             f"{segment}: cannot be verified ({type(exc).__name__}: {exc})",
             advice="restore the segment and its .manifest.json from a backup; never edit them",
         ) from None
+    return verify_segment_bytes(str(segment), data, manifest, trusted)
 
 
-def _verify_segment(segment: Path, trusted: TrustedKeys) -> dict[str, Any]:
-    manifest: dict[str, Any] = json.loads(_sidecar(segment, MANIFEST_SUFFIX).read_bytes())
+def verify_segment_bytes(
+    where: str, data: bytes, manifest_bytes: bytes, trusted: TrustedKeys
+) -> dict[str, Any]:
+    """`verify_segment` for a segment and manifest held in memory (a download, say)."""
+    try:
+        return _verify_segment(where, data, manifest_bytes, trusted)
+    except VerificationError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError) as exc:
+        raise ArchiveError(
+            f"{where}: cannot be verified ({type(exc).__name__}: {exc})",
+            advice="restore the segment and its .manifest.json from a backup; never edit them",
+        ) from None
+
+
+def segment_entries(data: bytes) -> list[Entry]:
+    return [Entry.from_line(raw) for raw in gzip.decompress(data).splitlines()]
+
+
+def _verify_segment(
+    where: str, data: bytes, manifest_bytes: bytes, trusted: TrustedKeys
+) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads(manifest_bytes)
     key_id = str(manifest.get("key_id"))
     trusted.verify_signature(key_id, manifest_payload(manifest), str(manifest.get("signature")))
     if manifest.get("created"):  # the key's validity window and revocation apply too
         trusted.get(key_id).check_time(parse_time(str(manifest["created"])))
-    if hashlib.sha256(segment.read_bytes()).hexdigest() != manifest["sha256"]:
-        raise ArchiveError(f"{segment}: content does not match its manifest's sha256")
-    entries = list(read_segment(segment))
+    if hashlib.sha256(data).hexdigest() != manifest["sha256"]:
+        raise ArchiveError(f"{where}: content does not match its manifest's sha256")
+    entries = segment_entries(data)
     root = tree_root([bytes.fromhex(e.hash) for e in entries]).hex()
     facts = (
         len(entries),
@@ -150,12 +171,37 @@ def _verify_segment(segment: Path, trusted: TrustedKeys) -> dict[str, Any]:
         manifest["merkle_root"],
     )
     if facts != claimed:
-        raise ArchiveError(f"{segment}: records do not match the manifest")
+        raise ArchiveError(f"{where}: records do not match the manifest")
     return manifest
 
 
+def read_manifest(segment: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads(_sidecar(segment, MANIFEST_SUFFIX).read_bytes())
+    return manifest
+
+
+def prior_tree(directory: Path) -> tuple[int, list[bytes], str | None]:
+    """(records sealed so far, their Merkle frontier, hash of record 1) over the local
+    segments, starting from the oldest kept segment's manifest prefix when older ones were
+    pruned."""
+    segments = segment_paths(directory)
+    count, frontier, origin = 0, [], None
+    if segments:
+        prefix = read_manifest(segments[0]).get("prefix") or {}
+        if prefix.get("count"):
+            count = int(prefix["count"])
+            frontier = [bytes.fromhex(h) for h in prefix["frontier"]]
+            origin = str(prefix["first_record_hash"])
+    for segment in segments:
+        for entry in read_segment(segment):
+            origin = origin or entry.hash
+            frontier_append(frontier, count, leaf_hash(bytes.fromhex(entry.hash)))
+            count += 1
+    return count, frontier, origin
+
+
 @contextmanager
-def _ledger_lock(log: Path) -> Iterator[None]:
+def ledger_lock(log: Path) -> Iterator[None]:
     # The same flock on the same sidecar as Ledger.append: no append interleaves with sealing.
     lock_path = Ledger(log).lock_path
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -181,7 +227,7 @@ def archive_before(
 ) -> dict[str, Any] | None:
     """Seal the live records older than `cutoff`; return the manifest (None: nothing to seal)."""
     directory = archive_dir(log)
-    with _ledger_lock(log):
+    with ledger_lock(log):
         raw = log.read_bytes()
         lines = raw.split(b"\n")
         tail = lines.pop()  # b"" for a clean log; a torn tail stays in the live file
@@ -195,14 +241,20 @@ def archive_before(
             return None
         first, last = moved[0].record["seq"], moved[-1].record["seq"]
         directory.mkdir(exist_ok=True)
+        count, frontier, origin_hash = prior_tree(directory)
+        prefix = {
+            "count": count,
+            "frontier": [h.hex() for h in frontier],
+            "first_record_hash": origin_hash,
+        }
         segment = directory / f"segment-{first:012d}-{last:012d}{SEGMENT_SUFFIX}"
         data = gzip.compress(b"".join(e.line + b"\n" for e in moved), mtime=0)
         write_atomic(segment, data)
-        prefix = [bytes.fromhex(e.hash) for s in segment_paths(directory) for e in read_segment(s)]
+        for e in moved:
+            frontier_append(frontier, count, leaf_hash(bytes.fromhex(e.hash)))
+            count += 1
         checkpoint = sign_checkpoint(
-            Checkpoint(
-                log_origin(prefix[0].hex() if prefix else ""), len(prefix), tree_root(prefix)
-            ),
+            Checkpoint(log_origin(origin_hash or moved[0].hash), count, frontier_root(frontier)),
             signer,
         )
         manifest: dict[str, Any] = {
@@ -215,6 +267,8 @@ def archive_before(
             "last_record_hash": moved[-1].hash,
             "sha256": hashlib.sha256(data).hexdigest(),
             "merkle_root": tree_root([bytes.fromhex(e.hash) for e in moved]).hex(),
+            # Everything before this segment, so verify can start here once it is pruned.
+            "prefix": prefix,
             "created": format_time(now or datetime.now(UTC)),
             "key_id": signer.key_id,
         }

@@ -38,6 +38,7 @@ SOURCES = frozenset(
         "heartbeat",
         "key-rotation",
         "access-review",
+        "prune",
     }
 )
 ASSURANCE_NONE = Assurance.NONE

@@ -124,12 +124,21 @@ def extend(log: Path, state: TreeState, segments: tuple[str, ...]) -> TreeState 
     return grown
 
 
-def full(hashes: list[bytes], origin: str, live: bytes, segments: tuple[str, ...]) -> TreeState:
-    """The state of a whole recomputation (`hashes` end with the live log's lines)."""
-    frontier: list[bytes] = []
-    for i, h in enumerate(hashes):
-        frontier_append(frontier, i, leaf_hash(h))
+def full(
+    hashes: list[bytes],
+    origin: str,
+    live: bytes,
+    segments: tuple[str, ...],
+    *,
+    base: tuple[int, list[bytes]] = (0, []),
+) -> TreeState:
+    """The state of a whole recomputation (`hashes` end with the live log's lines); `base` is
+    the count and frontier of records pruned before them."""
+    size, frontier = base[0], list(base[1])
+    for h in hashes:
+        frontier_append(frontier, size, leaf_hash(h))
+        size += 1
     last_start = live.rfind(b"\n", 0, len(live) - 1) + 1 if live else 0
     return TreeState(
-        len(hashes), origin, frontier, len(live), last_start, hashes[-1] if live else b"", segments
+        size, origin, frontier, len(live), last_start, hashes[-1] if live else b"", segments
     )

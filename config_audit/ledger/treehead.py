@@ -8,6 +8,7 @@ pushes, a SIEM) keeps that true against someone holding the log.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from config_audit.errors import UsageError, VerificationError
@@ -22,7 +23,12 @@ from config_audit.ledger.checkpoint import (
     write_atomically,
 )
 from config_audit.ledger.log import Ledger
-from config_audit.ledger.merkle import leaf_hash, root_from_leaf_hashes
+from config_audit.ledger.merkle import (
+    frontier_append,
+    frontier_root,
+    leaf_hash,
+    root_from_leaf_hashes,
+)
 from config_audit.ledger.records import split_log
 
 logger = logging.getLogger(__name__)
@@ -63,20 +69,52 @@ def _hashes(live: bytes, segments: list[Path]) -> list[bytes]:
     return [treecache.signed_hash(line) for line in split_log(archived + live)[0]]
 
 
+@dataclass(frozen=True)
+class Pruned:
+    """Records pruned before the oldest kept segment, as its signed manifest describes them."""
+
+    count: int = 0
+    frontier: tuple[bytes, ...] = ()
+    first_hash: bytes | None = None
+
+
+def _pruned(segments: list[Path]) -> Pruned:
+    if not segments:
+        return Pruned()
+    from config_audit.ledger.archive import read_manifest
+
+    manifest = read_manifest(segments[0])
+    prefix = manifest.get("prefix") or {}
+    if int(manifest.get("first_seq") or 1) <= 1 or not prefix.get("count"):
+        return Pruned()
+    return Pruned(
+        int(prefix["count"]),
+        tuple(bytes.fromhex(h) for h in prefix["frontier"]),
+        bytes.fromhex(prefix["first_record_hash"]),
+    )
+
+
 def make_checkpoint(log: Path) -> Checkpoint:
-    """The tree head over every complete record of `log`, archived ones included."""
-    hashes = record_hashes(log)
+    """The tree head over every complete record of `log`, archived (and pruned) ones included."""
+    live, segments = _read(log)
+    hashes = _hashes(live, segments)
     if not hashes:
         raise UsageError(f"{log}: the log is empty; nothing to checkpoint")
-    return _tree_head(hashes)
+    return _tree_head(hashes, _pruned(segments))
 
 
-def _tree_head(hashes: list[bytes]) -> Checkpoint:
-    return Checkpoint(
-        origin=log_origin(hashes[0].hex()),
-        size=len(hashes),
-        root=root_from_leaf_hashes([leaf_hash(h) for h in hashes]),
-    )
+def _tree_head(hashes: list[bytes], pruned: Pruned = Pruned()) -> Checkpoint:
+    if not pruned.count:
+        return Checkpoint(
+            origin=log_origin(hashes[0].hex()),
+            size=len(hashes),
+            root=root_from_leaf_hashes([leaf_hash(h) for h in hashes]),
+        )
+    frontier, size = list(pruned.frontier), pruned.count
+    for h in hashes:
+        frontier_append(frontier, size, leaf_hash(h))
+        size += 1
+    return Checkpoint(log_origin((pruned.first_hash or b"").hex()), size, frontier_root(frontier))
 
 
 def refresh_checkpoint(log: Path, signer: NoteSigner, *, force: bool = False) -> str:
@@ -92,10 +130,14 @@ def refresh_checkpoint(log: Path, signer: NoteSigner, *, force: bool = False) ->
         hashes = _hashes(live, segments)
         if not hashes:
             raise UsageError(f"{log}: the log is empty; nothing to checkpoint")
+        pruned = _pruned(segments)
         if not force:
-            _check_extends(log, hashes)
+            _check_extends(log, hashes, pruned)
         names = tuple(s.name for s in segments)
-        state = treecache.full(hashes, log_origin(hashes[0].hex()), live, names)
+        origin = log_origin((pruned.first_hash or hashes[0]).hex())
+        state = treecache.full(
+            hashes, origin, live, names, base=(pruned.count, list(pruned.frontier))
+        )
     text = sign_checkpoint(state.checkpoint, signer)
     write_atomically(checkpoint_path(log), text)
     if state.offset:
@@ -121,7 +163,7 @@ def _grown(log: Path) -> treecache.TreeState | None:
     return treecache.extend(log, state, tuple(s.name for s in _segments(log)))
 
 
-def _check_extends(log: Path, hashes: list[bytes]) -> None:
+def _check_extends(log: Path, hashes: list[bytes], pruned: Pruned) -> None:
     path = checkpoint_path(log)
     try:
         text = path.read_text("utf-8")
@@ -133,11 +175,14 @@ def _check_extends(log: Path, hashes: list[bytes]) -> None:
         previous, _ = parse_checkpoint(text)
     except VerificationError as exc:
         raise _conflict(log, f"the checkpoint {path} is malformed ({exc})") from None
-    if previous.size > len(hashes):
+    total = pruned.count + len(hashes)
+    if previous.size > total:
         raise _conflict(
-            log, f"the checkpoint covers {previous.size} records, the log holds {len(hashes)}"
+            log, f"the checkpoint covers {previous.size} records, the log holds {total}"
         )
-    if previous.size and _tree_head(hashes[: previous.size]) != previous:
+    if previous.size <= pruned.count:
+        return  # it predates the pruning; the pruned segments' own checkpoints covered it
+    if _tree_head(hashes[: previous.size - pruned.count], pruned) != previous:
         raise _conflict(log, f"its first {previous.size} records differ from the checkpoint's")
 
 

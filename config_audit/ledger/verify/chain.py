@@ -76,15 +76,21 @@ def _longest_increasing(seqs: Sequence[int]) -> set[int]:
 
 
 def analyze(
-    checks: Sequence[LineCheck], trusted: TrustedKeys, *, torn_tail: bool
+    checks: Sequence[LineCheck],
+    trusted: TrustedKeys,
+    *,
+    torn_tail: bool,
+    start_seq: int = 0,
+    start_hash: str = GENESIS_HASH,
 ) -> list[LogFinding]:
-    """All chain findings for a log whose lines were checked in file order."""
+    """All chain findings for a log whose lines were checked in file order; the first line
+    chains to (`start_seq`, `start_hash`): the genesis, or the last record pruned before it."""
     findings: list[LogFinding] = []
     anchored, suspects, sig_bad = _authenticate(checks, trusted, torn_tail, findings)
     anchored = _drop_replays(checks, anchored, findings)
     anchored = _drop_rival_seqs(checks, anchored, findings)
     spine, present = _order(checks, anchored, findings)
-    _walk(checks, spine, present, suspects, sig_bad, findings)
+    _walk(checks, spine, present, suspects, sig_bad, findings, (start_seq, start_hash))
     return findings
 
 
@@ -224,10 +230,11 @@ def _walk(
     suspects: Suspects,
     sig_bad: set[int],
     findings: list[LogFinding],
+    start: tuple[int, str],
 ) -> None:
     """5. Walk the file: gaps between spine records are deletions unless altered or unreadable
     lines stand in their place; adjacent spine records must chain."""
-    last_seq, last_line, pending = 0, -1, []
+    last_seq, last_line, pending = start[0], -1, []
     for i in range(len(checks) + 1):
         at_end = i == len(checks)
         if not at_end and i in suspects:
@@ -262,7 +269,7 @@ def _walk(
                 )
             )
         if s is not None and s == last_seq + 1 and i not in sig_bad and last_line not in sig_bad:
-            expected = checks[last_line].record_hash if last_line >= 0 else GENESIS_HASH
+            expected = checks[last_line].record_hash if last_line >= 0 else start[1]
             if checks[i].prev_hash != expected:
                 findings.append(
                     LogFinding(

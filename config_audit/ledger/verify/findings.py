@@ -22,6 +22,10 @@ class Code(enum.StrEnum):
     TORN_TAIL = "torn-tail"
     TRUNCATED = "truncated"
     FORK = "fork"
+    REMOTE_MISSING = "remote-missing"
+    REMOTE_ALTERED = "remote-altered"
+    REMOTE_UNLOCKED = "remote-unlocked"
+    PRUNED_UNRECORDED = "pruned-unrecorded"
 
 
 # code -> (what it means, what to do)
@@ -81,6 +85,22 @@ MEANING: dict[Code, tuple[str, str]] = {
     Code.FORK: (
         "the log's history differs from what a signed checkpoint recorded",
         "history was rewritten (possibly with the signing key); compare with a trusted copy",
+    ),
+    Code.REMOTE_MISSING: (
+        "a sealed segment (or its manifest) is not in object storage, or was deleted there",
+        "rerun `config-audit archive --to ...`; if it was uploaded before, find who deleted it",
+    ),
+    Code.REMOTE_ALTERED: (
+        "the copy in object storage does not match the segment's signed manifest",
+        "treat the remote copy as tampered; compare its object versions with the local segment",
+    ),
+    Code.REMOTE_UNLOCKED: (
+        "the copy in object storage has no Object Lock retention (or a weaker or expired one)",
+        "the evidence can be deleted or overwritten; check the bucket's lock and who changed it",
+    ),
+    Code.PRUNED_UNRECORDED: (
+        "records before the oldest kept segment are gone without a signed prune record",
+        "records were removed by hand, not by `config-audit prune`; recover them from a copy",
     ),
 }
 
