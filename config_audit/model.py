@@ -49,6 +49,8 @@ class Source(enum.StrEnum):
     WATCHER_STOP = "watcher-stop"
     HEARTBEAT = "heartbeat"
     KEY_ROTATION = "key-rotation"
+    ACCESS_REVIEW = "access-review"  # a reviewer's signed decisions on the grants
+    PRUNE = "prune"  # local segments removed past retention
 
 
 class Assurance(enum.StrEnum):
@@ -62,6 +64,7 @@ class Assurance(enum.StrEnum):
     UNVERIFIABLE_SIGNATURE = "unverifiable-signature"
     GIT_COMMIT_MATCH = "git-commit-match"  # watcher: the content is a commit's
     CLAIMED = "claimed"  # git author and committer, as typed
+    OS_USER = "os-user"  # the OS account that ran a command on a host (prune)
     UNATTRIBUTED = "unattributed"  # watcher: the host knows the file, not the editor
     NONE = "none"  # no change made by anyone (watcher start, stop, heartbeat)
 

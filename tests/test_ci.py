@@ -302,6 +302,13 @@ def test_without_a_signing_key_ci_audits_only_and_still_fails(history: Repo) -> 
 def test_a_checkout_without_settings_fails_closed_unless_defaults(history: Repo) -> None:
     history.git("rm", "-q", ".config-audit.yaml")
     assert history.commit("drop the settings", extra=("--no-verify",)).returncode == 0
+    # The base had settings: they judge the range, and dropping them weakens everything,
+    # whatever --defaults says (issue 11: trust from the audited past).
+    dropped = history.run("ci", "--base", "HEAD~1", "--defaults", "--audit-only")
+    assert dropped.returncode == 1, dropped.stdout + dropped.stderr
+    # Neither base nor head has settings: nothing says what to audit, so fail closed.
+    history.write("docs/readme.md", "later\n")
+    assert history.commit("later", extra=("--no-verify",)).returncode == 0
     out = history.run("ci", "--base", "HEAD~1", "--log", str(history.path.parent / "d.jsonl"))
     assert out.returncode == 2 and "no .config-audit.yaml in this checkout" in out.stderr
     assert "--defaults" in out.stderr

@@ -60,9 +60,9 @@ class Report:
 
 
 def _who(s: Summary, author: object = None) -> str:
-    if isinstance(author, dict) and author.get("os_user") and not author.get("author_email"):
-        host = author.get("host")  # the watcher: the OS user and the host it saw
-        return f"{author['os_user']}@{host}" if host else str(author["os_user"])
+    if isinstance(author, dict) and author.get("file_owner") and not author.get("author_email"):
+        host = author.get("host")  # the watcher: the file's owner and the host it saw
+        return f"{author['file_owner']}@{host}" if host else str(author["file_owner"])
     if s.user_name and s.user_email:
         return f"{s.user_name} <{s.user_email}>"
     return s.user_name or s.user_email or "(unknown)"
