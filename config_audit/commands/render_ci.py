@@ -146,9 +146,11 @@ def to_markdown(audit: RangeAudit, *, require_hook_record: bool) -> str:
         for f in problems:
             where = f"{f.path}:{f.line}" if f.line else f.path
             who = f" ({f.recognizer})" if f.recognizer else ""
+            mark = " (existing)" if f.existing else ""
+            accepted = f"<br>_accepted: {_md(f.accepted)}_" if f.accepted else ""
             lines.append(
-                f"- **{f.severity.value}** `{f.code}` `{_md(where)}`{_md(who)}: "
-                f"{_md(f.message)}" + (f"<br>_hint: {_md(f.hint)}_" if f.hint else "")
+                f"- **{f.severity.value}**{mark} `{f.code}` `{_md(where)}`{_md(who)}: "
+                f"{_md(f.message)}" + (f"<br>_hint: {_md(f.hint)}_" if f.hint else "") + accepted
             )
     return "\n".join(lines) + "\n"
 
@@ -172,7 +174,14 @@ def to_sarif(audit: RangeAudit, *, require_hook_record: bool) -> dict[str, Any]:
             )
             results.append(
                 _sarif_result(
-                    f.code, LEVEL[f.severity], f.message, f.path, f.line, c.commit, f.hint
+                    f.code,
+                    # SARIF: what does not block (accepted, or already in the parent) is a note.
+                    LEVEL[f.severity] if f.accepted is None and not f.existing else "note",
+                    f.message,
+                    f.path,
+                    f.line,
+                    c.commit,
+                    f.hint,
                 )
             )
         for r in c.results:
