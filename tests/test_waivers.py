@@ -187,3 +187,11 @@ def test_unknown_keys_in_lazily_read_sections_fail_at_load() -> None:
     assert "did you mean 'channels'" in info.value.diagnostics()
     with pytest.raises(UsageError):
         parse_settings({"retention": {"keep": 3}}, root=ROOT, config_path=None)
+
+
+def test_bare_off_in_yaml_means_off() -> None:
+    import yaml
+
+    raw = yaml.safe_load("findings: {CA119: off}\n")  # YAML 1.1 reads a bare off as false
+    settings = parse_settings(raw, root=ROOT, config_path=None)
+    assert settings.waivers.severities == (("CA119", "off"),)
