@@ -179,3 +179,19 @@ def test_hook_and_ci_gate_on_what_a_commit_introduces(tmp_path: Path) -> None:
     verdicts = [[f["blocked"] for f in c["files"]] for c in data["commits"]]
     assert data["failed"] and verdicts == [[False], [True]], verdicts
     assert out.returncode == 1
+
+
+def test_unknown_keys_in_lazily_read_sections_fail_at_load() -> None:
+    with pytest.raises(UsageError) as info:
+        parse_settings({"alerts": {"chanels": []}}, root=ROOT, config_path=None)
+    assert "did you mean 'channels'" in info.value.diagnostics()
+    with pytest.raises(UsageError):
+        parse_settings({"retention": {"keep": 3}}, root=ROOT, config_path=None)
+
+
+def test_bare_off_in_yaml_means_off() -> None:
+    import yaml
+
+    raw = yaml.safe_load("findings: {CA119: off}\n")  # YAML 1.1 reads a bare off as false
+    settings = parse_settings(raw, root=ROOT, config_path=None)
+    assert settings.waivers.severities == (("CA119", "off"),)

@@ -172,9 +172,11 @@ def to_markdown(audit: RangeAudit, *, require_hook_record: bool, notes_present: 
         for f in problems:
             where = f"{f.path}:{f.line}" if f.line else f.path
             who = f" ({f.recognizer})" if f.recognizer else ""
+            mark = " (existing)" if f.existing else ""
+            accepted = f"<br>_accepted: {_md(f.accepted)}_" if f.accepted else ""
             lines.append(
-                f"- **{f.severity.value}** `{f.code}` `{_md(where)}`{_md(who)}: "
-                f"{_md(f.message)}" + (f"<br>_hint: {_md(f.hint)}_" if f.hint else "")
+                f"- **{f.severity.value}**{mark} `{f.code}` `{_md(where)}`{_md(who)}: "
+                f"{_md(f.message)}" + (f"<br>_hint: {_md(f.hint)}_" if f.hint else "") + accepted
             )
     return printable("\n".join(lines)) + "\n"
 
@@ -202,7 +204,14 @@ def to_sarif(
             )
             results.append(
                 _sarif_result(
-                    f.code, LEVEL[f.severity], f.message, f.path, f.line, c.commit, f.hint
+                    f.code,
+                    # SARIF: what does not block (accepted, or already in the parent) is a note.
+                    LEVEL[f.severity] if f.accepted is None and not f.existing else "note",
+                    f.message,
+                    f.path,
+                    f.line,
+                    c.commit,
+                    f.hint,
                 )
             )
         for r in c.results:

@@ -383,6 +383,7 @@ class _Linter(EntryLinter):
             )
         nlp = raw.get("nlp_configuration")
         if isinstance(nlp, dict):
+            self.languages_without_model(nlp, languages)
             engine = nlp.get("nlp_engine_name")
             if engine != "no_op":
                 self.add(
@@ -408,3 +409,22 @@ class _Linter(EntryLinter):
                 registry.get("global_regex_flags"), line=line_of(registry, "global_regex_flags")
             )
             self.registry(registry, languages=languages, where="recognizer_registry.")
+
+    def languages_without_model(self, nlp: dict[Any, Any], languages: Any) -> None:
+        """CA128: a supported language no NLP model serves. The engine keeps one pipeline per
+        model `lang_code`; every request in another language raises (spaCy: KeyError)."""
+        models = nlp.get("models")
+        if not isinstance(models, list) or not isinstance(languages, list):
+            return
+        served = {str(m.get("lang_code")) for m in models if isinstance(m, dict)}
+        for lang in languages:
+            if isinstance(lang, str) and lang not in served:
+                self.add(
+                    "CA128",
+                    E,
+                    f"language '{lang}' is supported but nlp_configuration has no model for it: "
+                    "every request in that language fails",
+                    line=line_of(nlp, "models"),
+                    hint=f"add a model with lang_code: {lang}, or remove '{lang}' from "
+                    "supported_languages",
+                )

@@ -42,6 +42,11 @@ KNOWN_KEYS = frozenset(
     }
 )
 VALIDATION_KEYS = frozenset({"timeout_s"})
+# Sections read lazily elsewhere are checked here too, so a typo fails at load, not never.
+SECTION_KEYS = {
+    "alerts": frozenset({"channels", "dedup_window_s", "throttle", "rules"}),
+    "retention": frozenset({"keep_days"}),
+}
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,9 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
             more="findings are chosen with top-level 'findings:' (per-code severity) and "
             "'accept:' (reasoned acceptances); ",
         )
+    for section, known in SECTION_KEYS.items():
+        if isinstance(raw.get(section), dict):
+            _known_keys(raw[section], known, where=where, what=f"{section} key")
     strict = raw.get("strict", False)
     if not isinstance(strict, bool):
         raise UsageError(f"{where}: 'strict' must be true or false")
