@@ -55,7 +55,7 @@ class Settings:
     alerts: Mapping[str, Any] = field(default_factory=dict)
     retention: Mapping[str, Any] = field(default_factory=dict)
     validation: Mapping[str, Any] = field(default_factory=dict)
-    review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.review_model)
+    review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.access.model)
 
 
 def find_config(start: Path) -> Path | None:
