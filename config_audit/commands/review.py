@@ -62,12 +62,12 @@ def review(
     from config_audit.commands.logopts import one_log
     from config_audit.ledger.archive import read_sequence
     from config_audit.ledger.keys import read_trusted_keys
+    from config_audit.siem.access.inputs import read_allowed_signers, read_inventory, trust_paths
+    from config_audit.siem.access.model import ReviewOptions
+    from config_audit.siem.access.render import render_html, render_markdown
+    from config_audit.siem.access.review import build_review
+    from config_audit.siem.access.signoff import with_previous
     from config_audit.siem.export import parse_since
-    from config_audit.siem.review import build_review
-    from config_audit.siem.review_inputs import read_allowed_signers, read_inventory, trust_paths
-    from config_audit.siem.review_model import ReviewOptions
-    from config_audit.siem.review_render import render_html, render_markdown
-    from config_audit.siem.signoff import with_previous
 
     settings = settings_from(config_path)
     options = ReviewOptions.from_settings(settings.review)
@@ -110,8 +110,8 @@ def review(
 def _sign_off(data: object, decisions: Path, log: Path, key: Path | None, now: datetime) -> None:
     from config_audit.ledger.keys import load_signer
     from config_audit.ledger.log import Ledger
-    from config_audit.siem.review_model import Review
-    from config_audit.siem.signoff import parse_decisions, signoff_body
+    from config_audit.siem.access.model import Review
+    from config_audit.siem.access.signoff import parse_decisions, signoff_body
 
     assert isinstance(data, Review)
     reviewer, decided = parse_decisions(decisions.read_bytes(), data, where=str(decisions))

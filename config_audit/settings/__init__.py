@@ -70,7 +70,7 @@ class Settings:
     validation: Mapping[str, Any] = field(default_factory=dict)
     waivers: Waivers = field(default_factory=Waivers)  # `findings:` severities, `accept:`
     strict: bool = False  # gates block on existing errors too, not only on introduced ones
-    review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.review_model)
+    review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.access.model)
 
 
 def user_signing_key(environ: Mapping[str, str]) -> Path:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from config_audit.ledger.entries import Entry
 from config_audit.ledger.signing import TrustedKeys
-from config_audit.siem.review_model import Item, KeyRow, ReviewOptions, make_item
+from config_audit.siem.access.model import Item, KeyRow, ReviewOptions, make_item
 from config_audit.times import format_time, parse_time
 
 

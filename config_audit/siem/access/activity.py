@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from config_audit.ledger.entries import Entry
 from config_audit.policy.rules import Actor, Policy
-from config_audit.siem.review_model import CHANGE_SOURCES, Item, ReviewOptions, make_item
+from config_audit.siem.access.model import CHANGE_SOURCES, Item, ReviewOptions, make_item
 from config_audit.times import format_time, parse_time
 
 

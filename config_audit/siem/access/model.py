@@ -1,6 +1,6 @@
 """Values of the access review: options, the inventory it looks at, items, grants, keys,
 signers, previous decisions. Shared by `review` (grants, orphans, over-permissive),
-`review_activity` (unusual activity), `signoff` and `review_render`."""
+`activity` (unusual activity), `signoff` and `render`."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from config_audit.siem.access.model import Item, Review
 from config_audit.siem.report_render import CSS
-from config_audit.siem.review_model import Item, Review
 
 ITEM_SECTIONS = (
     ("orphaned", "Orphaned"),

@@ -25,7 +25,7 @@ import yaml
 from config_audit.errors import UsageError
 from config_audit.ledger.entries import Entry
 from config_audit.ledger.records import build_record_body
-from config_audit.siem.review_model import REVIEW_SOURCE, DecisionRow, Review, make_item
+from config_audit.siem.access.model import REVIEW_SOURCE, DecisionRow, Review, make_item
 from config_audit.times import format_time, parse_time
 
 DECISIONS = ("keep", "remove", "follow-up")

@@ -3,8 +3,8 @@ activity was unusual, and a checklist item with a suggested action for each find
 
 Pure over values (`build_review`): the parsed policy (roles, directory), what the recognizer files
 define, the record log's entries, the trusted keys and allowed signers. Items carry a stable id
-(`kind:subject`) so a reviewer's sign-off (`siem.signoff`) can name them and the next review can
-tell whether a "remove" was done. Rendering lives in `review_render`.
+(`kind:subject`) so a reviewer's sign-off (`siem.access.signoff`) can name them and the next review can
+tell whether a "remove" was done. Rendering lives in `render`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from config_audit.ledger.signing import TrustedKeys
 from config_audit.policy.directory import Identities
 from config_audit.policy.roles import EVERYONE, Role, preset_roles
 from config_audit.policy.rules import Policy
-from config_audit.siem.review_activity import activity_items
-from config_audit.siem.review_keys import key_items
-from config_audit.siem.review_model import (
+from config_audit.siem.access.activity import activity_items
+from config_audit.siem.access.keys import key_items
+from config_audit.siem.access.model import (
     CHANGE_SOURCES,
     Grant,
     Inventory,

@@ -12,7 +12,7 @@ from config_audit.policy.directory import directory_paths
 from config_audit.recognizers.globs import files_matching
 from config_audit.recognizers.parse import parse_bytes
 from config_audit.settings import Settings
-from config_audit.siem.review_model import Inventory
+from config_audit.siem.access.model import Inventory
 
 
 def read_inventory(settings: Settings) -> Inventory:

@@ -1,0 +1,1 @@
+"""The access review: grants, orphaned and over-permissive access, unusual activity, sign-off."""
