@@ -370,3 +370,48 @@ def test_attack12_rename_pairing_grows_linearly() -> None:
 
     small, large = renamed(1000), renamed(4000)
     assert large < 10 * small + 0.05, (small, large)  # quadratic pairing was 16x
+
+
+# -- attack 9: checkpoint rollback ----------------------------------------------------------
+
+
+def test_attack9_cut_log_with_an_older_checkpoint_is_caught_by_the_published_one(
+    based: Repo, tmp_path: Path
+) -> None:
+    from config_audit.ledger.checkpoint import checkpoint_path
+
+    beside = checkpoint_path(based.log)
+    old_log, old_cp = based.log.read_bytes(), beside.read_bytes()
+    based.write(CUSTOM, RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert based.commit("more context").returncode == 0
+    assert len(based.log.read_bytes()) > len(old_log)
+    # the writer cuts the log and restores the older, validly signed checkpoint beside it
+    based.log.write_bytes(old_log)
+    beside.write_bytes(old_cp)
+    out = based.run("verify", "--log", str(based.log), "--require-checkpoint")
+    assert out.returncode == 1 and "TRUNCATED" in out.stdout.upper(), out.stdout + out.stderr
+    beside.unlink()
+    out = based.run("verify", "--log", str(based.log), "--format", "json")
+    assert out.returncode == 1 and not json.loads(out.stdout)["ok"]
+    # a log with no checkpoint anywhere: the warning is in the JSON too
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "log.jsonl").write_bytes(old_log)
+    alone = subprocess.run(
+        [
+            str(Path(based.env["PATH"].split(":")[0]) / "config-audit"),
+            "verify",
+            "--log",
+            str(elsewhere / "log.jsonl"),
+            "--trusted-keys",
+            str(based.path / ".config-audit" / "trusted-keys.yaml"),
+            "--format",
+            "json",
+        ],
+        cwd=elsewhere,
+        env=based.env,
+        capture_output=True,
+        text=True,
+    )
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    assert "no checkpoint" in json.loads(alone.stdout)["warnings"][0]

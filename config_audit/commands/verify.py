@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -17,8 +18,17 @@ from config_audit.commands.logopts import (
 )
 from config_audit.errors import UsageError, VerificationError
 from config_audit.ledger.archive import archive_dir, segment_paths, verify_segment
-from config_audit.ledger.checkpoint import checkpoint_path, read_checkpoint_text, verify_checkpoint
+from config_audit.ledger.checkpoint import (
+    Checkpoint,
+    checkpoint_path,
+    read_checkpoint_text,
+    verify_checkpoint,
+)
+from config_audit.ledger.signing import TrustedKeys
 from config_audit.ledger.verify.log import VerifyReport, check_log, check_log_bytes
+from config_audit.settings import Settings
+
+CHECKPOINTS_REF = "config-audit-checkpoints"  # where the hooks publish (commands/hook.py)
 
 
 @click.command()
@@ -74,21 +84,84 @@ def verify(
     cp_file = checkpoint_file
     if cp_file is None and checkpoint_path(log).is_file():
         cp_file = checkpoint_path(log)
-    if cp_file is None and require_checkpoint:
+    segments = segment_paths(archives or archive_dir(log))
+    # The newest checkpoint published where the log's writer cannot rewrite it (the notes ref
+    # travels with pushes): an older, validly signed checkpoint restored beside a cut log, or
+    # none at all, no longer hides the cut.
+    published = newest_published(log, segments, trusted)
+    if cp_file is None and published is None and require_checkpoint:
         alert_failure(settings, "record log has no checkpoint")
         raise VerificationError(
             f"{log}: no checkpoint to verify against (--require-checkpoint)",
             advice="without one a truncated tail is undetectable; restore <log>.checkpoint or "
             "pass --checkpoint with a copy kept elsewhere",
         )
-    if cp_file is None and output_format == "text":
-        click.echo(
-            "note: no checkpoint: records removed from the end would go unnoticed "
-            "(write one with `config-audit checkpoint`)",
-            err=True,
+    warnings = []
+    if cp_file is None and published is None:
+        warnings.append(
+            "no checkpoint: records removed from the end would go unnoticed "
+            "(write one with `config-audit checkpoint`)"
         )
+        if output_format == "text":
+            click.echo(f"note: {warnings[0]}", err=True)
     cp = verify_checkpoint(read_checkpoint_text(cp_file), trusted) if cp_file else None
-    segments = segment_paths(archives or archive_dir(log))
+    report = _checked(log, segments, archives, trusted, cp, settings)
+    if published is not None and (cp is None or published.size > cp.size):
+        against = _checked(log, segments, archives, trusted, published, settings)
+        findings = tuple(dict.fromkeys(report.findings + against.findings))
+        report = replace(report, findings=findings, checkpoint_size=published.size)
+    if output_format == "json":
+        click.echo(json.dumps({**report.to_dict(), "warnings": warnings}, indent=2))
+    else:
+        click.echo(render_text(report))
+    if not report.ok:
+        codes = sorted({f.code.value for f in report.findings})
+        alert_failure(settings, f"record log failed verification: {', '.join(codes)}")
+        ctx.exit(1)
+
+
+def newest_published(log: Path, segments: list[Path], trusted: TrustedKeys) -> Checkpoint | None:
+    """The largest checkpoint of this log (same origin) in refs/notes/config-audit-checkpoints
+    of the repository here or around the log, signed by a trusted key; None without any."""
+    from config_audit.git import notes as gitnotes
+    from config_audit.git.repo import BlobReader
+    from config_audit.ledger import treecache
+    from config_audit.ledger.checkpoint import log_origin
+    from config_audit.ledger.records import split_log
+
+    try:
+        archived = b"".join(gzip.decompress(s.read_bytes()) for s in segments)
+        lines = split_log(archived + log.read_bytes())[0]
+    except (OSError, gzip.BadGzipFile):
+        return None
+    if not lines:
+        return None
+    origin = log_origin(treecache.signed_hash(lines[0]).hex())
+    best: Checkpoint | None = None
+    for cwd in dict.fromkeys((Path.cwd(), log.resolve().parent)):
+        blobs = gitnotes.note_blobs(CHECKPOINTS_REF, cwd=cwd)
+        if not blobs:
+            continue
+        with BlobReader(cwd) as reader:
+            for blob in set(blobs.values()):
+                data = reader.read(blob)
+                try:
+                    found = verify_checkpoint((data or b"").decode("utf-8"), trusted)
+                except (VerificationError, UnicodeDecodeError):
+                    continue  # another log's, or not ours: it proves nothing either way
+                if found.origin == origin and (best is None or found.size > best.size):
+                    best = found
+    return best
+
+
+def _checked(
+    log: Path,
+    segments: list[Path],
+    archives: Path | None,
+    trusted: TrustedKeys,
+    cp: Checkpoint | None,
+    settings: Settings,
+) -> VerifyReport:
     if segments:
         # Archived segments first (each proven by its signed manifest), then the live log:
         # one chain from seq 1, so a checkpoint taken before archiving still applies.
@@ -99,17 +172,8 @@ def verify(
             alert_failure(settings, f"archive segment failed verification: {exc}")
             raise
         archived = b"".join(gzip.decompress(segment.read_bytes()) for segment in segments)
-        report = check_log_bytes(archived + log.read_bytes(), trusted, checkpoint=cp, path=str(log))
-    else:
-        report = check_log(log, trusted, checkpoint=cp)
-    if output_format == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2))
-    else:
-        click.echo(render_text(report))
-    if not report.ok:
-        codes = sorted({f.code.value for f in report.findings})
-        alert_failure(settings, f"record log failed verification: {', '.join(codes)}")
-        ctx.exit(1)
+        return check_log_bytes(archived + log.read_bytes(), trusted, checkpoint=cp, path=str(log))
+    return check_log(log, trusted, checkpoint=cp)
 
 
 def render_text(report: VerifyReport) -> str:
