@@ -415,3 +415,15 @@ def test_attack9_cut_log_with_an_older_checkpoint_is_caught_by_the_published_one
     )
     assert alone.returncode == 0, alone.stdout + alone.stderr
     assert "no checkpoint" in json.loads(alone.stdout)["warnings"][0]
+
+
+def test_attack2_editing_a_link_target_outside_the_globs_is_an_edit(based: Repo) -> None:
+    based.write("lax/custom.yaml", RECOGNIZERS)
+    (based.path / CUSTOM).unlink()
+    os.symlink("../lax/custom.yaml", based.path / CUSTOM)
+    assert based.commit("deploy through a link").returncode == 0  # alice: same content
+    based.git("tag", "-f", "base")
+    based.write("lax/custom.yaml", WEAK)
+    assert bob_commits(based, "outside the globs", verify=True).returncode == 0
+    data = _assert_gate_fails(based, "pattern.score_lowered")
+    assert {f["path"] for c in data["commits"] for f in c["files"]} == {CUSTOM}
