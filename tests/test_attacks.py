@@ -427,3 +427,18 @@ def test_attack2_editing_a_link_target_outside_the_globs_is_an_edit(based: Repo)
     assert bob_commits(based, "outside the globs", verify=True).returncode == 0
     data = _assert_gate_fails(based, "pattern.score_lowered")
     assert {f["path"] for c in data["commits"] for f in c["files"]} == {CUSTOM}
+
+
+# -- attack 16: .gitattributes on audited paths ---------------------------------------------
+
+
+def test_attack16_gitattributes_touching_recognizer_files_need_an_owner(based: Repo) -> None:
+    based.write(".gitattributes", "*.md text\n")
+    assert bob_commits(based, "docs eol", verify=True).returncode == 0  # not ours: passes
+    based.git("tag", "-f", "base")
+    based.write(".gitattributes", "*.md text\nrecognizers/custom.yaml export-ignore\n")
+    blocked = bob_commits(based, "smaller archives", verify=True)
+    assert blocked.returncode != 0 and "CA501" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "smaller archives", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "attributes.changed" in kinds(data)
