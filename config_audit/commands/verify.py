@@ -89,7 +89,8 @@ def verify(
     # travels with pushes): an older, validly signed checkpoint restored beside a cut log, or
     # none at all, no longer hides the cut.
     published = newest_published(log, segments, trusted)
-    if cp_file is None and published is None and require_checkpoint:
+    if cp_file is None and require_checkpoint:  # deleting it is tampering: a published copy
+        # still catches a cut, but the missing one is reported
         alert_failure(settings, "record log has no checkpoint")
         raise VerificationError(
             f"{log}: no checkpoint to verify against (--require-checkpoint)",
@@ -97,10 +98,13 @@ def verify(
             "pass --checkpoint with a copy kept elsewhere",
         )
     warnings = []
-    if cp_file is None and published is None:
+    if cp_file is None:
         warnings.append(
             "no checkpoint: records removed from the end would go unnoticed "
             "(write one with `config-audit checkpoint`)"
+            if published is None
+            else f"no checkpoint beside the log: verified against the newest published in "
+            f"refs/notes/{CHECKPOINTS_REF} (size {published.size})"
         )
         if output_format == "text":
             click.echo(f"note: {warnings[0]}", err=True)
