@@ -442,3 +442,45 @@ def test_attack16_gitattributes_touching_recognizer_files_need_an_owner(based: R
     assert bob_commits(based, "smaller archives", verify=False).returncode == 0
     out, data = ci(based, "--base", "base")
     assert out.returncode == 1 and "attributes.changed" in kinds(data)
+
+
+# -- attack 18: secrets at rest -------------------------------------------------------------
+
+
+def test_attack18_caches_hold_deny_lists_only_hashed(based: Repo) -> None:
+    based.write(CUSTOM, RECOGNIZERS.replace("[Dr., Prof.]", "[Dr., Jane Roe]"))
+    assert based.commit("names").returncode == 0
+    cache = based.path / ".git" / "config-audit" / "cache"
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("load-") for p in files)
+    for path in files:
+        assert b"Jane Roe" not in path.read_bytes() and b"Prof." not in path.read_bytes(), path
+    # the cached load is still used, and still sees the entries (restored from the file)
+    based.write(CUSTOM, RECOGNIZERS)
+    done = based.commit("names out again")
+    assert done.returncode == 0 and "internal error" not in done.stderr
+    recs = [json.loads(x) for x in based.log.read_text().splitlines()]
+    last = [r for r in recs if r["path"] == CUSTOM][-1]
+    assert {c["kind"] for c in last["changes"]} >= {"deny_list.entries_added"}
+
+
+def test_attack18_crash_logs_are_private(tmp_path: Path) -> None:
+    import sys
+
+    code = (
+        "from config_audit.cli import _write_crash_log\n"
+        "try:\n    raise RuntimeError('deny list: Jane Roe')\n"
+        "except RuntimeError:\n    print(_write_crash_log())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CONFIG_AUDIT_CRASH_DIR"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    log = Path(out.stdout.strip())
+    assert log.parent.parent == tmp_path
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert log.parent.stat().st_mode & 0o777 == 0o700
