@@ -484,3 +484,60 @@ def test_attack18_crash_logs_are_private(tmp_path: Path) -> None:
     assert log.parent.parent == tmp_path
     assert log.stat().st_mode & 0o777 == 0o600
     assert log.parent.stat().st_mode & 0o777 == 0o700
+
+
+# -- random sequences of the operations above (seeded; Hypothesis is not a dependency yet) -----
+
+
+def _op_owner_glob(repo: Repo) -> None:
+    cfg = repo.path / ".config-audit.yaml"
+    if cfg.is_file() and not cfg.is_symlink():
+        cfg.write_text(
+            cfg.read_text().replace('"NW_*": [privacy]', '"NW_*": [privacy]\n    "*": [bob]')
+        )
+
+
+def _op_signer(repo: Repo) -> None:
+    signers = repo.path / ".config-audit" / "allowed_signers"
+    signers.write_text("alice@nw.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFake\n")
+
+
+def _op_link_recognizer(repo: Repo) -> None:
+    target = repo.path / CUSTOM
+    if target.is_file() and not target.is_symlink():
+        repo.write("lax/custom.yaml", target.read_text())
+        target.unlink()
+        os.symlink("../lax/custom.yaml", target)
+
+
+def _op_settings(repo: Repo, rng: object) -> None:
+    import random
+
+    assert isinstance(rng, random.Random)
+    if (repo.path / ".config-audit.yaml").is_file():
+        rng.choice([_move_settings, _remove_settings, _symlink_settings, _second_settings])(repo)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_sequences_never_leave_a_weakening_that_ci_passes(based: Repo, seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    ops = [_op_owner_glob, _op_signer, _op_link_recognizer, lambda r: _op_settings(r, rng)]
+    for step in range(2):
+        rng.choice(ops)(based)
+        based.git("add", "-A")
+        based.git("commit", "-q", "--no-verify", "--allow-empty", "-m", f"{step}", author="bob")
+    weak_at = based.path / "lax" / "custom.yaml"
+    if not (based.path / CUSTOM).is_symlink():
+        weak_at = based.path / CUSTOM
+    weak_at.write_text(WEAK)
+    assert bob_commits(based, "weaken", verify=False).returncode == 0
+    if rng.random() < 0.5:  # and maybe bury it under a merge back to an old tree
+        evil = based.git(
+            "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-p", "base", "-m", "merge", author="bob"
+        ).stdout.strip()
+        based.git("update-ref", "refs/heads/main", evil)
+    out, data = ci(based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1, out.stdout
+    assert "CA501" in codes(data) or "CA005" in codes(data)

@@ -40,7 +40,12 @@ def settings_in_force(
     rel = gitrepo.repo_relative(named, top) if named is not None else None
     if named is not None and rel is None:
         return current()
-    found = gitrepo.tree_entries(rev, CONFIG_NAME, cwd=top)
+    mode = gitrepo.entry_mode(rev, rel or CONFIG_NAME, cwd=top)  # the usual case: one lookup
+    if mode is not None:
+        rel = rel or CONFIG_NAME
+        found = {rel: mode}
+    else:
+        found = gitrepo.tree_entries(rev, CONFIG_NAME, cwd=top)
     if rel is None or rel not in found:
         if CONFIG_NAME in found:
             rel = CONFIG_NAME
