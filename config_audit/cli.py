@@ -6,6 +6,7 @@ never pays for Presidio, git or cryptography.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -158,13 +159,27 @@ def _write_crash_log() -> str:
     import time
     import traceback
 
-    directory = os.environ.get("CONFIG_AUDIT_CRASH_DIR", tempfile.gettempdir())
+    directory = os.environ.get("CONFIG_AUDIT_CRASH_DIR") or _private_crash_dir(tempfile)
     path = os.path.join(
         directory, f"config-audit-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     )
-    with open(path, "w", encoding="utf-8") as fh:
+    # 0600 from creation: a traceback's locals can hold deny-list entries (personal data).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(traceback.format_exc())
     return path
+
+
+def _private_crash_dir(tempfile: Any) -> str:
+    """`$TMPDIR/config-audit-<uid>`, 0700 and ours; a fresh private directory otherwise (someone
+    else may have created the name first)."""
+    directory = os.path.join(tempfile.gettempdir(), f"config-audit-{os.getuid()}")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(directory, 0o700)
+    info = os.lstat(directory)
+    if os.path.islink(directory) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return str(tempfile.mkdtemp(prefix="config-audit-crash-"))
+    return directory
 
 
 def main(argv: list[str] | None = None) -> Any:

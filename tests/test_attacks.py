@@ -370,3 +370,174 @@ def test_attack12_rename_pairing_grows_linearly() -> None:
 
     small, large = renamed(1000), renamed(4000)
     assert large < 10 * small + 0.05, (small, large)  # quadratic pairing was 16x
+
+
+# -- attack 9: checkpoint rollback ----------------------------------------------------------
+
+
+def test_attack9_cut_log_with_an_older_checkpoint_is_caught_by_the_published_one(
+    based: Repo, tmp_path: Path
+) -> None:
+    from config_audit.ledger.checkpoint import checkpoint_path
+
+    beside = checkpoint_path(based.log)
+    old_log, old_cp = based.log.read_bytes(), beside.read_bytes()
+    based.write(CUSTOM, RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert based.commit("more context").returncode == 0
+    assert len(based.log.read_bytes()) > len(old_log)
+    # the writer cuts the log and restores the older, validly signed checkpoint beside it
+    based.log.write_bytes(old_log)
+    beside.write_bytes(old_cp)
+    out = based.run("verify", "--log", str(based.log), "--require-checkpoint")
+    assert out.returncode == 1 and "TRUNCATED" in out.stdout.upper(), out.stdout + out.stderr
+    beside.unlink()
+    out = based.run("verify", "--log", str(based.log), "--format", "json")
+    assert out.returncode == 1 and not json.loads(out.stdout)["ok"]
+    # a log with no checkpoint anywhere: the warning is in the JSON too
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "log.jsonl").write_bytes(old_log)
+    alone = subprocess.run(
+        [
+            str(Path(based.env["PATH"].split(":")[0]) / "config-audit"),
+            "verify",
+            "--log",
+            str(elsewhere / "log.jsonl"),
+            "--trusted-keys",
+            str(based.path / ".config-audit" / "trusted-keys.yaml"),
+            "--format",
+            "json",
+        ],
+        cwd=elsewhere,
+        env=based.env,
+        capture_output=True,
+        text=True,
+    )
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    assert "no checkpoint" in json.loads(alone.stdout)["warnings"][0]
+
+
+def test_attack2_editing_a_link_target_outside_the_globs_is_an_edit(based: Repo) -> None:
+    based.write("lax/custom.yaml", RECOGNIZERS)
+    (based.path / CUSTOM).unlink()
+    os.symlink("../lax/custom.yaml", based.path / CUSTOM)
+    assert based.commit("deploy through a link").returncode == 0  # alice: same content
+    based.git("tag", "-f", "base")
+    based.write("lax/custom.yaml", WEAK)
+    assert bob_commits(based, "outside the globs", verify=True).returncode == 0
+    data = _assert_gate_fails(based, "pattern.score_lowered")
+    assert {f["path"] for c in data["commits"] for f in c["files"]} == {CUSTOM}
+
+
+# -- attack 16: .gitattributes on audited paths ---------------------------------------------
+
+
+def test_attack16_gitattributes_touching_recognizer_files_need_an_owner(based: Repo) -> None:
+    based.write(".gitattributes", "*.md text\n")
+    assert bob_commits(based, "docs eol", verify=True).returncode == 0  # not ours: passes
+    based.git("tag", "-f", "base")
+    based.write(".gitattributes", "*.md text\nrecognizers/custom.yaml export-ignore\n")
+    blocked = bob_commits(based, "smaller archives", verify=True)
+    assert blocked.returncode != 0 and "CA501" in blocked.stderr, blocked.stderr
+    assert bob_commits(based, "smaller archives", verify=False).returncode == 0
+    out, data = ci(based, "--base", "base")
+    assert out.returncode == 1 and "attributes.changed" in kinds(data)
+
+
+# -- attack 18: secrets at rest -------------------------------------------------------------
+
+
+def test_attack18_caches_hold_deny_lists_only_hashed(based: Repo) -> None:
+    based.write(CUSTOM, RECOGNIZERS.replace("[Dr., Prof.]", "[Dr., Jane Roe]"))
+    assert based.commit("names").returncode == 0
+    cache = based.path / ".git" / "config-audit" / "cache"
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("load-") for p in files)
+    for path in files:
+        assert b"Jane Roe" not in path.read_bytes() and b"Prof." not in path.read_bytes(), path
+    # the cached load is still used, and still sees the entries (restored from the file)
+    based.write(CUSTOM, RECOGNIZERS)
+    done = based.commit("names out again")
+    assert done.returncode == 0 and "internal error" not in done.stderr
+    recs = [json.loads(x) for x in based.log.read_text().splitlines()]
+    last = [r for r in recs if r["path"] == CUSTOM][-1]
+    assert {c["kind"] for c in last["changes"]} >= {"deny_list.entries_added"}
+
+
+def test_attack18_crash_logs_are_private(tmp_path: Path) -> None:
+    import sys
+
+    code = (
+        "from config_audit.cli import _write_crash_log\n"
+        "try:\n    raise RuntimeError('deny list: Jane Roe')\n"
+        "except RuntimeError:\n    print(_write_crash_log())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CONFIG_AUDIT_CRASH_DIR"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    log = Path(out.stdout.strip())
+    assert log.parent.parent == tmp_path
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert log.parent.stat().st_mode & 0o777 == 0o700
+
+
+# -- random sequences of the operations above (seeded; Hypothesis is not a dependency yet) -----
+
+
+def _op_owner_glob(repo: Repo) -> None:
+    cfg = repo.path / ".config-audit.yaml"
+    if cfg.is_file() and not cfg.is_symlink():
+        cfg.write_text(
+            cfg.read_text().replace('"NW_*": [privacy]', '"NW_*": [privacy]\n    "*": [bob]')
+        )
+
+
+def _op_signer(repo: Repo) -> None:
+    signers = repo.path / ".config-audit" / "allowed_signers"
+    signers.write_text("alice@nw.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFake\n")
+
+
+def _op_link_recognizer(repo: Repo) -> None:
+    target = repo.path / CUSTOM
+    if target.is_file() and not target.is_symlink():
+        repo.write("lax/custom.yaml", target.read_text())
+        target.unlink()
+        os.symlink("../lax/custom.yaml", target)
+
+
+def _op_settings(repo: Repo, rng: object) -> None:
+    import random
+
+    assert isinstance(rng, random.Random)
+    if (repo.path / ".config-audit.yaml").is_file():
+        rng.choice([_move_settings, _remove_settings, _symlink_settings, _second_settings])(repo)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_sequences_never_leave_a_weakening_that_ci_passes(based: Repo, seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    ops = [_op_owner_glob, _op_signer, _op_link_recognizer, lambda r: _op_settings(r, rng)]
+    for step in range(2):
+        rng.choice(ops)(based)
+        based.git("add", "-A")
+        based.git("commit", "-q", "--no-verify", "--allow-empty", "-m", f"{step}", author="bob")
+    weak_at = based.path / "lax" / "custom.yaml"
+    if not (based.path / CUSTOM).is_symlink():
+        weak_at = based.path / CUSTOM
+    weak_at.write_text(WEAK)
+    assert bob_commits(based, "weaken", verify=False).returncode == 0
+    if rng.random() < 0.5:  # and maybe bury it under a merge back to an old tree
+        evil = based.git(
+            "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-p", "base", "-m", "merge", author="bob"
+        ).stdout.strip()
+        based.git("update-ref", "refs/heads/main", evil)
+    out, data = ci(based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1, out.stdout
+    assert "CA501" in codes(data) or "CA005" in codes(data)

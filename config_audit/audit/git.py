@@ -94,6 +94,35 @@ def version_of(
     return reader.read_at(rev, target), None
 
 
+def linked_changes(
+    changes: Sequence[FileChange], globs: Sequence[str], rev: str, top: Path
+) -> list[FileChange]:
+    """Changes to files outside the globs that a symlink at an audited path points to, as
+    changes of the link's path: Presidio reads the target, so a target edit is an edit."""
+    others = [c for c in changes if not relevant(c, globs)]
+    if not others:
+        return []
+    links = {p: b for p, b in gitrepo.symlinks(rev, cwd=top).items() if matches_globs(p, globs)}
+    if not links:
+        return []
+    targets: dict[str, list[str]] = {}
+    with BlobReader(top) as reader:
+        for path, blob in links.items():
+            target = link_target(path, reader.read(blob) or b"")
+            if target is not None:
+                targets.setdefault(target, []).append(path)
+    out = []
+    for c in others:
+        for link in dict.fromkeys(
+            targets.get(c.old_path or "", []) + targets.get(c.new_path or "", [])
+        ):
+            target = c.new_path if c.new_path in targets else c.old_path
+            old = c.old_blob if c.old_path == target else gitrepo.ZERO
+            new = c.new_blob if c.new_path == target else gitrepo.ZERO
+            out.append(FileChange("M", link, link, old, new))
+    return out
+
+
 def events_for(
     changes: Sequence[FileChange],
     reader: BlobReader,
@@ -145,6 +174,7 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
     staged = gitrepo.staged_changes(top)
     settings_files = settings_changes(auditor, staged, top)
     changes = [c for c in staged if relevant(c, globs) and c not in settings_files]
+    changes += linked_changes(staged, globs, "", top)
     if not changes and not settings_files:
         return []
     if changes and auditor.validator is not None:
@@ -293,7 +323,8 @@ def audit_commit(
     if len(facts.parents) > 1:  # facts.changes of a merge: against its first parent
         changes = merge_changes(commit, facts.parents, in_range, top, first=facts.changes)
     settings_files = settings_changes(auditor, changes, top)
-    changes = [c for c in changes if relevant(c, globs) and c not in settings_files]
+    linked = linked_changes(changes, globs, commit, top)
+    changes = [c for c in changes if relevant(c, globs) and c not in settings_files] + linked
     info = facts.info
     audit = CommitAudit(commit, info)
     if not changes and not settings_files:

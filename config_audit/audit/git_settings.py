@@ -42,7 +42,12 @@ def settings_in_force(
     rel = gitrepo.repo_relative(named, top) if named is not None else None
     if named is not None and rel is None:
         return current()
-    found = gitrepo.tree_entries(rev, CONFIG_NAME, cwd=top)
+    mode = gitrepo.entry_mode(rev, rel or CONFIG_NAME, cwd=top)  # the usual case: one lookup
+    if mode is not None:
+        rel = rel or CONFIG_NAME
+        found = {rel: mode}
+    else:
+        found = gitrepo.tree_entries(rev, CONFIG_NAME, cwd=top)
     if rel is None or rel not in found:
         if CONFIG_NAME in found:
             rel = CONFIG_NAME
@@ -123,9 +128,45 @@ def settings_changes(
         paths = {c.old_path, c.new_path} - {None}
         # A settings file appearing anywhere (added, moved or copied there) is a second truth.
         named = c.status in "ARC" and (c.new_path or "").rsplit("/", 1)[-1] == CONFIG_NAME
-        if (rel is not None and rel in paths) or named or paths & trust.keys():
+        attributes = any(str(p).rsplit("/", 1)[-1] == ATTRIBUTES for p in paths)
+        if (rel is not None and rel in paths) or named or attributes or paths & trust.keys():
             out.append(c)
     return out
+
+
+ATTRIBUTES = ".gitattributes"
+
+
+def attribute_lines(
+    change: FileChange, before: bytes | None, after: bytes | None, auditor: Auditor, top: Path
+) -> list[str]:
+    """The `.gitattributes` lines added or removed whose pattern can match a recognizer file
+    (compared by what the patterns match, generously: `*` may cross directories)."""
+    from config_audit.policy.globs import overlaps
+
+    base = change.path.rpartition("/")[0]
+    settings = auditor.settings
+    prefix = gitrepo.repo_relative(settings.root, top) or "."
+    globs = [
+        (g if prefix == "." else f"{prefix}/{g}").replace("**/", "*").replace("**", "*")
+        for g in settings.recognizer_globs
+    ]
+    if settings.config_path is not None:
+        globs.append(gitrepo.repo_relative(settings.config_path, top) or CONFIG_NAME)
+
+    def lines(data: bytes | None) -> set[str]:
+        text = (data or b"").decode("utf-8", "surrogateescape")
+        return {x.strip() for x in text.splitlines() if x.strip() and not x.startswith("#")}
+
+    touched = []
+    for line in sorted(lines(before) ^ lines(after)):
+        pattern = line.split()[0].lstrip("/")
+        if "/" not in line.split()[0]:
+            pattern = "*" + pattern  # a bare name matches at any depth
+        full = f"{base}/{pattern}" if base else pattern
+        if any(overlaps(full.replace("**", "*"), g) for g in globs):
+            touched.append(line)
+    return touched
 
 
 def settings_event(
@@ -148,7 +189,10 @@ def settings_event(
     extra: dict[str, object] = {"settings_file": True, "mode": change.new_mode}
     layout = None
     kind = trust.get(change.old_path or "") or trust.get(change.new_path or "")
-    if kind is not None:
+    if change.path.rsplit("/", 1)[-1] == ATTRIBUTES and kind is None:
+        layout = "attributes"  # export-ignore, filters, eol: what is deployed, not what we read
+        extra["attribute_lines"] = attribute_lines(change, before, after, auditor, top)
+    elif kind is not None:
         layout = "trust_file"
         extra["trust_file"] = kind
         if change.new_path not in trust or change.new_mode not in REGULAR:

@@ -219,6 +219,7 @@ class Auditor:
         """A change to the settings file: the policy's own changes, judged by `self.policy`
         (the caller sets the policy in force before the change)."""
         from config_audit.policy.diff import (
+            attributes_changes,
             diff_coverage,
             diff_policies,
             layout_changes,
@@ -233,7 +234,10 @@ class Auditor:
                 changes = layout_changes(
                     str(layout), event.before, event.after, self.policy.protected
                 )
-            if layout not in ("trust_file", "second"):
+            if layout == "attributes":
+                lines = [str(x) for x in event.extra.get("attribute_lines") or ()]
+                changes = attributes_changes(lines, self.policy.protected)
+            if layout not in ("trust_file", "second", "attributes"):
                 old, new = settings_of(event.before), settings_of(event.after)
                 changes += diff_policies(old[0].policy, new[0].policy) + diff_coverage(old, new)
         except ConfigAuditError as exc:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from config_audit.audit.publish import alert_failure
+from config_audit.audit.publish import CHECKPOINTS_REF, alert_failure
 from config_audit.commands.common import config_option, format_option, settings_from
 from config_audit.commands.logopts import (
     log_option,
@@ -18,7 +19,7 @@ from config_audit.commands.logopts import (
     trusted_keys_option,
 )
 from config_audit.errors import UsageError, VerificationError
-from config_audit.ledger.archive import archive_dir
+from config_audit.ledger.archive import archive_dir, segment_paths
 from config_audit.ledger.checkpoint import checkpoint_path, read_checkpoint_text, verify_checkpoint
 from config_audit.ledger.signing import TrustedKeys
 from config_audit.ledger.verify.archived import verify_archived_log
@@ -101,11 +102,17 @@ def verify(
     failed = False
     reports = []
     for log in logs:  # each chain verified on its own: their seq numbers are their own
-        cp = _checkpoint(settings, log, trusted, checkpoint_file, require_checkpoint, output_format)
-        report, remote = _verify_archived(
-            settings, log, archives, trusted, cp, remote_url if remote_url else use_remote
+        report, remote, warnings = _verify_one(
+            settings,
+            log,
+            trusted,
+            checkpoint_file,
+            archives,
+            require_checkpoint,
+            output_format,
+            remote_url if remote_url else use_remote,
         )
-        out = report.to_dict()
+        out = {**report.to_dict(), "warnings": warnings}
         if remote is not None:
             out["remote"] = {"url": remote.url, "segments": remote.checked}
         reports.append(out)
@@ -123,34 +130,85 @@ def verify(
         ctx.exit(1)
 
 
-def _checkpoint(
+def _verify_one(
     settings: Settings,
     log: Path,
     trusted: TrustedKeys,
     checkpoint_file: Path | None,
+    archives: Path | None,
     require_checkpoint: bool,
     output_format: str,
-) -> Checkpoint | None:
-    """The verified checkpoint the log must extend: given, else beside the log."""
+    remote_wanted: str | bool,
+) -> tuple[VerifyReport, RemoteCheck | None, list[str]]:
+    """One log against its checkpoint (given, else beside it) and against the newest one
+    published in the notes ref: an older checkpoint restored beside a cut log, or none at
+    all, no longer hides the cut."""
     if not log.is_file():
         raise UsageError(f"{log}: no record log", advice="check --log or the 'log' setting")
     cp_file = checkpoint_file
     if cp_file is None and checkpoint_path(log).is_file():
         cp_file = checkpoint_path(log)
-    if cp_file is None and require_checkpoint:
+    segments = segment_paths(archives or archive_dir(log))
+    published = newest_published(log, segments, trusted)
+    if cp_file is None and require_checkpoint:  # deleting it is tampering: say so
         alert_failure(settings, "record log has no checkpoint")
         raise VerificationError(
             f"{log}: no checkpoint to verify against (--require-checkpoint)",
             advice="without one a truncated tail is undetectable; restore <log>.checkpoint or "
             "pass --checkpoint with a copy kept elsewhere",
         )
-    if cp_file is None and output_format == "text":
-        click.echo(
-            "note: no checkpoint: records removed from the end would go unnoticed "
-            "(write one with `config-audit checkpoint`)",
-            err=True,
+    warnings = []
+    if cp_file is None:
+        warnings.append(
+            "no checkpoint: records removed from the end would go unnoticed "
+            "(write one with `config-audit checkpoint`)"
+            if published is None
+            else f"no checkpoint beside the log: verified against the newest published in "
+            f"refs/notes/{CHECKPOINTS_REF} (size {published.size})"
         )
-    return verify_checkpoint(read_checkpoint_text(cp_file), trusted) if cp_file else None
+        if output_format == "text":
+            click.echo(f"note: {warnings[0]}", err=True)
+    cp = verify_checkpoint(read_checkpoint_text(cp_file), trusted) if cp_file else None
+    report, remote = _verify_archived(settings, log, archives, trusted, cp, remote_wanted)
+    if published is not None and (cp is None or published.size > cp.size):
+        against, _ = _verify_archived(settings, log, archives, trusted, published, False)
+        findings = tuple(dict.fromkeys(report.findings + against.findings))
+        report = dataclasses.replace(report, findings=findings, checkpoint_size=published.size)
+    return report, remote, warnings
+
+
+def newest_published(log: Path, segments: list[Path], trusted: TrustedKeys) -> Checkpoint | None:
+    """The largest checkpoint of this log (same origin) in refs/notes/config-audit-checkpoints
+    of the repository here or around the log, signed by a trusted key; None without any."""
+    from config_audit.git import notes as gitnotes
+    from config_audit.git.repo import BlobReader
+    from config_audit.ledger import treecache
+    from config_audit.ledger.checkpoint import log_origin
+    from config_audit.ledger.records import split_log
+
+    try:
+        archived = b"".join(gzip.decompress(s.read_bytes()) for s in segments)
+        lines = split_log(archived + log.read_bytes())[0]
+    except (OSError, gzip.BadGzipFile):
+        return None
+    if not lines:
+        return None
+    origin = log_origin(treecache.signed_hash(lines[0]).hex())
+    best: Checkpoint | None = None
+    for cwd in dict.fromkeys((Path.cwd(), log.resolve().parent)):
+        blobs = gitnotes.note_blobs(CHECKPOINTS_REF, cwd=cwd)
+        if not blobs:
+            continue
+        with BlobReader(cwd) as reader:
+            for blob in set(blobs.values()):
+                data = reader.read(blob)
+                try:
+                    found = verify_checkpoint((data or b"").decode("utf-8"), trusted)
+                except (VerificationError, UnicodeDecodeError):
+                    continue  # another log's, or not ours: it proves nothing either way
+                if found.origin == origin and (best is None or found.size > best.size):
+                    best = found
+    return best
 
 
 def _verify_archived(

@@ -36,6 +36,7 @@ def pathspecs_for(
     if config:
         specs.append(f":(literal){config}")
         specs.append(":(glob,icase)**/.config-audit.yaml")
+        specs.append(":(glob)**/.gitattributes")
     specs += [f":(literal){t}" for t in trust]
     return tuple(specs) or DEFAULT_PATHSPECS
 

@@ -110,6 +110,21 @@ def entry_mode(rev: str, path: str, *, cwd: Path | None = None) -> str | None:
     return entry.split()[0].decode() if entry.strip() else None
 
 
+def symlinks(rev: str, *, cwd: Path | None = None) -> dict[str, str]:
+    """Every symlink in `rev`'s tree ("" for the index): path -> blob of its link text."""
+    if rev == "":
+        out, sha_at = run_git(["ls-files", "-s", "-z"], cwd=cwd), 1
+    else:
+        out, sha_at = run_git(["ls-tree", "-r", "-z", "--full-tree", rev], cwd=cwd), 2
+    found = {}
+    for entry in out.split(b"\0"):
+        meta, _, raw = entry.partition(b"\t")
+        fields = meta.split()
+        if raw and fields and fields[0] == b"120000":
+            found[path_text(raw)] = fields[sha_at].decode()
+    return found
+
+
 def git_dir(cwd: Path | None = None) -> Path:
     """The repository's common git directory, where our log and caches live: shared by every
     linked worktree, so removing a worktree never takes records with it."""

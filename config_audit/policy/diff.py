@@ -328,6 +328,8 @@ def layout_changes(
     """What happened to the settings file itself, or to a trust file (allowed signers, trusted
     keys): each loosens everything the policy in force protects, except a trust file that only
     loses lines (fewer keys or signers can vouch for less)."""
+    if layout == "attributes":
+        return []  # see attributes_changes: only lines that reach audited files count
     if layout != "trust_file":
         return [Change(f"settings.{layout}", W, POLICY, LAYOUT.get(layout, layout), everything)]
     old = set((before or b"").splitlines()) - {b""}
@@ -346,3 +348,12 @@ def layout_changes(
             )
         ]
     return [Change("trust.entries_removed", S, POLICY, "trust file lost entries")] if old else []
+
+
+def attributes_changes(lines: list[str], everything: tuple[str, ...]) -> list[Change]:
+    """`.gitattributes` lines touching recognizer files: `export-ignore` drops a file from
+    releases, `filter`/`eol`/`text` change the bytes deployed; each loosens what we vouch for."""
+    return [
+        Change("attributes.changed", W, POLICY, f".gitattributes: {line}", everything)
+        for line in lines
+    ]

@@ -277,7 +277,7 @@ class Validator:
         """Load `data` (a file's bytes) with the Presidio loader for `fmt`; findings, never raises
         for anything the file does."""
         cache = self._cache.entry(data, path=path, fmt=fmt)
-        cached = self._cache.read(cache)
+        cached = self._cache.read(cache, data)
         if cached is not None:
             return self._decode(cached)
         with self._lock:
