@@ -182,6 +182,13 @@ def test_missing_tool_blocks_recognizer_commits_with_advice(repo: Repo) -> None:
     assert "/gone/venv/bin/python (the interpreter that installed this hook) is gone" in done.stderr
     assert "-m config_audit install-hooks" in done.stderr and "rm " in done.stderr
     assert "git commit --no-verify" in done.stderr
+    # Run once from an environment that has config-audit: the shims name that interpreter.
+    healed = subprocess.run(
+        ["git", "commit", "-q", "-m", "x"], cwd=repo.path, env=repo.env, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert healed.returncode == 0, healed.stderr
+    assert f"INSTALL_PYTHON={sys.executable}" in hook.read_text().splitlines()
 
 
 def test_amend_and_rebase_are_recorded_once_per_commit(repo: Repo) -> None:

@@ -77,7 +77,10 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
         where.hooks_dir, pathspecs=repo_pathspecs(settings, top), config=hook_config(settings, top)
     )
     if refreshed:
-        click.echo(f"config-audit: hooks updated to the configured globs: {refreshed}", err=True)
+        click.echo(
+            f"config-audit: hooks updated (configured globs, or the interpreter): {refreshed}",
+            err=True,
+        )
     log_path = hook_log_path(settings, top, where.git_dir)
     cache_dir = where.git_dir / "config-audit" / "cache"
     if name == "pre-commit":

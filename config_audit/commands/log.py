@@ -80,10 +80,15 @@ def one_line(record: dict[str, Any]) -> str:
     changes = _changes(record)
     weakens = sum(c.get("impact") == "weakens" for c in changes)
     verdict = (record.get("policy") or {}).get("verdict", "-")
+    # The real verdict: an invalid file is blocked whatever the policy said about its changes.
+    invalid = (record.get("validation") or {}).get("valid") is False
+    judged = "INVALID file" if invalid else f"policy {verdict}"
+    if (record.get("extra") or {}).get("pre_commit") == "not-run":
+        judged += ", pre-commit not run"
     return (
         f"{record.get('seq', '?'):>6}  {str(record.get('time', ''))[:19]}  "
         f"{record.get('source', '?'):<12} {record.get('path') or '-'}  by {who(record)}  "
-        f"{len(changes)} change(s), {weakens} weakening, policy {verdict}"
+        f"{len(changes)} change(s), {weakens} weakening, {judged}"
     )
 
 
