@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from config_audit.errors import UsageError
+from config_audit.errors import UsageError, did_you_mean
 
 CONFIG_NAME = ".config-audit.yaml"
 SIGNING_KEY_ENV = "CONFIG_AUDIT_SIGNING_KEY"  # PEM of the private key (for CI)
@@ -55,6 +55,9 @@ class Settings:
     alerts: Mapping[str, Any] = field(default_factory=dict)
     retention: Mapping[str, Any] = field(default_factory=dict)
     validation: Mapping[str, Any] = field(default_factory=dict)
+
+
+VALIDATION_KEYS = frozenset({"timeout_s"})
 
 
 def user_signing_key(environ: Mapping[str, str]) -> Path:
@@ -104,7 +107,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
     unknown = sorted(set(raw) - KNOWN_KEYS)
     if unknown:
         raise UsageError(
-            f"{where}: unknown key(s) {unknown}", advice=f"valid keys: {sorted(KNOWN_KEYS)}"
+            f"{where}: unknown key(s) {unknown}", advice=did_you_mean(unknown, KNOWN_KEYS)
         )
 
     def opt_path(key: str) -> Path | None:
@@ -135,6 +138,16 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
     for section in ("policy", "watch", "alerts", "retention", "validation"):
         if not isinstance(raw.get(section) or {}, dict):
             raise UsageError(f"{where}: '{section}' must be a mapping")
+    validation = raw.get("validation") or {}
+    unknown = sorted(str(k) for k in set(validation) - VALIDATION_KEYS)
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown validation key(s) {unknown}",
+            advice=did_you_mean(unknown, VALIDATION_KEYS),
+        )
+    timeout = validation.get("timeout_s", 20.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise UsageError(f"{where}: 'validation.timeout_s' must be a positive number of seconds")
     hash_deny = raw.get("hash_deny_list", True)
     if not isinstance(hash_deny, bool):
         raise UsageError(f"{where}: 'hash_deny_list' must be true or false")

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from config_audit.errors import UsageError
+from config_audit.errors import UsageError, did_you_mean
 from config_audit.model import Change, Finding, Impact, Severity
 
 WEAKENING_MODES = ("owner-signed", "owner", "forbid", "allow")
@@ -220,7 +220,7 @@ def parse_policy(raw: Mapping[str, Any], *, where: str = ".config-audit.yaml") -
     unknown = sorted(set(raw) - POLICY_KEYS)
     if unknown:
         raise UsageError(
-            f"{where}: unknown policy key(s) {unknown}", advice=f"valid keys: {sorted(POLICY_KEYS)}"
+            f"{where}: unknown policy key(s) {unknown}", advice=did_you_mean(unknown, POLICY_KEYS)
         )
     people = {
         str(p): frozenset(str(i).lower() for i in (ids or []))
