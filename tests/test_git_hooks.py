@@ -765,6 +765,7 @@ def test_report_of_a_real_hook_log_sorts_bypassed_blocked_and_verified(
     assert [r["source"] for r in data["blocked"]] == ["pre-commit"]
     assert "CA105" in data["blocked"][0]["detail"]
     assert len(data["bypassed"]) == 1 and bypassed[:12] in data["bypassed"][0]["detail"]
+    assert data["bypassed"][0]["committed"].startswith("2026-01-01T00:00:00")  # author time
     assert "CA105" in data["bypassed"][0]["detail"]
     md = repo.run("report", "--since", "2000-01-01").stdout
     assert "## Hooks bypassed (1)" in md and "## Blocked attempts (1)" in md
