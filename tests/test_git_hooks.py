@@ -769,3 +769,22 @@ def test_report_of_a_real_hook_log_sorts_bypassed_blocked_and_verified(
     assert "CA105" in data["bypassed"][0]["detail"]
     md = repo.run("report", "--since", "2000-01-01").stdout
     assert "## Hooks bypassed (1)" in md and "## Blocked attempts (1)" in md
+
+
+def test_post_commit_names_gits_reason_when_a_signature_cannot_be_checked(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """A signed commit whose signer git cannot check (no principal in allowed_signers) is
+    recorded as claimed; post-commit says git's own reason."""
+    from tests.test_ci import ssh_key
+
+    key = ssh_key(tmp_path, "carol")
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", str(key))
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    done = repo.commit("signed by a key nobody listed", extra=("-S",))
+    assert done.returncode == 0, done.stderr
+    assert "git could not verify the signature" in done.stderr, done.stderr
+    assert "No principal matched" in done.stderr
+    [record] = [r for r in records(repo) if r["commit"] == repo.head()]
+    assert record["author"]["assurance"] != "verified-signature"
