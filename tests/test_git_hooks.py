@@ -724,7 +724,10 @@ def test_every_reading_command_finds_the_records_and_merges_several_logs(
     ci_n = len(repo.run("log", "--log", str(ci_log)).stdout.splitlines())
     both = repo.run("log", "--log", str(repo.log), "--log", str(ci_log))
     assert len(both.stdout.splitlines()) == hooks_n + ci_n and ci_n > 0
-    assert {"ci", "post-commit"} <= {line.split()[2] for line in both.stdout.splitlines()}
+    assert f"[{ci_log}]" in both.stdout and f"[{repo.log}]" in both.stdout  # each one's origin
+    merged = repo.run("log", "--log", str(repo.log), "--log", str(ci_log), "--format", "json")
+    origins = {(r["source"], r["_log"]) for r in map(json.loads, merged.stdout.splitlines())}
+    assert ("ci", str(ci_log)) in origins and ("post-commit", str(repo.log)) in origins
     exported = repo.run("export", "--log", str(repo.log), "--log", str(ci_log))
     assert len(exported.stdout.splitlines()) == hooks_n + ci_n
     verified = repo.run("verify", "--log", str(repo.log), "--log", str(ci_log))
@@ -733,6 +736,14 @@ def test_every_reading_command_finds_the_records_and_merges_several_logs(
     assert report.returncode == 0 and str(ci_log) in report.stdout and str(repo.log) in report.stdout
     two = repo.run("checkpoint", "--log", str(repo.log), "--log", str(ci_log))
     assert two.returncode == 2 and "one record log, 2 given" in two.stderr
+    # --from picks writers by name: CI's default log here, with the hooks' log.
+    assert repo.run("ci", "--base", base).returncode == 0  # writes config-audit-ci.jsonl
+    every = repo.run("verify", "--from", "all")
+    assert every.returncode == 0 and every.stdout.count("OK ") == 2, every.stdout + every.stderr
+    listed = repo.run("log", "--from", "hooks", "--from", "ci").stdout
+    assert "config-audit-ci.jsonl]" in listed and f"[{repo.log}]" in listed
+    none = repo.run("log", "--from", "watcher")
+    assert none.returncode == 2 and "no watcher record log" in none.stderr
 
 
 def test_report_of_a_real_hook_log_sorts_bypassed_blocked_and_verified(

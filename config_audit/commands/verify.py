@@ -10,6 +10,7 @@ import click
 
 from config_audit.commands.common import alert_failure, config_option, format_option, settings_from
 from config_audit.commands.logopts import (
+    from_option,
     log_option,
     record_logs,
     resolve_trusted,
@@ -25,6 +26,7 @@ from config_audit.settings import Settings
 
 @click.command()
 @log_option
+@from_option
 @click.option(
     "--checkpoint",
     "checkpoint_file",
@@ -50,6 +52,7 @@ from config_audit.settings import Settings
 def verify(
     ctx: click.Context,
     log_paths: tuple[Path, ...],
+    writers: tuple[str, ...],
     checkpoint_file: Path | None,
     archives: Path | None,
     require_checkpoint: bool,
@@ -69,7 +72,7 @@ def verify(
       config-audit verify --checkpoint /mnt/audit/cp.txt --format json | jq .findings
     """
     settings = settings_from(config_path)
-    logs = record_logs(settings, log_paths)
+    logs = record_logs(settings, log_paths, writers)
     trusted = resolve_trusted(settings, trusted_keys_path)
     if len(logs) > 1 and (checkpoint_file or archives):
         raise UsageError(
