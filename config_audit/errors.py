@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class ConfigAuditError(Exception):
     """Base error. `diagnostics()` tells the user what to do next."""
@@ -44,3 +47,14 @@ class SigningKeyError(ConfigAuditError):
 
 class SinkError(ConfigAuditError):
     """A sink or alert channel failed."""
+
+
+def did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """`did you mean 'enabled'?` for each unknown key close to a known one, else the list."""
+    valid = sorted(known)
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), valid, n=1)
+        if close:
+            hints.append(f"'{key}': did you mean '{close[0]}'?")
+    return "; ".join([*hints, f"valid keys: {valid}"])

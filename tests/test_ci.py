@@ -375,3 +375,51 @@ def test_a_cut_ci_log_fails_the_next_job_and_keeps_its_checkpoint(history: Repo)
     assert any("record log tampered" in n for n in json.loads(second.stdout)["notes"])
     assert "not re-signing the checkpoint" in second.stderr
     assert checkpoint.read_text() == kept
+
+
+def test_sarif_fit_for_code_scanning_and_github_annotations(history: Repo, tmp_path: Path) -> None:
+    """One rule per code with descriptions and a helpUri; fingerprints; only the head commit's
+    findings get a line (an intermediate commit's lines are not today's)."""
+    base = history.head()
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0"))
+    assert history.commit("zero score").returncode == 0
+    middle = history.head()
+    history.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 7"))
+    assert history.commit("score of seven").returncode == 0
+    head = history.head()
+    out, _ = ci(history, "--base", base, "--sarif", str(tmp_path / "a.sarif"))
+    assert out.returncode == 1
+    run = json.loads((tmp_path / "a.sarif").read_text())["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    anchor = "docs/findings.md#raw-lint-what-presidio-accepts-silently-ca1xx"
+    assert rules["CA105"]["helpUri"].endswith(anchor)
+    assert "score of 0" in rules["CA105"]["fullDescription"]["text"]
+    ca105 = [r for r in run["results"] if r["ruleId"] == "CA105"]
+    by_commit = {r["properties"]["commit"]: r for r in ca105}
+    assert "region" in by_commit[head]["locations"][0]["physicalLocation"]
+    assert "region" not in by_commit[middle]["locations"][0]["physicalLocation"]
+    assert middle[:12] in by_commit[middle]["message"]["text"]
+    assert all(r["partialFingerprints"]["configAudit/v1"] for r in run["results"])
+    github = history.run("ci", "--base", base, "--log", str(tmp_path / "g.jsonl"),
+                         "--format", "github")  # fmt: skip
+    lines = [line for line in github.stdout.splitlines() if "title=CA105" in line]
+    assert any(line.startswith("::error file=recognizers/custom.yaml,line=") for line in lines)
+    assert any(f"in commit {middle[:12]}" in line and ",line=" not in line for line in lines)
+
+
+def test_sarif_rule_catalogue_matches_docs_findings() -> None:
+    """Every code the SARIF rules describe is in docs/findings.md, in the section linked."""
+    import re
+
+    from config_audit.commands.finding_codes import CODES
+
+    section, where = "", {}
+    for line in (Path(__file__).parents[1] / "docs" / "findings.md").read_text().splitlines():
+        if line.startswith("## "):
+            section = re.sub(r"[^\w\- ]", "", line[3:].strip().lower()).replace(" ", "-")
+        found = re.match(r"^\| (CA\d{3}) \|", line)
+        if found:
+            where[found.group(1)] = section
+    for code, (anchor, meaning) in CODES.items():
+        assert where.get(code) == anchor, code
+        assert meaning

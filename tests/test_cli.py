@@ -228,3 +228,28 @@ def test_settings_errors_are_exit_2_naming_the_key(tmp_path: Path) -> None:
                              capture_output=True, text=True)
     assert nothing.returncode == 2 and "'recognizers' globs" in nothing.stderr
     assert "config/presidio/*.yaml" in nothing.stderr
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "hint"),
+    [
+        ("recognizer: ['x/*.yaml']\n", "unknown key(s) ['recognizer']", "did you mean 'recognizers'"),
+        ("validation: {timeout: 5}\n", "unknown validation key(s) ['timeout']",
+         "did you mean 'timeout_s'"),
+        ("validation: {timeout_s: 0}\n", "'validation.timeout_s'", "positive"),
+        ("policy: {protected_entity: [NW_ID]}\n", "unknown policy key(s) ['protected_entity']",
+         "did you mean 'protected_entities'"),
+    ],
+)
+def test_validate_checks_every_settings_key_with_a_did_you_mean(
+    tmp_path: Path, settings: str, key: str, hint: str
+) -> None:
+    (tmp_path / ".config-audit.yaml").write_text(settings)
+    (tmp_path / "recognizers").mkdir()
+    (tmp_path / "recognizers" / "custom.yaml").write_text(
+        (ROOT / "recognizers" / "custom.yaml").read_text()
+    )
+    done = subprocess.run([TOOL, "validate", "--no-presidio"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert key in done.stderr and hint in done.stderr, done.stderr

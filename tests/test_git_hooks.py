@@ -184,6 +184,13 @@ def test_missing_tool_blocks_recognizer_commits_with_advice(repo: Repo) -> None:
     assert "/gone/venv/bin/python (the interpreter that installed this hook) is gone" in done.stderr
     assert "-m config_audit install-hooks" in done.stderr and "rm " in done.stderr
     assert "git commit --no-verify" in done.stderr
+    # Run once from an environment that has config-audit: the shims name that interpreter.
+    healed = subprocess.run(
+        ["git", "commit", "-q", "-m", "x"], cwd=repo.path, env=repo.env, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert healed.returncode == 0, healed.stderr
+    assert f"INSTALL_PYTHON={sys.executable}" in hook.read_text().splitlines()
 
 
 def test_amend_and_rebase_are_recorded_once_per_commit(repo: Repo) -> None:
@@ -718,7 +725,10 @@ def test_every_reading_command_finds_the_records_and_merges_several_logs(
     ci_n = len(repo.run("log", "--log", str(ci_log)).stdout.splitlines())
     both = repo.run("log", "--log", str(repo.log), "--log", str(ci_log))
     assert len(both.stdout.splitlines()) == hooks_n + ci_n and ci_n > 0
-    assert {"ci", "post-commit"} <= {line.split()[2] for line in both.stdout.splitlines()}
+    assert f"[{ci_log}]" in both.stdout and f"[{repo.log}]" in both.stdout  # each one's origin
+    merged = repo.run("log", "--log", str(repo.log), "--log", str(ci_log), "--format", "json")
+    origins = {(r["source"], r["_log"]) for r in map(json.loads, merged.stdout.splitlines())}
+    assert ("ci", str(ci_log)) in origins and ("post-commit", str(repo.log)) in origins
     exported = repo.run("export", "--log", str(repo.log), "--log", str(ci_log))
     assert len(exported.stdout.splitlines()) == hooks_n + ci_n
     verified = repo.run("verify", "--log", str(repo.log), "--log", str(ci_log))
@@ -727,6 +737,14 @@ def test_every_reading_command_finds_the_records_and_merges_several_logs(
     assert report.returncode == 0 and str(ci_log) in report.stdout and str(repo.log) in report.stdout
     two = repo.run("checkpoint", "--log", str(repo.log), "--log", str(ci_log))
     assert two.returncode == 2 and "one record log, 2 given" in two.stderr
+    # --from picks writers by name: CI's default log here, with the hooks' log.
+    assert repo.run("ci", "--base", base).returncode == 0  # writes config-audit-ci.jsonl
+    every = repo.run("verify", "--from", "all")
+    assert every.returncode == 0 and every.stdout.count("OK ") == 2, every.stdout + every.stderr
+    listed = repo.run("log", "--from", "hooks", "--from", "ci").stdout
+    assert "config-audit-ci.jsonl]" in listed and f"[{repo.log}]" in listed
+    none = repo.run("log", "--from", "watcher")
+    assert none.returncode == 2 and "no watcher record log" in none.stderr
 
 
 def test_report_of_a_real_hook_log_sorts_bypassed_blocked_and_verified(
@@ -759,6 +777,26 @@ def test_report_of_a_real_hook_log_sorts_bypassed_blocked_and_verified(
     assert [r["source"] for r in data["blocked"]] == ["pre-commit"]
     assert "CA105" in data["blocked"][0]["detail"]
     assert len(data["bypassed"]) == 1 and bypassed[:12] in data["bypassed"][0]["detail"]
+    assert data["bypassed"][0]["committed"].startswith("2026-01-01T00:00:00")  # author time
     assert "CA105" in data["bypassed"][0]["detail"]
     md = repo.run("report", "--since", "2000-01-01").stdout
     assert "## Hooks bypassed (1)" in md and "## Blocked attempts (1)" in md
+
+
+def test_post_commit_names_gits_reason_when_a_signature_cannot_be_checked(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """A signed commit whose signer git cannot check (no principal in allowed_signers) is
+    recorded as claimed; post-commit says git's own reason."""
+    from tests.test_ci import ssh_key
+
+    key = ssh_key(tmp_path, "carol")
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", str(key))
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    done = repo.commit("signed by a key nobody listed", extra=("-S",))
+    assert done.returncode == 0, done.stderr
+    assert "git could not verify the signature" in done.stderr, done.stderr
+    assert "No principal matched" in done.stderr
+    [record] = [r for r in records(repo) if r["commit"] == repo.head()]
+    assert record["author"]["assurance"] != "verified-signature"

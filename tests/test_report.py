@@ -118,3 +118,30 @@ def test_html_is_self_contained_and_renders(log: Path, tmp_path: Path) -> None:
     )
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_watcher_baseline_is_not_an_edit_and_gaps_show_their_window(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from config_audit.ledger.records import build_record_body
+
+    now = datetime(2024, 5, 2, 12, 0, tzinfo=UTC)
+    host = {"os_user": "svc", "host": "web-1", "assurance": "unattributed"}
+    bodies = [
+        build_record_body(now=now, source="watcher", path="recognizers/custom.yaml",
+                          author=host, extra={"detected_by": "baseline"}),
+        build_record_body(now=now, source="watcher-start", path=None, author=host,
+                          extra={"previous_stop": "unclean", "gap_from": "2024-05-01T08:00:00Z"}),
+        build_record_body(now=now, source="watcher", path="recognizers/custom.yaml", author=host,
+                          extra={"detected_by": "start-up-scan", "coverage_gap": {
+                              "from": "2024-05-01T08:00:00Z", "to": "2024-05-02T12:00:00Z"}}),
+    ]  # fmt: skip
+    log = tmp_path / "w.jsonl"
+    make_log(log, bodies)
+    md = report(log)
+    oob = section(md, "Out-of-band edits (1)")  # the start-up scan's find, not the baseline
+    assert "svc@web-1" in oob
+    gaps = section(md, "Coverage gaps (2)")
+    assert "unwatched from 2024-05-01T08:00:00Z to 2024-05-02T12:00:00Z" in gaps
+    assert "changed while unwatched, 2024-05-01T08:00:00Z to 2024-05-02T12:00:00Z" in gaps
+    assert "Legend:" in md

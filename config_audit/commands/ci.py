@@ -11,7 +11,6 @@ import click
 from config_audit.commands.common import (
     Progress,
     config_option,
-    format_option,
     settings_from,
 )
 from config_audit.git import repo as gitrepo
@@ -64,7 +63,14 @@ from config_audit.settings import CONFIG_NAME, Settings
     help="Audit with the default settings when the checkout has no .config-audit.yaml "
     "(without it that is an error: a missing settings file must not pass green).",
 )
-@format_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Markdown summary (text), JSON, or GitHub workflow-command annotations (github).",
+)
 @config_option
 @click.pass_context
 def ci(
@@ -188,8 +194,8 @@ def ci(
         range_failed,
         to_json,
         to_markdown,
-        to_sarif,
     )
+    from config_audit.commands.render_sarif import to_github, to_sarif
     from config_audit.git.notes import NOTES_PREFIX, audit_note_refs
 
     notes_present = NOTES_PREFIX in audit_note_refs(cwd=top)
@@ -209,6 +215,9 @@ def ci(
         sarif_path.write_text(json.dumps(to_sarif(result, **opts), indent=2), encoding="utf-8")
     if output_format == "json":
         click.echo(json.dumps(to_json(result, **opts), indent=2, default=str))
+    elif output_format == "github":
+        for line in to_github(result, **opts):
+            click.echo(line)
     else:
         click.echo(markdown)
     ctx.exit(1 if tampered or range_failed(result, **opts) else 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from config_audit.commands.common import config_option, settings_from
-from config_audit.commands.logopts import log_option, record_logs
+from config_audit.commands.logopts import from_option, log_option, record_logs
 
 
 @click.command("export")
@@ -22,6 +22,7 @@ from config_audit.commands.logopts import log_option, record_logs
 )
 @click.option("--since", default=None, help="Only records from then on: 30d, 12h, 2024-05-01.")
 @log_option
+@from_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -34,6 +35,7 @@ def export(
     fmt: str,
     since: str | None,
     log_paths: tuple[Path, ...],
+    writers: tuple[str, ...],
     out: Path | None,
     host: str | None,
     config_path: Path | None,
@@ -53,7 +55,7 @@ def export(
         since_filter,
     )
 
-    logs = record_logs(settings_from(config_path), log_paths)
+    logs = record_logs(settings_from(config_path), log_paths, writers)
     entries = since_filter(
         (e for path in logs for e in read_sequence(path)), parse_since(since) if since else None
     )

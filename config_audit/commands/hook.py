@@ -93,7 +93,10 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
         where.hooks_dir, pathspecs=repo_pathspecs(current, top), config=hook_config(current, top)
     )
     if refreshed:
-        click.echo(f"config-audit: hooks updated to the configured globs: {refreshed}", err=True)
+        click.echo(
+            f"config-audit: hooks updated (configured globs, or the interpreter): {refreshed}",
+            err=True,
+        )
     log_path = hook_log_path(settings, top, where.git_dir)
     cache_dir = where.git_dir / "config-audit" / "cache"
     if name == "pre-commit":
@@ -142,6 +145,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
             if audit.results:
                 publish_checkpoint(auditor, sha, top)
                 print_results(audit.results, landed=True)
+                _say_why_unverified(facts.info.signature_status, sha, top, settings)
                 _alert(settings, audit.results)
 
 
@@ -194,6 +198,21 @@ def uninstall_hooks(hooks_dir: Path | None) -> None:
         raise UsageError(f"no config-audit hooks in {target}")
     for line in done:
         click.echo(f"removed {line}")
+
+
+def _say_why_unverified(status: str, sha: str, top: Path, settings: Settings) -> None:
+    """A signed commit git could not verify is recorded as 'claimed': say git's reason."""
+    from config_audit.git.signature import UNCHECKED, unchecked_signature_reason
+
+    if status not in UNCHECKED:
+        return
+    reason = unchecked_signature_reason(sha, cwd=top, allowed_signers=settings.allowed_signers_path)
+    if reason:
+        click.echo(
+            f"config-audit: {sha[:12]} is signed, but git could not verify the signature, so "
+            f"it is recorded as claimed only. git says: {reason}",
+            err=True,
+        )
 
 
 def push_notes_along(args: tuple[str, ...], top: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from config_audit.commands.common import config_option, format_option, settings_from
-from config_audit.commands.logopts import log_option, record_logs
+from config_audit.commands.logopts import from_option, log_option, record_logs
 from config_audit.commands.render import printable
 from config_audit.errors import UsageError
 from config_audit.ledger.log import Ledger
@@ -81,15 +81,21 @@ def one_line(record: dict[str, Any]) -> str:
     changes = _changes(record)
     weakens = sum(c.get("impact") == "weakens" for c in changes)
     verdict = (record.get("policy") or {}).get("verdict", "-")
+    # The real verdict: an invalid file is blocked whatever the policy said about its changes.
+    invalid = (record.get("validation") or {}).get("valid") is False
+    judged = "INVALID file" if invalid else f"policy {verdict}"
+    if (record.get("extra") or {}).get("pre_commit") == "not-run":
+        judged += ", pre-commit not run"
     return printable(
         f"{record.get('seq', '?'):>6}  {str(record.get('time', ''))[:19]}  "
         f"{record.get('source', '?'):<12} {record.get('path') or '-'}  by {who(record)}  "
-        f"{len(changes)} change(s), {weakens} weakening, policy {verdict}"
+        f"{len(changes)} change(s), {weakens} weakening, {judged}"
     )
 
 
 @click.command("log")
 @log_option
+@from_option
 @click.option("--since", help="Only records at or after this date/time (UTC unless given).")
 @click.option("--until", help="Only records before this date/time.")
 @click.option("--author", help="Author, committer, signer or OS user contains this.")
@@ -101,6 +107,7 @@ def one_line(record: dict[str, Any]) -> str:
 @config_option
 def log_command(
     log_paths: tuple[Path, ...],
+    writers: tuple[str, ...],
     since: str | None,
     until: str | None,
     author: str | None,
@@ -119,9 +126,11 @@ def log_command(
       config-audit log --entity EMAIL_ADDRESS --format json | jq .path
     """
     settings = settings_from(config_path)
-    logs = record_logs(settings, log_paths)
+    logs = record_logs(settings, log_paths, writers)
+    records = merged_records(logs)
+    origin = {id(r): str(r.pop(ORIGIN)) for r in records if ORIGIN in r} if len(logs) > 1 else {}
     chosen = select(
-        merged_records(logs),
+        records,
         since=_when(since, "--since"),
         until=_when(until, "--until"),
         author=author,
@@ -131,26 +140,39 @@ def log_command(
         source=source,
     )
     for record in chosen:
-        click.echo(
-            json.dumps(record, sort_keys=True) if output_format == "json" else one_line(record)
-        )
+        where = origin.get(id(record))
+        if output_format == "json":  # merged: each record says which log it came from
+            shown = {**record, "_log": where} if where else record
+            click.echo(json.dumps(shown, sort_keys=True))
+        else:
+            click.echo((f"[{where}] " if where else "") + one_line(record))
+
+
+ORIGIN = "\0log"  # never a record key: marks the log a merged record came from
 
 
 def merged_records(logs: list[Path]) -> list[dict[str, Any]]:
-    """Records of every log, oldest first (by record time; a log's own order breaks ties)."""
-    records = [r for path in logs for r in Ledger(path).read_records()]
-    if len(logs) > 1:
-        records.sort(key=lambda r: str(r.get("time", "")))
+    """Records of every log, oldest first (by record time; a log's own order breaks ties);
+    merged records carry their log under ORIGIN."""
+    if len(logs) == 1:
+        return list(Ledger(logs[0]).read_records())
+    records = [{**r, ORIGIN: path} for path in logs for r in Ledger(path).read_records()]
+    records.sort(key=lambda r: str(r.get("time", "")))
     return records
 
 
 @click.command()
 @click.argument("ref")
 @log_option
+@from_option
 @format_option
 @config_option
 def show(
-    ref: str, log_paths: tuple[Path, ...], output_format: str, config_path: Path | None
+    ref: str,
+    log_paths: tuple[Path, ...],
+    writers: tuple[str, ...],
+    output_format: str,
+    config_path: Path | None,
 ) -> None:
     """Show one record by seq number or id (a unique id prefix is enough).
 
@@ -160,7 +182,10 @@ def show(
       config-audit show 3f2a9c1e --format json
     """
     settings = settings_from(config_path)
-    records = merged_records(record_logs(settings, log_paths))
+    records = [
+        {k: v for k, v in r.items() if k != ORIGIN}
+        for r in merged_records(record_logs(settings, log_paths, writers))
+    ]
     # A number is a seq first (an id prefix can be all digits too); otherwise an id prefix.
     matches = [r for r in records if ref.isdigit() and r.get("seq") == int(ref)]
     if not matches:

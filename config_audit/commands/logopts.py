@@ -34,39 +34,69 @@ trusted_keys_option = click.option(
 )
 
 
+WRITERS = ("hooks", "watcher", "ci")
+from_option = click.option(
+    "--from",
+    "writers",
+    multiple=True,
+    type=click.Choice([*WRITERS, "all"]),
+    help="Read the log of these writers (repeatable; `all`: every one that exists), merged "
+    "with any --log; each chain is verified on its own.",
+)
+
+
 def log_locations(settings: Settings) -> list[tuple[str, Path]]:
-    """Where records are written by default, in the order they are looked for: the
-    configured log, the hooks' log of this repository, the watcher's log of these settings."""
+    """Where each writer keeps its records, in the order a reading command looks for them:
+    the hooks (inside the git directory), the watcher (its state directory), CI (the path its
+    job passes, default config-audit-ci.jsonl). A `log` setting is every writer's log."""
     from config_audit.errors import ConfigAuditError
     from config_audit.git import repo as gitrepo
     from config_audit.watch.state import WatchOptions
 
     out: list[tuple[str, Path]] = []
-    if settings.log_path is not None:
-        out.append(("settings 'log'", settings.log_path))
     with contextlib.suppress(ConfigAuditError):  # not in a repository
-        out.append(("hooks", gitrepo.git_dir(settings.root) / "config-audit" / "log.jsonl"))
+        hooks = gitrepo.git_dir(settings.root) / "config-audit" / "log.jsonl"
+        out.append(("hooks", settings.log_path or hooks))
     with contextlib.suppress(ConfigAuditError):  # a broken `watch:` is the watcher's to report
         out.append(("watcher", WatchOptions.from_settings(settings, os.environ).log_path))
+    out.append(("ci", settings.log_path or Path("config-audit-ci.jsonl")))
     return out
 
 
-def record_logs(settings: Settings, given: Sequence[Path]) -> list[Path]:
-    """The logs a reading command reads: every --log given (all of them, in order), else the
-    configured log, else the first default location that holds a log."""
-    if given:
-        return list(dict.fromkeys(given))
+def record_logs(
+    settings: Settings, given: Sequence[Path], writers: Sequence[str] = ()
+) -> list[Path]:
+    """The logs a reading command reads: every --log given and the logs of every --from
+    writer (all of them, in order), else the configured log, else the first of the hooks' and
+    the watcher's logs that exists."""
+    chosen = list(given)
+    if writers:
+        places = log_locations(settings)
+        for label, path in places:
+            if "all" in writers and path.is_file():
+                chosen.append(path)
+            elif label in writers:
+                if not path.is_file():
+                    raise UsageError(
+                        f"no {label} record log at {path}",
+                        advice="`config-audit where` shows where each writer keeps its log",
+                    )
+                chosen.append(path)
+        if not chosen:
+            raise UsageError("no record log exists here", advice="see `config-audit where`")
+    if chosen:
+        return list(dict.fromkeys(chosen))
     if settings.log_path is not None:
         return [settings.log_path]
-    places = log_locations(settings)
+    places = [(label, path) for label, path in log_locations(settings) if label != "ci"]
     for _, path in places:
         if path.is_file():
             return [path]
     looked = "; ".join(f"{label}: {path}" for label, path in places)
     raise UsageError(
         "no record log found" + (f" (looked in {looked})" if looked else ""),
-        advice="pass --log PATH or set 'log' in .config-audit.yaml; `config-audit where` "
-        "shows where each writer keeps its log",
+        advice="pass --log PATH (or --from ci) or set 'log' in .config-audit.yaml; "
+        "`config-audit where` shows where each writer keeps its log",
     )
 
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from config_audit import __version__
 from config_audit.audit.git import CommitAudit, RangeAudit
 from config_audit.commands.render import printable
 from config_audit.model import Change, Finding, Impact, Severity
-
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
 def commit_findings(
@@ -183,92 +179,3 @@ def to_markdown(audit: RangeAudit, *, require_hook_record: bool, notes_present: 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-def to_sarif(
-    audit: RangeAudit, *, require_hook_record: bool, notes_present: bool = True
-) -> dict[str, Any]:
-    results: list[dict[str, Any]] = []
-    rules: dict[str, dict[str, Any]] = {}
-    for c in audit.commits:
-        for f in commit_findings(
-            c, require_hook_record=require_hook_record, notes_present=notes_present
-        ):
-            rules.setdefault(
-                f.code,
-                {
-                    "id": f.code,
-                    "shortDescription": {"text": f.code},
-                    "help": {"text": f.hint or f.message},
-                },
-            )
-            results.append(
-                _sarif_result(
-                    f.code,
-                    # SARIF: what does not block (accepted, or already in the parent) is a note.
-                    LEVEL[f.severity] if f.accepted is None and not f.existing else "note",
-                    f.message,
-                    f.path,
-                    f.line,
-                    c.commit,
-                    f.hint,
-                )
-            )
-        for r in c.results:
-            for ch in r.changes:
-                if ch.impact is Impact.WEAKENS:
-                    rule = f"weakens/{ch.kind}"
-                    rules.setdefault(
-                        rule,
-                        {
-                            "id": rule,
-                            "shortDescription": {
-                                "text": f"change that can weaken PII detection: {ch.kind}"
-                            },
-                        },
-                    )
-                    results.append(
-                        _sarif_result(
-                            rule,
-                            "warning",
-                            f"{ch.recognizer or ''}: {ch.summary}",
-                            r.event.path,
-                            ch.line,
-                            c.commit,
-                            "",
-                        )
-                    )
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "config-audit",
-                        "version": __version__,
-                        "informationUri": "https://github.com/presidio-config-audit/presidio-config-audit",
-                        "rules": list(rules.values()),
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
-
-
-def _sarif_result(
-    rule: str, level: str, message: str, path: str, line: int | None, commit: str, hint: str
-) -> dict[str, Any]:
-    region = {"startLine": line} if line else {}
-    location: dict[str, Any] = {"artifactLocation": {"uri": path}}
-    if region:
-        location["region"] = region
-    text = message + (f" (hint: {hint})" if hint else "")
-    return {
-        "ruleId": rule,
-        "level": level,
-        "message": {"text": text},
-        "locations": [{"physicalLocation": location}],
-        "properties": {"commit": commit},
-    }

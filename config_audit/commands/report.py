@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 
 from config_audit.commands.common import config_option, settings_from
-from config_audit.commands.logopts import log_option, record_logs
+from config_audit.commands.logopts import from_option, log_option, record_logs
 
 
 @click.command("report")
 @click.option("--since", default="30d", show_default=True, help="30d, 12h, 2024-05-01 ...")
 @log_option
+@from_option
 @click.option(
     "--format",
     "fmt",
@@ -34,6 +35,7 @@ from config_audit.commands.logopts import log_option, record_logs
 def report(
     since: str,
     log_paths: tuple[Path, ...],
+    writers: tuple[str, ...],
     fmt: str,
     out: Path | None,
     trusted_keys: Path | None,
@@ -54,7 +56,7 @@ def report(
     from config_audit.siem.report_render import render_html, render_markdown
 
     settings = settings_from(config_path)
-    logs = record_logs(settings, log_paths)
+    logs = record_logs(settings, log_paths, writers)
     keys_path = trusted_keys or settings.trusted_keys_path
     trusted = read_trusted_keys(keys_path) if keys_path else None
     # Several logs (hooks, CI, watcher): one report, each chain verified on its own.

@@ -71,6 +71,9 @@ def validate(
     not exist is one).
     """
     settings = settings_from(config_path)
+    from config_audit.policy.rules import parse_policy
+
+    parse_policy(settings.policy, where=str(settings.config_path or ".config-audit.yaml"))
     files = expand_paths(paths, settings)
     if not files:
         where = settings.config_path or "the defaults (no .config-audit.yaml found)"

@@ -13,6 +13,7 @@ import click
 from config_audit.audit.publish import CHECKPOINTS_REF, alert_failure
 from config_audit.commands.common import config_option, format_option, settings_from
 from config_audit.commands.logopts import (
+    from_option,
     log_option,
     record_logs,
     resolve_trusted,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @log_option
+@from_option
 @click.option(
     "--checkpoint",
     "checkpoint_file",
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
 def verify(
     ctx: click.Context,
     log_paths: tuple[Path, ...],
+    writers: tuple[str, ...],
     checkpoint_file: Path | None,
     archives: Path | None,
     require_checkpoint: bool,
@@ -93,7 +96,7 @@ def verify(
       config-audit verify --remote          # segments pruned locally are read from S3
     """
     settings = settings_from(config_path)
-    logs = record_logs(settings, log_paths)
+    logs = record_logs(settings, log_paths, writers)
     trusted = resolve_trusted(settings, trusted_keys_path)
     if len(logs) > 1 and (checkpoint_file or archives or use_remote or remote_url):
         raise UsageError(

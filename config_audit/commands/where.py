@@ -46,8 +46,6 @@ def where(output_format: str, config_path: Path | None) -> None:
         {"writer": label, "path": str(path), "records": _count(path)}
         for label, path in log_locations(settings)
     ]
-    ci_log = settings.log_path or Path("config-audit-ci.jsonl")
-    logs.append({"writer": "ci (default --log)", "path": str(ci_log), "records": _count(ci_log)})
     try:
         notes = gitnotes.audit_note_refs(cwd=settings.root)
     except GitError:

@@ -191,7 +191,7 @@ def refresh(
     """Rewrite our installed shims whose fast path no longer matches the configured globs
     (a glob added later must not be skipped by an old shim). Foreign hooks are not touched;
     a hook not installed (pre-push, added later) is not added: install-hooks does that.
-    The interpreter a shim names is kept (default: this one, if the shim names none)."""
+    The interpreter a shim names is kept while it exists; else this one takes its place."""
     changed = []
     for name in HOOK_NAMES:
         target = hooks_dir / name
@@ -199,12 +199,15 @@ def refresh(
             continue
         chained = (hooks_dir / (name + CHAINED_SUFFIX)).exists()
         current = target.read_text(encoding="utf-8", errors="replace")
+        keep = installed_python(current)
+        if keep is not None and not os.access(keep, os.X_OK):
+            keep = None  # that venv is gone: the interpreter running now takes its place
         wanted = shim(
             name,
             chained=chained,
             pathspecs=pathspecs,
             config=config,
-            python=installed_python(current) or python or sys.executable,
+            python=keep or python or sys.executable,
         )
         if current != wanted:
             _write_executable(target, wanted)

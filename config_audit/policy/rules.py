@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from config_audit.errors import UsageError
+from config_audit.errors import UsageError, did_you_mean
 from config_audit.model import Change, Finding, Impact, Severity
 from config_audit.policy.directory import Identities, Reader, build_identities, directory_paths
 from config_audit.policy.roles import Role, RolesRequired, parse_roles
@@ -250,7 +250,7 @@ def parse_policy(
     unknown = sorted(set(raw) - POLICY_KEYS)
     if unknown:
         raise UsageError(
-            f"{where}: unknown policy key(s) {unknown}", advice=f"valid keys: {sorted(POLICY_KEYS)}"
+            f"{where}: unknown policy key(s) {unknown}", advice=did_you_mean(unknown, POLICY_KEYS)
         )
     people = {
         str(p): frozenset(str(i).lower() for i in (ids or []))

@@ -73,6 +73,9 @@ class Settings:
     review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.access.model)
 
 
+VALIDATION_KEYS = frozenset({"timeout_s"})
+
+
 def user_signing_key(environ: Mapping[str, str]) -> Path:
     """This person's signing key, outside every repository (so the committed settings name no
     machine's path): $CONFIG_AUDIT_SIGNING_KEY_FILE, else
@@ -162,6 +165,10 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
     for section in ("policy", "watch", "alerts", "retention", "validation", "review"):
         if not isinstance(raw.get(section) or {}, dict):
             raise UsageError(f"{where}: '{section}' must be a mapping")
+    validation = raw.get("validation") or {}  # its keys are checked above
+    timeout = validation.get("timeout_s", 20.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise UsageError(f"{where}: 'validation.timeout_s' must be a positive number of seconds")
     hash_deny = raw.get("hash_deny_list", True)
     if not isinstance(hash_deny, bool):
         raise UsageError(f"{where}: 'hash_deny_list' must be true or false")

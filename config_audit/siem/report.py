@@ -34,6 +34,7 @@ class Row:
     who: str
     assurance: str
     detail: str
+    committed: str = ""  # the commit's own (author) time: a CI record is dated by its run
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def _who(s: Summary, author: object = None) -> str:
 
 
 def _row(s: Summary, detail: str, author: object = None) -> Row:
+    committed = author.get("author_time") if isinstance(author, dict) else None
     return Row(
         s.seq,
         s.time_text[:19] + "Z",
@@ -77,6 +79,7 @@ def _row(s: Summary, detail: str, author: object = None) -> Row:
         _who(s, author),
         s.assurance or "none",
         detail,
+        str(committed or ""),
     )
 
 
@@ -111,7 +114,9 @@ def build_report(
             authors[_who(s, author)] += 1
             recognizers.update(s.recognizers)
             entities.update(s.entities)
-        if s.weakens:
+        # The watcher's first scan records what is there (the baseline): not an edit.
+        baseline = extra.get("detected_by") == "baseline"
+        if s.weakens and not baseline:
             day[1] += 1
             weak = [c for c in record.get("changes") or [] if c.get("impact") == "weakens"]
             detail = "; ".join(f"{c.get('kind')} {c.get('recognizer') or ''}".strip() for c in weak)
@@ -137,13 +142,23 @@ def build_report(
             lists["landed"].append(_row(s, "; ".join(why), author))
         if s.commit and s.assurance != ASSURANCE_VERIFIED:
             lists["unverified"].append(_row(s, f"commit {s.commit[:12]}", author))
-        if s.source == "watcher" and s.assurance == "unattributed":
+        if s.source == "watcher" and s.assurance == "unattributed" and not baseline:
             lists["oob"].append(_row(s, s.message, author))
-        if extra.get("coverage_gap") or (
-            s.source == "watcher-start" and extra.get("previous_stop") == "unclean"
+        if s.source == "watcher-start" and (
+            extra.get("previous_stop") == "unclean" or extra.get("coverage_gap")
         ):
+            window = (
+                f"; unwatched from {extra['gap_from']} to {s.time_text[:19]}Z"
+                if extra.get("gap_from")
+                else ""
+            )
             lists["gaps"].append(
-                _row(s, f"previous stop: {extra.get('previous_stop', '?')}", author)
+                _row(s, f"previous stop: {extra.get('previous_stop', '?')}{window}", author)
+            )
+        elif isinstance(extra.get("coverage_gap"), dict):  # an edit found by the start-up scan
+            gap = extra["coverage_gap"]
+            lists["gaps"].append(
+                _row(s, f"changed while unwatched, {gap.get('from')} to {gap.get('to')}", author)
             )
     return Report(
         log=log,

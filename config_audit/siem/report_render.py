@@ -15,7 +15,14 @@ SECTIONS = (
     ("out_of_band", "Out-of-band edits"),
     ("gaps", "Coverage gaps"),
 )
-ROW_HEAD = ("seq", "time", "source", "path", "who", "assurance", "detail")
+ROW_HEAD = ("seq", "recorded", "committed", "source", "path", "who", "assurance", "detail")
+LEGEND = (
+    "Legend: recorded = when the record was written (a CI record: the CI run); committed = the "
+    "commit's author time. Hooks bypassed = committed without its pre-commit check "
+    "(--no-verify). Blocked attempts = refused by pre-commit, never committed. Unverified = no "
+    "verified commit signature. Out-of-band = edited outside git (watcher), the watcher's first "
+    "scan (baseline) excepted. Timeline: blue all records, amber weakening, red blocked."
+)
 
 
 def _md_cell(value: object) -> str:
@@ -31,7 +38,16 @@ def _md_table(head: tuple[str, ...], rows: list[tuple[object, ...]]) -> list[str
 
 
 def _cells(row: Row) -> tuple[object, ...]:
-    return (row.seq, row.time, row.source, row.path, row.who, row.assurance, row.detail)
+    return (
+        row.seq,
+        row.time,
+        row.committed or "-",
+        row.source,
+        row.path,
+        row.who,
+        row.assurance,
+        row.detail,
+    )
 
 
 def render_markdown(report: Report) -> str:
@@ -42,6 +58,8 @@ def render_markdown(report: Report) -> str:
         f"- Period: {report.since} to {report.until}",
         f"- Records in period: {report.total}",
         f"- Log verification: {report.verification}",
+        "",
+        LEGEND,
         "",
         "## Changes by author",
         "",
@@ -124,7 +142,7 @@ def render_html(report: Report) -> str:
         f"<style>{CSS}</style></head><body>",
         "<h1>Recognizer configuration review</h1>",
         '<table class="meta">' + "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in meta),
-        "</table><h2>Timeline</h2>",
+        f"</table><p>{escape(LEGEND)}</p><h2>Timeline</h2>",
         timeline_svg(report.per_day),
         "<h2>Changes by author</h2>",
         _html_table(("author", "records"), list(report.by_author)),
