@@ -74,6 +74,10 @@ def test_prune_local_only_then_verify_starts_at_the_oldest_kept_segment(tmp_path
     # The log goes on: a later checkpoint extends the one from before the pruning.
     assert run(config, "checkpoint").exit_code == 0
     assert run(config, "verify").exit_code == 0
+    # The review report's integrity line starts where pruning left off, too.
+    report = run(config, "report", "--since", "2020-01-01")
+    assert report.exit_code == 0, report.output
+    assert "FAILED" not in report.output and "16 record(s) across 1 segment(s)" in report.output
 
 
 def test_archive_after_prune_keeps_checkpoints_and_chain(tmp_path: Path) -> None:

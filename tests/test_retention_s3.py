@@ -265,3 +265,43 @@ def test_prune_refuses_a_segment_missing_remotely(tmp_path: Path, weed: WeedServ
     assert "not confirmed in object storage; nothing pruned" in str(result.exception)
     assert len(segment_paths(archive_dir(log))) == 3
     assert list(read_entries(log))[-1].record["source"] != "prune"
+
+
+KILLED_RUN = """
+import os, signal, sys
+from pathlib import Path
+from config_audit.ledger.upload import RemoteSettings, upload_segments
+remote = RemoteSettings.parse({"remote": {"url": sys.argv[2], "endpoint_url": sys.argv[3],
+                                          "lock_mode": "compliance", "lock_days": 1}})
+sent = []
+def die(name):
+    sent.append(name)
+    if len(sent) == 5:  # segment 1 done; segment 2's data and checkpoint stored, manifest not
+        os.kill(os.getpid(), signal.SIGKILL)
+upload_segments(Path(sys.argv[1]), remote, progress=die)
+"""
+
+
+def test_run_killed_mid_upload_records_nothing_half_sent_and_resumes(
+    tmp_path: Path, weed: WeedServer
+) -> None:
+    import os
+    import subprocess
+
+    log = _sealed_log(tmp_path, segments=3)
+    bucket = _bucket(weed)
+    url = f"s3://{bucket}/logs/a"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, str(log), url, weed.endpoint],
+        env={**os.environ, **client_env()},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr.decode()
+    names = [p.name for p in segment_paths(archive_dir(log))]
+    assert list(read_state(log)["segments"]) == names[:1]
+    result = upload_segments(log, _remote(weed, bucket, **LOCKED))
+    assert list(result.uploaded) == names[1:]
+    code_ok = weed.client().list_object_versions(Bucket=bucket, Prefix=f"logs/a/{names[1]}")
+    assert len(code_ok.get("Versions", [])) == 1  # what had arrived was not sent again
