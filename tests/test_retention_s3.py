@@ -78,6 +78,7 @@ def test_upload_stores_every_segment_locked_and_checked(tmp_path: Path, weed: We
             assert body == (segment.parent / (stem + suffix)).read_bytes()
             retention = client.get_object_retention(Bucket=bucket, Key=key)["Retention"]
             assert retention["Mode"] == "COMPLIANCE"
+            assert client.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "AES256"
     state = read_state(log)
     assert sorted(state["segments"]) == [p.name for p in segment_paths(archive_dir(log))]
     # Idempotent: a second run sends nothing.
