@@ -201,15 +201,22 @@ def test_verify_reports_a_segment_deleted_or_altered_remotely(
 ) -> None:
     log, config, bucket = _uploaded(tmp_path, weed, **LOCKED)
     client = weed.client()
-    first, second, _ = (p.name for p in segment_paths(archive_dir(log)))
+    first, second, third = (p.name for p in segment_paths(archive_dir(log)))
     # Deleting without a version id is allowed under the lock: it only adds a delete marker.
     client.delete_object(Bucket=bucket, Key=f"logs/a/{first}")
     # Overwriting adds a new, unlocked version with other bytes.
     client.put_object(Bucket=bucket, Key=f"logs/a/{second}", Body=b"not the segment")
+    # A validly signed checkpoint, but another segment's: it covers 10 records, not 30.
+    first_cp = (archive_dir(log) / first.replace(".jsonl.gz", ".checkpoint")).read_bytes()
+    client.put_object(
+        Bucket=bucket, Key=f"logs/a/{third.replace('.jsonl.gz', '.checkpoint')}", Body=first_cp
+    )
     code, out = _verify(config)
     assert code == 1
     found = {(f["code"], f["first_seq"]) for f in out["findings"]}
-    assert found == {("remote-missing", 1), ("remote-altered", 11)}, out["findings"]
+    assert found == {("remote-missing", 1), ("remote-altered", 11), ("remote-altered", 21)}, out[
+        "findings"
+    ]
 
 
 def test_verify_reports_a_segment_without_its_lock(tmp_path: Path, weed: WeedServer) -> None:
