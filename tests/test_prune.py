@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
@@ -74,6 +75,10 @@ def test_prune_local_only_then_verify_starts_at_the_oldest_kept_segment(tmp_path
     # The log goes on: a later checkpoint extends the one from before the pruning.
     assert run(config, "checkpoint").exit_code == 0
     assert run(config, "verify").exit_code == 0
+    # The review report's integrity line starts where pruning left off, too.
+    report = run(config, "report", "--since", "2020-01-01")
+    assert report.exit_code == 0, report.output
+    assert "FAILED" not in report.output and "16 record(s) across 1 segment(s)" in report.output
 
 
 def test_archive_after_prune_keeps_checkpoints_and_chain(tmp_path: Path) -> None:
@@ -125,3 +130,22 @@ def test_unknown_retention_keys_and_credentials_in_settings_are_refused(tmp_path
     result = run(config, "archive", "--to", "s3://b/p")
     assert isinstance(result.exception, UsageError)
     assert "credentials come from the AWS" in result.exception.advice
+
+
+def test_remote_settings_are_checked_before_any_network() -> None:
+    from config_audit.ledger.upload import RemoteSettings
+
+    parsed = RemoteSettings.parse(
+        {"remote": {"url": "s3://b/p/", "lock_mode": "governance", "lock_days": 7}}
+    )
+    assert (parsed.lock_mode, parsed.target().url) == ("GOVERNANCE", "s3://b/p/")
+    for bad in (
+        {"lock_mode": "compliance"},  # how long?
+        {"lock_mode": "forever", "lock_days": 1},
+        {"lock_days": 0, "lock_mode": "compliance"},
+        {"sse": "rot13"},
+    ):
+        with pytest.raises(UsageError):
+            RemoteSettings.parse({"remote": {"url": "s3://b/p", **bad}})
+    with pytest.raises(UsageError):
+        RemoteSettings.parse({}, url="https://b/p").target()

@@ -78,6 +78,7 @@ def test_upload_stores_every_segment_locked_and_checked(tmp_path: Path, weed: We
             assert body == (segment.parent / (stem + suffix)).read_bytes()
             retention = client.get_object_retention(Bucket=bucket, Key=key)["Retention"]
             assert retention["Mode"] == "COMPLIANCE"
+            assert client.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "AES256"
     state = read_state(log)
     assert sorted(state["segments"]) == [p.name for p in segment_paths(archive_dir(log))]
     # Idempotent: a second run sends nothing.
@@ -200,15 +201,22 @@ def test_verify_reports_a_segment_deleted_or_altered_remotely(
 ) -> None:
     log, config, bucket = _uploaded(tmp_path, weed, **LOCKED)
     client = weed.client()
-    first, second, _ = (p.name for p in segment_paths(archive_dir(log)))
+    first, second, third = (p.name for p in segment_paths(archive_dir(log)))
     # Deleting without a version id is allowed under the lock: it only adds a delete marker.
     client.delete_object(Bucket=bucket, Key=f"logs/a/{first}")
     # Overwriting adds a new, unlocked version with other bytes.
     client.put_object(Bucket=bucket, Key=f"logs/a/{second}", Body=b"not the segment")
+    # A validly signed checkpoint, but another segment's: it covers 10 records, not 30.
+    first_cp = (archive_dir(log) / first.replace(".jsonl.gz", ".checkpoint")).read_bytes()
+    client.put_object(
+        Bucket=bucket, Key=f"logs/a/{third.replace('.jsonl.gz', '.checkpoint')}", Body=first_cp
+    )
     code, out = _verify(config)
     assert code == 1
     found = {(f["code"], f["first_seq"]) for f in out["findings"]}
-    assert found == {("remote-missing", 1), ("remote-altered", 11)}, out["findings"]
+    assert found == {("remote-missing", 1), ("remote-altered", 11), ("remote-altered", 21)}, out[
+        "findings"
+    ]
 
 
 def test_verify_reports_a_segment_without_its_lock(tmp_path: Path, weed: WeedServer) -> None:
@@ -265,3 +273,43 @@ def test_prune_refuses_a_segment_missing_remotely(tmp_path: Path, weed: WeedServ
     assert "not confirmed in object storage; nothing pruned" in str(result.exception)
     assert len(segment_paths(archive_dir(log))) == 3
     assert list(read_entries(log))[-1].record["source"] != "prune"
+
+
+KILLED_RUN = """
+import os, signal, sys
+from pathlib import Path
+from config_audit.ledger.upload import RemoteSettings, upload_segments
+remote = RemoteSettings.parse({"remote": {"url": sys.argv[2], "endpoint_url": sys.argv[3],
+                                          "lock_mode": "compliance", "lock_days": 1}})
+sent = []
+def die(name):
+    sent.append(name)
+    if len(sent) == 5:  # segment 1 done; segment 2's data and checkpoint stored, manifest not
+        os.kill(os.getpid(), signal.SIGKILL)
+upload_segments(Path(sys.argv[1]), remote, progress=die)
+"""
+
+
+def test_run_killed_mid_upload_records_nothing_half_sent_and_resumes(
+    tmp_path: Path, weed: WeedServer
+) -> None:
+    import os
+    import subprocess
+
+    log = _sealed_log(tmp_path, segments=3)
+    bucket = _bucket(weed)
+    url = f"s3://{bucket}/logs/a"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, str(log), url, weed.endpoint],
+        env={**os.environ, **client_env()},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr.decode()
+    names = [p.name for p in segment_paths(archive_dir(log))]
+    assert list(read_state(log)["segments"]) == names[:1]
+    result = upload_segments(log, _remote(weed, bucket, **LOCKED))
+    assert list(result.uploaded) == names[1:]
+    code_ok = weed.client().list_object_versions(Bucket=bucket, Prefix=f"logs/a/{names[1]}")
+    assert len(code_ok.get("Versions", [])) == 1  # what had arrived was not sent again

@@ -83,12 +83,28 @@ def read_sequence(log: Path, archives: Path | None = None) -> Iterator[Entry]:
             yield entry
 
 
-def check_chain(entries: Iterator[Entry], trusted: TrustedKeys | None = None) -> int:
-    """Raise unless seqs run 1, 2, ... and each prev_hash names the record before; count them.
+def chain_start(log: Path, archives: Path | None = None) -> tuple[int, str]:
+    """(seq, hash) the first record kept chains to: the genesis, or, after `prune`, the last
+    pruned record as the oldest kept segment's manifest names it."""
+    segments = segment_paths(archives or archive_dir(log))
+    if segments:
+        manifest = read_manifest(segments[0])
+        first = int(manifest.get("first_seq") or 1)
+        if first > 1 and (manifest.get("prefix") or {}).get("count") == first - 1:
+            return first - 1, str(manifest["first_prev_hash"])
+    return 0, GENESIS_HASH
 
-    With `trusted`, every signature is verified too.
+
+def check_chain(
+    entries: Iterator[Entry],
+    trusted: TrustedKeys | None = None,
+    *,
+    start: tuple[int, str] = (0, GENESIS_HASH),
+) -> int:
+    """Raise unless seqs run on from `start` (the genesis: 1, 2, ...) and each prev_hash names
+    the record before; count them. With `trusted`, every signature is verified too.
     """
-    prev, expected = GENESIS_HASH, 1
+    prev, expected = start[1], start[0] + 1
     for entry in entries:
         seq = entry.record.get("seq")
         if seq != expected or entry.record.get("prev_hash") != prev:
@@ -99,7 +115,7 @@ def check_chain(entries: Iterator[Entry], trusted: TrustedKeys | None = None) ->
         if trusted is not None:
             trusted.verify(entry.record)
         prev, expected = entry.hash, expected + 1
-    return expected - 1
+    return expected - 1 - start[0]
 
 
 def manifest_payload(manifest: dict[str, Any]) -> bytes:

@@ -9,10 +9,13 @@ segment it was sending, and the next run finds what already arrived intact and s
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -205,8 +208,32 @@ def upload_segments(
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> UploadResult:
-    """Upload every sealed segment not yet recorded as uploaded to `remote`; see the module doc."""
+    """Upload every sealed segment not yet recorded as uploaded to `remote`; see the module doc.
+    Two runs at once (a timer and a hand-run) take turns: the second finds the work done."""
     store = store or remote.store()
+    with _upload_lock(log):
+        return _upload_all(log, remote, store, now, progress)
+
+
+@contextmanager
+def _upload_lock(log: Path) -> Iterator[None]:
+    directory = archive_dir(log)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / (STATE_NAME + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _upload_all(
+    log: Path,
+    remote: RemoteSettings,
+    store: S3Store,
+    now: datetime | None,
+    progress: Progress | None,
+) -> UploadResult:
     state = read_state(log)
     segments: dict[str, Any] = state["segments"]
     uploaded, already = [], []

@@ -15,7 +15,13 @@ from pathlib import Path
 from config_audit.errors import ConfigAuditError
 from config_audit.git.attribution import ASSURANCE_VERIFIED
 from config_audit.git.precommit import NOT_RUN
-from config_audit.ledger.archive import archive_dir, check_chain, read_sequence, segment_paths
+from config_audit.ledger.archive import (
+    archive_dir,
+    chain_start,
+    check_chain,
+    read_sequence,
+    segment_paths,
+)
 from config_audit.ledger.entries import Entry
 from config_audit.ledger.signing import TrustedKeys
 from config_audit.siem.formats.common import Summary, summarize
@@ -195,7 +201,7 @@ def verification_status(
         codes = ", ".join(sorted(result.codes()))
         return f"FAILED: {len(result.findings)} finding(s): {codes}", False
     try:
-        count = check_chain(read_sequence(log, archives), trusted)
+        count = check_chain(read_sequence(log, archives), trusted, start=chain_start(log, archives))
     except ConfigAuditError as exc:
         return f"FAILED: {exc}", False
     what = "signatures and chain" if trusted is not None else "hash chain only (no trusted keys)"

@@ -23,6 +23,7 @@ from config_audit.ledger.archive import (
     segment_paths,
     verify_segment_bytes,
 )
+from config_audit.ledger.checkpoint import verify_checkpoint
 from config_audit.ledger.remote import S3Store
 from config_audit.ledger.signing import TrustedKeys
 from config_audit.ledger.upload import read_state, sidecar_names
@@ -76,48 +77,56 @@ def check_remote(
     good: dict[str, bytes] = {}
     good_manifests: dict[str, bytes] = {}
     for name in sorted(known):
-        local_raw, local = _local_manifest(directory, name)
-        first, last = _range(local)
-        seg_name, cp_name, man_name = sidecar_names(name)
-        data, manifest_raw = store.get(seg_name), store.get(man_name)
-        missing = [n for n, b in ((seg_name, data), (man_name, manifest_raw)) if b is None]
-        if store.head(cp_name) is None:
-            missing.append(cp_name)
-        if missing or data is None or manifest_raw is None:
-            was = " (recorded as uploaded)" if name in recorded else ""
-            findings.append(
-                LogFinding(
-                    Code.REMOTE_MISSING, first, last, (), f"{url}{', '.join(missing)} absent{was}"
-                )
-            )
-            continue
-        try:
-            manifest = verify_segment_bytes(url + seg_name, data, manifest_raw, trusted)
-        except VerificationError as exc:
-            findings.append(LogFinding(Code.REMOTE_ALTERED, first, last, (), str(exc)))
-            continue
-        first, last = _range(manifest)
-        if local_raw is not None and local_raw != manifest_raw:
-            findings.append(
-                LogFinding(
-                    Code.REMOTE_ALTERED,
-                    first,
-                    last,
-                    (),
-                    f"{url}{man_name} differs from the local manifest",
-                )
-            )
-            continue
-        wanted = lock_mode or recorded.get(name, {}).get("lock_mode")
-        if wanted:
-            problem = _lock_problem(
-                store, (seg_name, cp_name, man_name), wanted, recorded.get(name), now
-            )
-            if problem:
-                findings.append(LogFinding(Code.REMOTE_UNLOCKED, first, last, (), problem))
-        good[name] = data
-        good_manifests[name] = manifest_raw
+        finding, data, manifest_raw = _check_segment(
+            store, directory, name, recorded.get(name), trusted, lock_mode, now
+        )
+        if finding is not None:
+            findings.append(finding)
+        elif data is not None and manifest_raw is not None:
+            good[name] = data
+            good_manifests[name] = manifest_raw
     return RemoteCheck(url, tuple(findings), good, good_manifests, len(known))
+
+
+def _check_segment(
+    store: S3Store,
+    directory: Path,
+    name: str,
+    recorded: dict[str, Any] | None,
+    trusted: TrustedKeys,
+    lock_mode: str | None,
+    now: datetime,
+) -> tuple[LogFinding | None, bytes | None, bytes | None]:
+    """(finding, segment bytes, manifest bytes) for one segment's copy in the store."""
+    url = store.target.url
+    local_raw, local = _local_manifest(directory, name)
+    first, last = _range(local)
+    seg_name, cp_name, man_name = sidecar_names(name)
+    data, manifest_raw, cp_raw = store.get(seg_name), store.get(man_name), store.get(cp_name)
+    missing = [
+        n for n, b in ((seg_name, data), (cp_name, cp_raw), (man_name, manifest_raw)) if b is None
+    ]
+    if missing or data is None or manifest_raw is None or cp_raw is None:
+        was = " (recorded as uploaded)" if recorded else ""
+        detail = f"{url}{', '.join(missing)} absent{was}"
+        return LogFinding(Code.REMOTE_MISSING, first, last, (), detail), None, None
+    try:
+        manifest = verify_segment_bytes(url + seg_name, data, manifest_raw, trusted)
+        first, last = _range(manifest)
+        checkpoint = verify_checkpoint(cp_raw.decode("utf-8"), trusted)
+        if checkpoint.size != last:
+            raise VerificationError(f"{url}{cp_name}: covers {checkpoint.size} records, not {last}")
+    except (VerificationError, UnicodeDecodeError) as exc:
+        return LogFinding(Code.REMOTE_ALTERED, first, last, (), str(exc)), None, None
+    if local_raw is not None and local_raw != manifest_raw:
+        detail = f"{url}{man_name} differs from the local manifest"
+        return LogFinding(Code.REMOTE_ALTERED, first, last, (), detail), None, None
+    wanted = lock_mode or (recorded or {}).get("lock_mode")
+    if wanted:
+        problem = _lock_problem(store, (seg_name, cp_name, man_name), wanted, recorded, now)
+        if problem:
+            return LogFinding(Code.REMOTE_UNLOCKED, first, last, (), problem), None, None
+    return None, data, manifest_raw
 
 
 def _lock_problem(
