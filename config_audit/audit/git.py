@@ -314,16 +314,19 @@ def audit_commit(
     write_notes: bool = True,
     facts: CommitFacts | None = None,
     in_range: frozenset[str] = frozenset(),
+    links_possible: bool = True,
 ) -> CommitAudit:
     """Audit the recognizer files one commit changed; records are written, notes attached.
-    `in_range`: the other commits of the range (a merge bringing their versions is not new)."""
+    `in_range`: the other commits of the range (a merge bringing their versions is not new).
+    `links_possible=False`: no tree of the range has a symlink at an audited path (the range
+    proved it once), so no commit's tree is listed to look for one."""
     globs = repo_globs(auditor, top)
     facts = facts or commit_facts(commit, top=top, allowed_signers=allowed_signers)
     changes = facts.changes
     if len(facts.parents) > 1:  # facts.changes of a merge: against its first parent
         changes = merge_changes(commit, facts.parents, in_range, top, first=facts.changes)
     settings_files = settings_changes(auditor, changes, top)
-    linked = linked_changes(changes, globs, commit, top)
+    linked = linked_changes(changes, globs, commit, top) if links_possible else []
     changes = [c for c in changes if relevant(c, globs) and c not in settings_files] + linked
     info = facts.info
     audit = CommitAudit(commit, info)
@@ -432,6 +435,26 @@ class RangeAudit:
         return any(c.blocked for c in self.commits)
 
 
+def _links_possible(
+    base: str | None,
+    head: str,
+    changed: dict[str, list[FileChange]],
+    globs: Sequence[str],
+    top: Path,
+) -> bool:
+    """Whether any tree of base..head can hold a symlink at an audited path: one a commit of
+    the range made, or one already in a boundary commit (the range's parents outside it).
+    Listing every commit's tree for links cost one git process per commit."""
+    if any(LINK in (c.old_mode, c.new_mode) for changes in changed.values() for c in changes):
+        return True
+    spec = [f"{base}..{head}"] if base else [head]
+    out = gitrepo.run_git(["rev-list", "--boundary", *spec], cwd=top).decode()
+    boundary = [line[1:] for line in out.split() if line.startswith("-")]
+    return any(
+        matches_globs(path, globs) for rev in boundary for path in gitrepo.symlinks(rev, cwd=top)
+    )
+
+
 def _worth_auditing(
     auditor: Auditor,
     listed: list[tuple[CommitInfo, list[str]]],
@@ -495,6 +518,7 @@ def audit_range(
     firsts = {info.sha: parents[0] for info, parents in listed if len(parents) > 1}
     changed = gitrepo.changes_of_commits(shas, cwd=top, first_parents=firsts)
     audited = _worth_auditing(auditor, listed, changed, top)
+    links_possible = _links_possible(base_sha, head_sha, changed, repo_globs(auditor, top), top)
     signed = history.signatures_of(audited, cwd=top, allowed_signers=allowed_signers)
     listed = [(signed.get(info.sha, info), parents) for info, parents in listed]
     hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
@@ -522,6 +546,7 @@ def audit_range(
                     write_notes=False,
                     facts=facts,
                     in_range=in_range,
+                    links_possible=links_possible,
                 )
             )
             if on_progress:
