@@ -460,14 +460,21 @@ def _worth_auditing(
     listed: list[tuple[CommitInfo, list[str]]],
     changed: dict[str, list[FileChange]],
     top: Path,
+    *,
+    links_possible: bool,
 ) -> list[str]:
-    """Commits whose signature matters: those touching recognizer or trust files (a merge:
-    against its first parent, a superset of what it brings)."""
+    """Commits worth auditing: those touching recognizer or trust files (a merge: against its
+    first parent, a superset of what it brings), and, where a symlink at an audited path may
+    exist, any change (it may be the link's target)."""
     globs = repo_globs(auditor, top)
     out = []
     for info, _parents in listed:
         changes = changed.get(info.sha, [])
-        if any(relevant(c, globs) for c in changes) or settings_changes(auditor, changes, top):
+        if (
+            (links_possible and changes)
+            or any(relevant(c, globs) for c in changes)
+            or settings_changes(auditor, changes, top)
+        ):
             out.append(info.sha)
     return out
 
@@ -517,15 +524,21 @@ def audit_range(
     in_range = frozenset(shas)
     firsts = {info.sha: parents[0] for info, parents in listed if len(parents) > 1}
     changed = gitrepo.changes_of_commits(shas, cwd=top, first_parents=firsts)
-    audited = _worth_auditing(auditor, listed, changed, top)
     links_possible = _links_possible(base_sha, head_sha, changed, repo_globs(auditor, top), top)
+    audited = _worth_auditing(auditor, listed, changed, top, links_possible=links_possible)
     signed = history.signatures_of(audited, cwd=top, allowed_signers=allowed_signers)
     listed = [(signed.get(info.sha, info), parents) for info, parents in listed]
     hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
     audits = []
     with BlobReader(top) as reader:
         auditor.prefetch(_versions(listed, changed, reader, repo_globs(auditor, top)))
+        worth = set(audited)
         for i, (info, parents) in enumerate(listed, 1):
+            if info.sha not in worth:  # touches no audited or trust file: nothing to judge
+                audits.append(CommitAudit(info.sha, info))
+                if on_progress:
+                    on_progress(i, len(listed))
+                continue
             blob = hook_notes.get(info.sha)
             note = reader.read(blob) if blob else None
             record = gitnotes.hook_record_of(note, info.sha, trusted) if note is not None else None
