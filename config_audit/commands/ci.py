@@ -153,7 +153,7 @@ def ci(
         open_auditor(settings, log_path=path, prestart=True, require_key=not audit_only) as auditor,
         file_at(base_rev, settings.allowed_signers_path, top) as signers,
     ):
-        from config_audit.audit.git import audit_range  # after the worker started importing
+        from config_audit.audit.git_range import audit_range  # after the worker started importing
 
         result = audit_range(
             auditor,

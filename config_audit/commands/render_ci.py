@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from config_audit.audit.git import CommitAudit, RangeAudit
+from config_audit.audit.git import CommitAudit
+from config_audit.audit.git_range import RangeAudit
 from config_audit.commands.render import printable
 from config_audit.model import Change, Finding, Impact, Severity
 

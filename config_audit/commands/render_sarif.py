@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 from config_audit import __version__
-from config_audit.audit.git import RangeAudit
+from config_audit.audit.git_range import RangeAudit
 from config_audit.commands.finding_codes import CODES, FINDINGS_DOC
 from config_audit.commands.render_ci import commit_findings
 from config_audit.model import Finding, Impact, Severity

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from config_audit.git.repo import CommitInfo
+from config_audit.git.history import CommitInfo
 from config_audit.model import Assurance, Finding, Severity
 
 ASSURANCE_VERIFIED = Assurance.VERIFIED_SIGNATURE  # the only one that proves who committed

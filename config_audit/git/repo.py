@@ -302,12 +302,6 @@ def commit_changes(
     return list(parse_raw_diff(out))
 
 
-def merge_touched_paths(commit: str, *, cwd: Path | None = None) -> set[str]:
-    """Paths where a merge result differs from every parent (conflict resolutions, evil merges)."""
-    out = run_git(["diff-tree", "-r", "--cc", "--name-only", "-z", commit], cwd=cwd)
-    return {path_text(p) for p in out.split(b"\0")[1:] if p}
-
-
 def commit_parents(commit: str, *, cwd: Path | None = None) -> list[str]:
     return git_text(["rev-list", "--parents", "-n", "1", commit], cwd=cwd).split()[1:]
 
@@ -322,100 +316,6 @@ def is_ancestor(a: str, b: str, *, cwd: Path | None = None) -> bool:
         ["git", "merge-base", "--is-ancestor", a, b], cwd=cwd, capture_output=True, check=False
     )
     return proc.returncode == 0
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    sha: str
-    author_name: str
-    author_email: str
-    author_time: str
-    committer_name: str
-    committer_email: str
-    subject: str
-    signature_status: str  # git's %G?: G good, B bad, U unknown validity, N none, E can't check...
-    signer: str  # %GS
-    signing_key: str  # %GK
-    fingerprint: str  # %GF
-
-
-INFO_FORMAT = "%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%s%x00%G?%x00%GS%x00%GK%x00%GF%x00%P"
-
-
-def _signers_config(allowed_signers: Path | None) -> list[str]:
-    return ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"] if allowed_signers else []
-
-
-def _parse_info(text: str) -> tuple[CommitInfo, list[str]]:
-    parts = text.strip("\n").split("\0")
-    parts += [""] * (12 - len(parts))
-    return CommitInfo(*parts[:11]), parts[11].split()
-
-
-def commit_info_and_parents(
-    commit: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
-) -> tuple[CommitInfo, list[str]]:
-    out = run_git(
-        [*_signers_config(allowed_signers), "log", "-1", f"--format={INFO_FORMAT}", commit], cwd=cwd
-    )
-    return _parse_info(out.decode("utf-8", errors="replace"))
-
-
-def range_commits(
-    base: str | None, head: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
-) -> list[tuple[CommitInfo, list[str]]]:
-    """Every commit in base..head, oldest first, with its parents: one git process."""
-    spec = [f"{base}..{head}"] if base else [head]
-    out = run_git(
-        [
-            *_signers_config(allowed_signers),
-            "log",
-            "--reverse",
-            "--topo-order",
-            f"--format=%x1e{INFO_FORMAT}",
-            *spec,
-        ],
-        cwd=cwd,
-    )
-    records = out.decode("utf-8", errors="replace").split("\x1e")
-    return [_parse_info(r) for r in records if r.strip()]
-
-
-def changes_of_commits(
-    commits: list[str], *, cwd: Path | None = None, first_parents: dict[str, str] | None = None
-) -> dict[str, list[FileChange]]:
-    """Files each commit changed against its first parent (root: against the empty tree);
-    one git process for all of them. Merges are left out unless `first_parents` names their
-    first parent (then: the merge against it, what the target branch had)."""
-    if not commits:
-        return {}
-    against = first_parents or {}
-    lines = [f"{c} {against[c]}" if c in against else c for c in commits]
-    out = run_git(
-        ["diff-tree", "--stdin", "--root", "-r", "--raw", "-z", "-M", "--no-abbrev"],
-        cwd=cwd,
-        input=("\n".join(lines) + "\n").encode(),
-    )
-    result: dict[str, list[FileChange]] = {c: [] for c in commits}
-    fields = out.split(b"\0")
-    i, current = 0, None
-    while i < len(fields):
-        field = fields[i]
-        if not field:
-            i += 1
-            continue
-        if not field.startswith(b":"):
-            current = field.decode().strip()
-            i += 1
-            continue
-        meta = field.decode().lstrip(":").split()
-        status = meta[4][0]
-        count = 3 if status in ("R", "C") else 2
-        chunk = b"\0".join(fields[i : i + count]) + b"\0"
-        if current is not None:
-            result.setdefault(current, []).extend(parse_raw_diff(chunk))
-        i += count
-    return result
 
 
 def reflog_subject(ref: str, *, cwd: Path | None = None) -> str:
