@@ -126,7 +126,7 @@ def test_watcher_baseline_is_not_an_edit_and_gaps_show_their_window(tmp_path: Pa
     from config_audit.ledger.records import build_record_body
 
     now = datetime(2024, 5, 2, 12, 0, tzinfo=UTC)
-    host = {"os_user": "svc", "host": "web-1", "assurance": "unattributed"}
+    host = {"file_owner": "svc", "host": "web-1", "assurance": "unattributed"}
     bodies = [
         build_record_body(now=now, source="watcher", path="recognizers/custom.yaml",
                           author=host, extra={"detected_by": "baseline"}),

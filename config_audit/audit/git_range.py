@@ -117,23 +117,9 @@ def _worth_auditing(
     return out
 
 
-def audit_range(
-    auditor: Auditor,
-    base: str | None,
-    head: str,
-    *,
-    cwd: Path | None = None,
-    allowed_signers: Path | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-    trusted: TrustedKeys | None = None,
-) -> RangeAudit:
-    """CI: every commit in base..head that touches recognizer files. With `trusted`, a hook
-    record counts only if its note holds a record of that commit signed by a trusted key
-    (anyone can `git notes add` a note)."""
-    notes_seen_invalid: set[str] = set()
-    pre_commit_skipped: set[str] = set()
-    top = gitrepo.toplevel(cwd)
-    notes: list[str] = []
+def _range_ends(base: str | None, head: str, top: Path, notes: list[str]) -> tuple[str | None, str]:
+    """(base, head) as commits: all zeros is a new branch (no base); a base that is not an
+    ancestor of head (a force push) is replaced by their merge base, with a note saying so."""
     head_sha = gitrepo.resolve(head, cwd=top)
     base_sha = None
     if base and set(base) != {"0"}:  # all zeros: a new branch was pushed
@@ -156,6 +142,27 @@ def audit_range(
                 f"(force push?): auditing from their merge base {str(mb)[:12]}"
             )
             base_sha = mb
+    return base_sha, head_sha
+
+
+def audit_range(
+    auditor: Auditor,
+    base: str | None,
+    head: str,
+    *,
+    cwd: Path | None = None,
+    allowed_signers: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    trusted: TrustedKeys | None = None,
+) -> RangeAudit:
+    """CI: every commit in base..head that touches recognizer files. With `trusted`, a hook
+    record counts only if its note holds a record of that commit signed by a trusted key
+    (anyone can `git notes add` a note)."""
+    notes_seen_invalid: set[str] = set()
+    pre_commit_skipped: set[str] = set()
+    top = gitrepo.toplevel(cwd)
+    notes: list[str] = []
+    base_sha, head_sha = _range_ends(base, head, top, notes)
     # Listed without signatures; only the commits that will be audited get theirs verified.
     listed = history.list_range(base_sha, head_sha, cwd=top)
     shas = [info.sha for info, _ in listed]

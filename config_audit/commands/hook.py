@@ -66,7 +66,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     pre-push      push the records' notes (refs/notes/config-audit*) to the same remote
     """
     from config_audit.audit.git import audit_commit, audit_staged, commit_facts
-    from config_audit.audit.git_settings import file_at, settings_in_force
+    from config_audit.audit.git_settings import file_at
     from config_audit.audit.runtime import open_auditor
 
     where = gitrepo.locations()
@@ -78,16 +78,8 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     if name == "post-rewrite":
         text = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
         pairs = [line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2]
-    # What decides the verdict is what was audited before: the parent's settings, never the
-    # ones the commit brings (a commit could otherwise move or delete its own rules).
     parent = _parent(name, pairs, top)
-    head = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
-    current = settings_in_force(
-        config_path, lambda: settings_from(config_path, top=top), top=top, rev=head
-    )
-    settings = current
-    if parent != head:
-        settings = settings_in_force(config_path, lambda: current, top=top, rev=parent)
+    current, settings = _settings_for(config_path, top, parent)
     # The shims filter for the next commit, whose parent is HEAD: HEAD's globs.
     refreshed = refresh(
         where.hooks_dir, pathspecs=repo_pathspecs(current, top), config=hook_config(current, top)
@@ -147,6 +139,23 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
                 print_results(audit.results, landed=True)
                 _say_why_unverified(facts.info.signature_status, sha, top, settings)
                 _alert(settings, audit.results)
+
+
+def _settings_for(
+    config_path: Path | None, top: Path, parent: str | None
+) -> tuple[Settings, Settings]:
+    """(HEAD's settings, the parent's): what decides the verdict is what was audited before,
+    never the settings the commit brings (a commit could otherwise move or delete its own
+    rules). HEAD's globs filter the next commit in the shims."""
+    from config_audit.audit.git_settings import settings_in_force
+
+    head = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
+    current = settings_in_force(
+        config_path, lambda: settings_from(config_path, top=top), top=top, rev=head
+    )
+    if parent == head:
+        return current, current
+    return current, settings_in_force(config_path, lambda: current, top=top, rev=parent)
 
 
 def _parent(name: str, pairs: list[list[str]], top: Path) -> str | None:

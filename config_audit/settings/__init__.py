@@ -45,7 +45,9 @@ VALIDATION_KEYS = frozenset({"timeout_s"})
 # Sections read lazily elsewhere are checked here too, so a typo fails at load, not never.
 SECTION_KEYS = {
     "alerts": frozenset({"channels", "dedup_window_s", "throttle", "rules"}),
-    "retention": frozenset({"keep_days"}),
+    # `remote:`'s own keys are checked where it is read (ledger/upload: credentials are refused
+    # there with the AWS-chain advice).
+    "retention": frozenset({"keep_days", "local_days", "remote"}),
 }
 
 
