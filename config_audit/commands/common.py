@@ -119,3 +119,12 @@ class Progress:
         elif time.monotonic() - self.last >= self.every_s:
             self.last = time.monotonic()
             click.echo(text, err=True)
+
+
+def emit(text: str, out: Path | None) -> None:
+    """A rendered document to --out (saying where), else to stdout."""
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from config_audit.commands.common import config_option, settings_from
+from config_audit.commands.common import config_option, emit, settings_from
 from config_audit.commands.logopts import from_option, log_option, record_logs
 
 
@@ -80,10 +80,6 @@ def report(
         text = json.dumps(dataclasses.asdict(data), indent=2)
     else:
         text = render_html(data) if fmt == "html" else render_markdown(data)
-    if out is None:
-        sys.stdout.write(text + "\n")
-    else:
-        out.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"wrote {out}", err=True)
+    emit(text, out)
     if ok is False:
         sys.exit(1)

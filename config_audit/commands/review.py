@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from config_audit.commands.common import config_option, settings_from
+from config_audit.commands.common import config_option, emit, settings_from
 
 
 def last_month(now: datetime) -> tuple[datetime, datetime]:
@@ -100,11 +99,7 @@ def review(
         text = json.dumps(data.to_dict(), indent=2, sort_keys=True)
     else:
         text = render_html(data) if fmt == "html" else render_markdown(data)
-    if out is None:
-        sys.stdout.write(text + "\n")
-    else:
-        out.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"wrote {out}", err=True)
+    emit(text, out)
 
 
 def _sign_off(data: object, decisions: Path, log: Path, key: Path | None, now: datetime) -> None:
