@@ -149,3 +149,26 @@ def test_remote_settings_are_checked_before_any_network() -> None:
             RemoteSettings.parse({"remote": {"url": "s3://b/p", **bad}})
     with pytest.raises(UsageError):
         RemoteSettings.parse({}, url="https://b/p").target()
+
+
+def test_the_monthly_review_shows_retention_status(tmp_path: Path) -> None:
+    # Segments that the settings want in object storage but that are not there are items to
+    # decide on; a prune is shown with its range and retention (issue 17).
+    import json
+
+    log, config = sealed(tmp_path, {"keep_days": 30, "remote": {"url": "s3://evidence/nw"}})
+    result = run(config, "review", "--format", "json", "--log", str(log))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    segments = data["retention"]["segments"]
+    assert [s["records"] for s in segments] == ["1..10", "11..20", "21..30"]
+    assert all(s["uploaded"] == "not uploaded" for s in segments)
+    assert {i["id"] for i in data["items"] if i["kind"] == "retention"} == {
+        f"retention:{p.name}" for p in segment_paths(archive_dir(log))
+    }
+    log2, config2 = sealed(tmp_path / "b", {"keep_days": 30})
+    assert run(config2, "prune", "--local-only").exit_code == 0
+    md = run(config2, "review", "--log", str(log2))
+    assert md.exit_code == 0, md.output
+    assert "Retention: sealed segments" in md.output and "(pruned)" in md.output
+    assert "1..20 at" in md.output and "local only" in md.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import UTC, datetime
@@ -64,6 +65,7 @@ def review(
     from config_audit.siem.access.inputs import read_allowed_signers, read_inventory, trust_paths
     from config_audit.siem.access.model import ReviewOptions
     from config_audit.siem.access.render import render_html, render_markdown
+    from config_audit.siem.access.retention import retention_status
     from config_audit.siem.access.review import build_review
     from config_audit.siem.access.signoff import with_previous
     from config_audit.siem.export import parse_since
@@ -90,6 +92,10 @@ def review(
         signers=read_allowed_signers(settings),
         trust_paths=trust_paths(settings),
         options=options,
+    )
+    rows, pruned, retention_items = retention_status(path, settings.retention, entries)
+    data = dataclasses.replace(
+        data, retention=rows, pruned=pruned, items=[*data.items, *retention_items]
     )
     data = with_previous(data, entries, now=now, overdue_days=options.overdue_days)
     if sign_off is not None:

@@ -115,6 +115,14 @@ class DecisionRow:
 
 
 @dataclass(frozen=True)
+class RetentionRow:
+    segment: str
+    records: str  # "first..last"
+    sealed: str
+    uploaded: str  # the store it is confirmed in, or "not uploaded" / "local only"
+
+
+@dataclass(frozen=True)
 class Review:
     since: str
     until: str
@@ -125,6 +133,8 @@ class Review:
     items: list[Item]
     previous: list[DecisionRow] = field(default_factory=list)
     previous_review: str = ""  # time of the last sign-off, "" if none
+    retention: list[RetentionRow] = field(default_factory=list)  # sealed segments of the log
+    pruned: str = ""  # the range pruned from local disk, if any
 
     def section(self, name: str) -> list[Item]:
         return [i for i in self.items if i.section == name]
@@ -140,6 +150,7 @@ class Review:
             "items": [i.to_dict() for i in self.items],
             "previous_review": self.previous_review,
             "previous_decisions": [asdict(d) for d in self.previous],
+            "retention": {"segments": [asdict(r) for r in self.retention], "pruned": self.pruned},
         }
 
 

@@ -29,6 +29,11 @@ def _tables(review: Review) -> list[tuple[str, tuple[str, ...], list[tuple[str, 
     previous: list[tuple[str, ...]] = [
         (d.item, d.decision, d.note, d.reviewer, d.signed_at, d.outcome) for d in review.previous
     ]
+    retention: list[tuple[str, ...]] = [
+        (s.segment, s.records, s.sealed, s.uploaded) for s in review.retention
+    ]
+    if review.pruned:
+        retention.append(("(pruned)", review.pruned, "", "removed from local disk"))
     out: list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]] = [
         ("Grants", ("holder", "kind", "directory", "roles and ownership"), grants),
         ("Trusted signing keys", ("key", "owner", "from", "until", "status", "last use"), keys),
@@ -37,6 +42,11 @@ def _tables(review: Review) -> list[tuple[str, tuple[str, ...], list[tuple[str, 
             "Last review's decisions",
             ("item", "decision", "note", "reviewer", "signed", "now"),
             previous,
+        ),
+        (
+            "Retention: sealed segments",
+            ("segment", "records", "sealed", "object storage"),
+            retention,
         ),
     ]
     for name, title in ITEM_SECTIONS:
