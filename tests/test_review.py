@@ -363,3 +363,29 @@ def test_roles_are_enforced_by_the_hooks_and_ci(tmp_path: Path) -> None:
     assert repo.commit("weaker", author="bob", extra=("--no-verify",)).returncode == 0
     ci = repo.run("ci", "--base", base, "--head", "HEAD", "--format", "json")
     assert ci.returncode == 1 and "missing role 'owner'" in ci.stdout
+
+
+def test_a_directory_edit_is_trust_material_judged_before_it_counts(tmp_path: Path) -> None:
+    # bob adds himself to `privacy` in the committed SCIM export and weakens NW_* in the same
+    # push: the export is judged by the policy before it (and bob may not change policy), and
+    # the weakening by the directory of the base (issues 11 and 14).
+    import json
+
+    repo = make_repo(tmp_path)
+    repo.write("scim.json", (ACCESS / "scim.json").read_text())
+    config = (repo.path / ".config-audit.yaml").read_text()
+    repo.write(".config-audit.yaml", config + ROLE_CONFIG_TAIL)
+    assert repo.commit("roles from the directory").returncode == 0
+    base = repo.head()
+    scim = json.loads((ACCESS / "scim.json").read_text())
+    for res in scim["Resources"]:
+        if res.get("displayName") == "privacy":
+            res["members"].append({"value": "u-bob"})
+    repo.write("scim.json", json.dumps(scim, indent=1))
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.5"))
+    assert repo.commit("me too", author="bob", extra=("--no-verify",)).returncode == 0
+    ci = repo.run("ci", "--base", base, "--head", "HEAD", "--format", "json")
+    assert ci.returncode == 1, ci.stdout + ci.stderr
+    data = json.loads(ci.stdout)
+    paths = {f["path"] for c in data["commits"] for f in c["findings"] if f["severity"] == "error"}
+    assert "scim.json" in paths and "recognizers/custom.yaml" in paths, paths

@@ -102,13 +102,22 @@ def file_at(rev: str | None, path: Path | None, top: Path) -> Iterator[Path | No
 
 
 def trust_paths(auditor: Auditor, top: Path) -> dict[str, str]:
-    """Repository-relative trust files of the settings in force: kind by path."""
+    """Repository-relative trust files of the settings in force: kind by path. The identity
+    directory's sources (SCIM export, CODEOWNERS) are trust files too: who acts as whom."""
+    from config_audit.policy.directory import directory_paths
+
     settings = auditor.settings
     out = {}
-    for kind, path in (
+    files: list[tuple[str, Path | None]] = [
         ("trusted_keys", settings.trusted_keys_path),
         ("allowed_signers", settings.allowed_signers_path),
-    ):
+    ]
+    try:
+        sources = directory_paths(settings.policy)
+    except ConfigAuditError:
+        sources = {}  # a broken directory section is the policy's own finding
+    files += [(f"directory.{kind}", settings.root / path) for kind, path in sources.items()]
+    for kind, path in files:
         rel = gitrepo.repo_relative(path, top) if path is not None else None
         if rel is not None:
             out[rel] = kind
