@@ -389,3 +389,23 @@ def test_a_directory_edit_is_trust_material_judged_before_it_counts(tmp_path: Pa
     data = json.loads(ci.stdout)
     paths = {f["path"] for c in data["commits"] for f in c["findings"] if f["severity"] == "error"}
     assert "scim.json" in paths and "recognizers/custom.yaml" in paths, paths
+
+
+def test_review_alerts_go_out_through_the_alert_channels(scenario: Path, tmp_path: Path) -> None:
+    # A key expiring within 14 days, a removed directory user still able to sign and an overdue
+    # review are alerts, not only lines in a report nobody reads until next month.
+    out = tmp_path / "alerts.jsonl"
+    config = scenario / ".config-audit.yaml"
+    config.write_text(
+        config.read_text()
+        + "alerts:\n  channels:\n"
+        + f'    - {{type: command, argv: ["sh", "-c", "cat >> {out}; echo >> {out}"]}}\n'
+    )
+    review(scenario)
+    sent = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    kinds = {a["kind"] for a in sent}
+    summaries = " ".join(a["summary"] for a in sent)
+    assert kinds == {"access-review"}, kinds
+    for planted in ("key-expiring:", "directory-removed-still-signer:dave@nw.example",
+                    "review-overdue:access-review"):
+        assert planted in summaries, summaries

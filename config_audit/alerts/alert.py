@@ -24,6 +24,7 @@ KINDS = frozenset(
         "policy-violation",
         "burst",
         "verify-failure",
+        "access-review",  # a review item that needs someone now (key expiring, user removed)
         "throttled",
     }
 )

@@ -40,6 +40,7 @@ RULES = (
     "burst",
     "verify_failure",
     "coverage_gap",
+    "access_review",
 )
 KIND_OF_RULE = {
     "protected_weakening": "protected-weakening",
@@ -51,6 +52,7 @@ KIND_OF_RULE = {
     "burst": "burst",
     "verify_failure": "verify-failure",
     "coverage_gap": "watcher-gap",
+    "access_review": "access-review",
 }
 REMOVALS = frozenset({"recognizer.removed", "recognizer.disabled", "file.removed"})
 

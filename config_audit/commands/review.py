@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 
 from config_audit.commands.common import config_option, emit, settings_from
+from config_audit.settings import Settings
+from config_audit.siem.access.model import Item
 
 
 def last_month(now: datetime) -> tuple[datetime, datetime]:
@@ -98,6 +100,7 @@ def review(
         data, retention=rows, pruned=pruned, items=[*data.items, *retention_items]
     )
     data = with_previous(data, entries, now=now, overdue_days=options.overdue_days)
+    _raise_alerts(settings, data.section("alerts"))
     if sign_off is not None:
         _sign_off(data, sign_off, path, settings.signing_key_path, now)
         return
@@ -121,3 +124,20 @@ def _sign_off(data: object, decisions: Path, log: Path, key: Path | None, now: d
     click.echo(
         f"signed off: {len(decided)} decision(s) by {reviewer}, record {record['seq']} in {log}"
     )
+
+
+def _raise_alerts(settings: Settings, items: list[Item]) -> None:
+    """Review items that need someone now (a removed directory user still granted, a key
+    expiring soon, a review overdue, a segment not yet in object storage) go out through the
+    same alert sink as the hooks', when alerts are configured."""
+    if not settings.alerts or not items:
+        return
+    from config_audit.alerts.alert import Alert
+    from config_audit.alerts.rules import AlertSink
+
+    sink = AlertSink.from_settings(settings)
+    try:
+        for item in items:
+            sink.raise_alert(Alert("access-review", "warning", f"{item.id}: {item.detail}"))
+    finally:
+        sink.close(timeout=15)
