@@ -800,3 +800,62 @@ def test_post_commit_names_gits_reason_when_a_signature_cannot_be_checked(
     assert "No principal matched" in done.stderr
     [record] = [r for r in records(repo) if r["commit"] == repo.head()]
     assert record["author"]["assurance"] != "verified-signature"
+
+
+def test_one_report_over_the_hook_ci_and_watcher_logs_renders(repo: Repo, tmp_path: Path) -> None:
+    """The review report read from all three writers (`--from all`): records of real hooks, a
+    real CI run and a real watcher daemon, each chain verified on its own; the HTML renders
+    in headless Chromium (issue 13)."""
+    import shutil
+    import signal
+    import time
+
+    from tests.gitfixtures import BIN
+
+    base = repo.head()
+    repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert repo.commit("more context").returncode == 0
+    ci_log = tmp_path / "ci.jsonl"
+    assert repo.run("ci", "--base", base, "--log", str(ci_log)).returncode == 0
+    watcher = subprocess.Popen(
+        [f"{BIN}/config-audit", "-v", "watch", "--no-presidio"],
+        cwd=repo.path, env=repo.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        where = repo.run("where").stdout
+        watch_log = Path(
+            next(w.split()[1] for w in where.splitlines() if w.startswith("  watcher "))
+        )
+        while not watch_log.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("score: 0.8", "score: 0.6"))
+        def edits() -> list[dict[str, object]]:
+            lines = [json.loads(x) for x in watch_log.read_text().splitlines() if x.strip()]
+            return [r for r in lines if (r.get("extra") or {}).get("detected_by") == "event"]
+
+        while not edits():
+            assert time.monotonic() < deadline, "the watcher did not record the edit"
+            time.sleep(0.1)
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(30) == 0
+    html = tmp_path / "report.html"
+    out = repo.run("report", "--since", "2000-01-01", "--from", "all", "--log", str(ci_log),
+                   "--format", "html", "--out", str(html))  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = html.read_text()
+    assert "Out-of-band edits (1)" in text and "ci" in text and "post-commit" in text
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not installed: run scripts/install-test-deps.sh")
+    png = tmp_path / "report.png"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}",
+         "--window-size=1200,900", html.as_uri()],
+        check=True, capture_output=True, timeout=90,
+    )  # fmt: skip
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
