@@ -859,3 +859,16 @@ def test_one_report_over_the_hook_ci_and_watcher_logs_renders(repo: Repo, tmp_pa
         check=True, capture_output=True, timeout=90,
     )  # fmt: skip
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_adopting_commit_with_its_trust_files_is_not_a_weakening(tmp_path: Path) -> None:
+    """The first commit brings the settings, the trusted keys and the allowed signers: nothing
+    was protected before it, so it passes even under owner-signed; the next commit that adds
+    a key to the trust files is judged by it (the demo's first commit was blocked)."""
+    repo = make_repo(tmp_path, mode="owner-signed")
+    first = repo.commit("adopt config-audit")
+    assert first.returncode == 0, first.stderr
+    trusted = repo.path / ".config-audit" / "trusted-keys.yaml"
+    repo.write(".config-audit/trusted-keys.yaml", trusted.read_text() + "# another key\n")
+    later = repo.commit("trust one more key")
+    assert later.returncode == 1 and "CA501" in later.stderr, later.stderr

@@ -266,14 +266,19 @@ def policy_in_force(
     commit could make its author an owner and weaken a protected recognizer in one go."""
     settings = auditor.settings
     current = auditor.policy
-    if parent is None or settings.config_path is None:
+    if settings.config_path is None:
         yield
         return
     try:
         rel = gitrepo.repo_relative(settings.config_path, top)
-        data = None if rel is None else _read_at(parent, rel, top, reader)
-        if data is not None and rel is not None:
+        data = None if rel is None or parent is None else _read_at(parent, rel, top, reader)
+        if data is not None and rel is not None and parent is not None:
             auditor.policy = policy_of(data, _directory_at(data, parent, rel, top, reader))
+        elif rel is not None:
+            # Adoption: the parent (or a root commit's nothing) had no settings file, so no
+            # audited past protects anything yet; the trust files the adopting commit adds
+            # are not a weakening of it. From the next commit on, this commit's policy judges.
+            auditor.policy = parse_policy({})
     except ConfigAuditError as exc:
         log.warning("policy of %s unusable (%s): judging with the current one", parent, exc)
     try:
