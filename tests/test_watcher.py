@@ -349,3 +349,31 @@ def test_kubernetes_configmap_update_is_recorded_on_the_visible_file(tmp_path: P
         assert paths == ["recognizers/custom.yaml"] * 2, paths
     finally:
         daemon.stop()
+
+
+def test_a_watched_directory_swapped_for_a_link_is_seen_at_once(
+    tree: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Issue 11, attack 14: `rm -r recognizers/sub && ln -s /elsewhere recognizers/sub` made
+    # `sub/x.yaml` a regular file read from outside the tree, audited as if it were ours.
+    import shutil
+
+    sub = tree / "recognizers" / "sub"
+    sub.mkdir()
+    (sub / "x.yaml").write_text(recognizer(0.8))
+    channel = Collect()
+    daemon = make_daemon(tree, alerts=AlertDispatcher([channel]))
+    daemon.start()
+    try:
+        settle(daemon)
+        elsewhere = tmp_path_factory.mktemp("elsewhere")
+        (elsewhere / "x.yaml").write_text(recognizer(0.1))  # weak, outside the tree
+        shutil.rmtree(sub)
+        sub.symlink_to(elsewhere, target_is_directory=True)
+        settle(daemon)
+    finally:
+        daemon.stop()
+    rec = last(daemon, "recognizers/sub/x.yaml")
+    assert rec["after_sha256"] is None, rec  # never read through the link
+    assert "outside the watched tree" in rec["validation"]["findings"][0]["message"]
+    assert "symlink-escape" in {a.kind for a in channel.alerts}  # type: ignore[attr-defined]

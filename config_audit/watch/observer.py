@@ -165,6 +165,13 @@ class _Handler(FileSystemEventHandler):
                         self.touch(self.root, inner)
             elif self.root.relative(path) is not None:
                 self.touch(self.root, path)
+            elif path.is_symlink() and path.is_dir() and not is_swap_internal(path.name):
+                # A watched directory swapped for a link: what it held now reads through the
+                # link; look at once (an escape is recorded and alerted), not at the full scan.
+                if not os.path.realpath(path).startswith(os.path.realpath(self.root.directory)):
+                    self.touch(self.root, path)
+                for inner in self.expand_dir(self.root, path):
+                    self.touch(self.root, inner)
             elif is_swap_internal(path.name) or path.is_symlink():
                 # A link was swapped (a ConfigMap update renames `..data`): the files beside it
                 # may now read through it to new content, with no event of their own.

@@ -194,11 +194,13 @@ def observe(path: Path, tree: Path) -> Observation:
     except OSError as exc:
         return Observation("unreadable", detail=exc.strerror or str(exc))
     target = path
+    # Any link on the way counts, not only the last one: a watched directory swapped for a
+    # link makes `sub/a.yaml` a regular file read from wherever the link points.
+    resolved = Path(os.path.realpath(path))
+    if not resolved.is_relative_to(os.path.realpath(tree)):
+        # Never read it: the content is outside what we may vouch for (and may be a secret).
+        return Observation("symlink-escape", owner_uid=st.st_uid, detail=str(resolved))
     if stat.S_ISLNK(st.st_mode):
-        resolved = Path(os.path.realpath(path))
-        if not resolved.is_relative_to(tree):
-            # Never read it: the content is outside what we may vouch for (and may be a secret).
-            return Observation("symlink-escape", owner_uid=st.st_uid, detail=str(resolved))
         target = resolved
     try:
         fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
