@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config_audit.audit.git_settings import settings_changes
+from config_audit.audit.git_settings import TrustView
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import GitError
 from config_audit.git import history
@@ -105,13 +105,14 @@ def _worth_auditing(
     first parent, a superset of what it brings), and, where a symlink at an audited path may
     exist, any change (it may be the link's target)."""
     globs = repo_globs(auditor, top)
+    trust = TrustView(auditor, top)
     out = []
     for info, _parents in listed:
         changes = changed.get(info.sha, [])
         if (
             (links_possible and changes)
             or any(relevant(c, globs) for c in changes)
-            or settings_changes(auditor, changes, top)
+            or any(c in trust for c in changes)
         ):
             out.append(info.sha)
     return out

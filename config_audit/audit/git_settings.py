@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import ClassVar
 
 import yaml
 
@@ -130,30 +129,18 @@ def settings_changes(
 ) -> list[FileChange]:
     """The changes to trust material among `changes`: the settings file in force (whatever
     happens to it), any other file named `.config-audit.yaml`, the trust files."""
-    return [c for c in changes if c in TrustView.of(auditor, top)]
+    view = TrustView(auditor, top)
+    return [c for c in changes if c in view]
 
 
 class TrustView:
-    """The trust material of the settings in force, as repository paths: computed once and
-    asked for every change of a range (a 20,000-commit range asks 22,000 times)."""
+    """The trust material of the settings in force, as repository paths: build it once and ask
+    it for every change of a range (a 20,000-commit range asks 22,000 times)."""
 
     def __init__(self, auditor: Auditor, top: Path) -> None:
         config = auditor.settings.config_path
-        self.settings = auditor.settings
         self.rel = gitrepo.repo_relative(config, top) if config is not None else None
         self.trust = trust_paths(auditor, top).keys()
-
-    _last: ClassVar[tuple[int, Path, TrustView] | None] = None
-
-    @classmethod
-    def of(cls, auditor: Auditor, top: Path) -> TrustView:
-        last = cls._last
-        # The same settings object (checked by identity: an id alone could be reused).
-        if last is not None and last[1] == top and last[2].settings is auditor.settings:
-            return last[2]
-        view = cls(auditor, top)
-        cls._last = (id(auditor.settings), top, view)
-        return view
 
     def __contains__(self, c: object) -> bool:
         assert isinstance(c, FileChange)

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from config_audit.errors import UsageError
-from config_audit.settings.waivers import Waivers, did_you_mean, parse_waivers
+from config_audit.errors import UsageError, did_you_mean
+from config_audit.settings.waivers import Waivers, parse_waivers
 
 CONFIG_NAME = ".config-audit.yaml"
 SIGNING_KEY_ENV = "CONFIG_AUDIT_SIGNING_KEY"  # PEM of the private key (for CI)
@@ -205,8 +205,6 @@ def _known_keys(
     """Fail closed on a key we do not read (a silently ignored setting is a hidden weakening)."""
     unknown = sorted(str(k) for k in set(raw) - known)
     if unknown:
-        hints = "".join(did_you_mean(k, sorted(known)) for k in unknown)
         raise UsageError(
-            f"{where}: unknown {what}(s) {unknown}",
-            advice=f"{hints}{more}valid: {sorted(known)}",
+            f"{where}: unknown {what}(s) {unknown}", advice=more + did_you_mean(unknown, known)
         )

@@ -10,7 +10,6 @@ acceptance no longer applies. `off` is an acceptance too, so it is still reporte
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from config_audit.errors import UsageError
+from config_audit.errors import UsageError, did_you_mean
 from config_audit.model import Finding, Severity, ValidationReport
 
 CODE = re.compile(r"^CA\d{3}$")
@@ -52,11 +51,6 @@ class Waivers:
         return bool(self.severities or self.accepts)
 
 
-def did_you_mean(key: str, valid: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'? " if close else ""
-
-
 def parse_waivers(findings: Any, accept: Any, *, where: str) -> Waivers:
     """Settings `findings:` and `accept:` to `Waivers`; anything malformed is a usage error."""
     findings = findings or {}
@@ -85,8 +79,7 @@ def _acceptance(item: Any, *, where: str) -> Acceptance:
         if key not in ACCEPT_KEYS:
             raise UsageError(
                 f"{where}: unknown key '{key}'",
-                advice=did_you_mean(str(key), sorted(ACCEPT_KEYS))
-                + f"valid keys: {sorted(ACCEPT_KEYS)}",
+                advice=did_you_mean([str(key)], ACCEPT_KEYS),
             )
     code, reason = str(item.get("code", "")), item.get("reason")
     if not CODE.match(code):
