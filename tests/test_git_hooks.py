@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from config_audit.git.hooks import HOOK_NAMES, shim
+from tests.chromium import screenshot
 from tests.gitfixtures import RECOGNIZERS, Repo, make_repo
 
 ROOT = Path(__file__).parents[1]
@@ -806,7 +807,6 @@ def test_one_report_over_the_hook_ci_and_watcher_logs_renders(repo: Repo, tmp_pa
     """The review report read from all three writers (`--from all`): records of real hooks, a
     real CI run and a real watcher daemon, each chain verified on its own; the HTML renders
     in headless Chromium (issue 13)."""
-    import shutil
     import signal
     import time
 
@@ -847,18 +847,7 @@ def test_one_report_over_the_hook_ci_and_watcher_logs_renders(repo: Repo, tmp_pa
     assert out.returncode == 0, out.stdout + out.stderr
     text = html.read_text()
     assert "Out-of-band edits (1)" in text and "ci" in text and "post-commit" in text
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed: run scripts/install-test-deps.sh")
-    png = tmp_path / "report.png"
-    subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}",
-         "--window-size=1200,900", html.as_uri()],
-        check=True, capture_output=True, timeout=90,
-    )  # fmt: skip
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    screenshot(html, tmp_path)
 
 
 def test_adopting_commit_with_its_trust_files_is_not_a_weakening(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
+from chromium import screenshot
 from test_export_support import fixed_signer, make_log
 
 from config_audit.cli import cli
@@ -93,31 +92,7 @@ def test_html_is_self_contained_and_renders(log: Path, tmp_path: Path) -> None:
     for external in ("http://", "https://", "<script", "<link", "src="):
         assert external not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "&quot;quote&quot;" in html and '"quote"' not in html  # hostile values escaped
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed: run scripts/install-test-deps.sh")
-    png = tmp_path / "review.png"
-    subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={png}",
-            "--window-size=1200,900",
-            out.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=90,
-    )
-    data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    assert len(screenshot(out, tmp_path)) > 20_000
 
 
 def test_watcher_baseline_is_not_an_edit_and_gaps_show_their_window(tmp_path: Path) -> None:

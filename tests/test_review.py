@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
+from chromium import screenshot
 from gitfixtures import RECOGNIZERS, make_repo
 
 from config_audit.audit.pipeline import Auditor
@@ -239,30 +239,7 @@ def test_the_review_finds_every_planted_issue(scenario: Path, tmp_path: Path) ->
     )
     html = out.read_text()
     assert 'data-item="holds-every-role:carol"' in html and "<script" not in html
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed: run scripts/install-test-deps.sh")
-    png = tmp_path / "review.png"
-    subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={png}",
-            "--window-size=1200,900",
-            out.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=90,
-    )
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    screenshot(out, tmp_path)
 
 
 def test_sign_off_is_a_signed_record_and_the_next_review_shows_it(
