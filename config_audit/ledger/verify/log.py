@@ -111,16 +111,8 @@ def check_against_checkpoint(
     if base is not None:
         return _against_checkpoint_after_pruning(checks, cp, base)
     n = len(checks)
-    if cp.size > n:
-        return [
-            LogFinding(
-                Code.TRUNCATED,
-                n + 1,
-                cp.size,
-                (),
-                f"checkpoint covers {cp.size} records, the log has {n}",
-            )
-        ]
+    if cut := _truncated(n, cp):
+        return cut
     hashes = [leaf_hash(bytes.fromhex(c.record_hash)) for c in checks]
     origin = log_origin(checks[0].record_hash) if checks else cp.origin
     fork = LogFinding(
@@ -159,22 +151,28 @@ def check_log(
     )
 
 
+def _truncated(n: int, cp: Checkpoint) -> list[LogFinding]:
+    """A log of `n` records that the checkpoint says had more: its tail was cut."""
+    if cp.size <= n:
+        return []
+    return [
+        LogFinding(
+            Code.TRUNCATED,
+            n + 1,
+            cp.size,
+            (),
+            f"checkpoint covers {cp.size} records, the log has {n}",
+        )
+    ]
+
+
 def _against_checkpoint_after_pruning(
     checks: Sequence[LineCheck], cp: Checkpoint, base: ChainBase
 ) -> list[LogFinding]:
     """The pruned records are represented by their Merkle frontier: the tree of the first
     `cp.size` records is rebuilt from it plus the kept records' hashes."""
-    n = base.count + len(checks)
-    if cp.size > n:
-        return [
-            LogFinding(
-                Code.TRUNCATED,
-                n + 1,
-                cp.size,
-                (),
-                f"checkpoint covers {cp.size} records, the log has {n}",
-            )
-        ]
+    if cut := _truncated(base.count + len(checks), cp):
+        return cut
     if cp.size < base.count:
         return []  # it predates the pruned range; the pruned segments' checkpoints covered it
     frontier = list(base.frontier)
