@@ -7,10 +7,11 @@ Pure over entries (`build_report`); rendering lives in `report_render`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from config_audit.errors import ConfigAuditError
 from config_audit.git.attribution import ASSURANCE_VERIFIED
@@ -99,34 +100,74 @@ def build_report(
     verified_ok: bool | None,
 ) -> Report:
     """Summarize the records at or after `since`."""
-    authors: Counter[str] = Counter()
-    recognizers: Counter[str] = Counter()
-    entities: Counter[str] = Counter()
-    days: dict[str, list[int]] = {}
-    kinds = ("weak", "blocked", "bypassed", "landed", "unverified", "oob", "gaps")
-    lists: dict[str, list[Row]] = {k: [] for k in kinds}
-    total = 0
+    tally = _Tally()
     for entry in entries:
         s = summarize(entry)
-        if s.time < since:
-            continue
-        total += 1
-        record = entry.record
+        if s.time >= since:
+            tally.add(s, entry.record)
+    return Report(
+        log=log,
+        since=since.strftime("%Y-%m-%d %H:%M UTC"),
+        until=until.strftime("%Y-%m-%d %H:%M UTC"),
+        total=tally.total,
+        verification=verification,
+        verified_ok=verified_ok,
+        by_author=tally.authors.most_common(),
+        by_recognizer=tally.recognizers.most_common(),
+        by_entity=tally.entities.most_common(),
+        weakening=tally.lists["weak"],
+        blocked=tally.lists["blocked"],
+        bypassed=tally.lists["bypassed"],
+        landed=tally.lists["landed"],
+        unverified=tally.lists["unverified"],
+        out_of_band=tally.lists["oob"],
+        gaps=tally.lists["gaps"],
+        per_day=[(d, v[0], v[1], v[2]) for d, v in sorted(tally.days.items())],
+    )
+
+
+class _Tally:
+    """The report's counters and lists, filled one record at a time."""
+
+    KINDS = ("weak", "blocked", "bypassed", "landed", "unverified", "oob", "gaps")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.authors: Counter[str] = Counter()
+        self.recognizers: Counter[str] = Counter()
+        self.entities: Counter[str] = Counter()
+        self.days: dict[str, list[int]] = {}  # day -> [all, weakening, blocked]
+        self.lists: dict[str, list[Row]] = {k: [] for k in self.KINDS}
+
+    def add(self, s: Summary, record: Mapping[str, Any]) -> None:
+        self.total += 1
         extra = record.get("extra") or {}
         author = record.get("author")
-        day = days.setdefault(s.time_text[:10], [0, 0, 0])
+        day = self.days.setdefault(s.time_text[:10], [0, 0, 0])
         day[0] += 1
         if s.source in CHANGE_SOURCES:
-            authors[_who(s, author)] += 1
-            recognizers.update(s.recognizers)
-            entities.update(s.entities)
+            self.authors[_who(s, author)] += 1
+            self.recognizers.update(s.recognizers)
+            self.entities.update(s.entities)
         # The watcher's first scan records what is there (the baseline): not an edit.
         baseline = extra.get("detected_by") == "baseline"
         if s.weakens and not baseline:
             day[1] += 1
             weak = [c for c in record.get("changes") or [] if c.get("impact") == "weakens"]
             detail = "; ".join(f"{c.get('kind')} {c.get('recognizer') or ''}".strip() for c in weak)
-            lists["weak"].append(_row(s, detail, author))
+            self.lists["weak"].append(_row(s, detail, author))
+        if self._gate(s, record, extra, author):
+            day[2] += 1
+        if s.commit and s.assurance != ASSURANCE_VERIFIED:
+            self.lists["unverified"].append(_row(s, f"commit {s.commit[:12]}", author))
+        if s.source == "watcher" and s.assurance == "unattributed" and not baseline:
+            self.lists["oob"].append(_row(s, s.message, author))
+        self._gaps(s, extra, author)
+
+    def _gate(
+        self, s: Summary, record: Mapping[str, Any], extra: Mapping[str, Any], author: object
+    ) -> bool:
+        """File an invalid or violating record as bypassed, blocked or landed; True if blocked."""
         why = []
         if s.valid is False:
             found = (record.get("validation") or {}).get("findings") or []
@@ -136,20 +177,17 @@ def build_report(
             why.append("policy violation " + ",".join(s.rules))
         if extra.get("pre_commit") == NOT_RUN:  # `git commit --no-verify`, or no hooks then
             found_text = "; ".join(why) or "no findings"
-            lists["bypassed"].append(
-                _row(
-                    s, f"commit {s.commit[:12]} without its pre-commit check: {found_text}", author
-                )
-            )
+            detail = f"commit {s.commit[:12]} without its pre-commit check: {found_text}"
+            self.lists["bypassed"].append(_row(s, detail, author))
         elif why and s.source == "pre-commit":
-            day[2] += 1
-            lists["blocked"].append(_row(s, "; ".join(why), author))
+            self.lists["blocked"].append(_row(s, "; ".join(why), author))
+            return True
         elif why:
-            lists["landed"].append(_row(s, "; ".join(why), author))
-        if s.commit and s.assurance != ASSURANCE_VERIFIED:
-            lists["unverified"].append(_row(s, f"commit {s.commit[:12]}", author))
-        if s.source == "watcher" and s.assurance == "unattributed" and not baseline:
-            lists["oob"].append(_row(s, s.message, author))
+            self.lists["landed"].append(_row(s, "; ".join(why), author))
+        return False
+
+    def _gaps(self, s: Summary, extra: Mapping[str, Any], author: object) -> None:
+        """Time the watcher was not watching, and edits its start-up scan found."""
         if s.source == "watcher-start" and (
             extra.get("previous_stop") == "unclean" or extra.get("coverage_gap")
         ):
@@ -158,33 +196,12 @@ def build_report(
                 if extra.get("gap_from")
                 else ""
             )
-            lists["gaps"].append(
-                _row(s, f"previous stop: {extra.get('previous_stop', '?')}{window}", author)
-            )
+            detail = f"previous stop: {extra.get('previous_stop', '?')}{window}"
+            self.lists["gaps"].append(_row(s, detail, author))
         elif isinstance(extra.get("coverage_gap"), dict):  # an edit found by the start-up scan
             gap = extra["coverage_gap"]
-            lists["gaps"].append(
-                _row(s, f"changed while unwatched, {gap.get('from')} to {gap.get('to')}", author)
-            )
-    return Report(
-        log=log,
-        since=since.strftime("%Y-%m-%d %H:%M UTC"),
-        until=until.strftime("%Y-%m-%d %H:%M UTC"),
-        total=total,
-        verification=verification,
-        verified_ok=verified_ok,
-        by_author=authors.most_common(),
-        by_recognizer=recognizers.most_common(),
-        by_entity=entities.most_common(),
-        weakening=lists["weak"],
-        blocked=lists["blocked"],
-        bypassed=lists["bypassed"],
-        landed=lists["landed"],
-        unverified=lists["unverified"],
-        out_of_band=lists["oob"],
-        gaps=lists["gaps"],
-        per_day=[(d, v[0], v[1], v[2]) for d, v in sorted(days.items())],
-    )
+            detail = f"changed while unwatched, {gap.get('from')} to {gap.get('to')}"
+            self.lists["gaps"].append(_row(s, detail, author))
 
 
 def verification_status(
