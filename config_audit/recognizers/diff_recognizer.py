@@ -91,6 +91,17 @@ def diff_recognizer(old: RecognizerDef, new: RecognizerDef) -> list[Change]:
             )
         )
 
+    _identity(add, old, new)
+    out += _patterns(label, ents, old.patterns, new.patterns)
+    _word_lists(add, old, new)
+    out += flag_changes(label, old.global_regex_flags, new.global_regex_flags, entities=ents)
+    _thresholds(add, dict(old.score_thresholds), dict(new.score_thresholds))
+    _scope(add, old, new)
+    return out
+
+
+def _identity(add: Adder, old: RecognizerDef, new: RecognizerDef) -> None:
+    """Whether it runs, for which entity, as which class."""
     if old.enabled != new.enabled:
         if new.enabled:
             add("recognizer.enabled", STRENGTHENS, "recognizer enabled")
@@ -114,7 +125,10 @@ def diff_recognizer(old: RecognizerDef, new: RecognizerDef) -> list[Change]:
             old.class_name,
             new.class_name,
         )
-    out += _patterns(label, ents, old.patterns, new.patterns)
+
+
+def _word_lists(add: Adder, old: RecognizerDef, new: RecognizerDef) -> None:
+    """Context words and the deny list with its score."""
     _set_change(add, "context.words", old.context, new.context, "context word")
     _set_change(add, "deny_list.entries", old.deny_list, new.deny_list, "deny-list entry")
     if old.deny_list_score != new.deny_list_score and old.deny_list and new.deny_list:
@@ -126,8 +140,10 @@ def diff_recognizer(old: RecognizerDef, new: RecognizerDef) -> list[Change]:
             old.deny_list_score,
             new.deny_list_score,
         )
-    out += flag_changes(label, old.global_regex_flags, new.global_regex_flags, entities=ents)
-    _thresholds(add, dict(old.score_thresholds), dict(new.score_thresholds))
+
+
+def _scope(add: Adder, old: RecognizerDef, new: RecognizerDef) -> None:
+    """Country filtering and the class's other attributes."""
     if old.country_code != new.country_code:
         add(
             "recognizer.country_changed",
@@ -148,7 +164,6 @@ def diff_recognizer(old: RecognizerDef, new: RecognizerDef) -> list[Change]:
                 old_attrs.get(key),
                 new_attrs.get(key),
             )
-    return out
 
 
 def _text(value: object) -> str:
@@ -202,28 +217,10 @@ def _shown(key: PatternKey) -> str:
 def _patterns(
     label: str, ents: tuple[str, ...], old: tuple[PatternDef, ...], new: tuple[PatternDef, ...]
 ) -> list[Change]:
-    out: list[Change] = []
     before, after = _pattern_index(old), _pattern_index(new)
     gone = {k: p for k, p in before.items() if k not in after}
     came = {k: p for k, p in after.items() if k not in before}
-    for gk, gp in list(gone.items()):
-        match = next(
-            (k for k, p in came.items() if (p.regex, p.score) == (gp.regex, gp.score)), None
-        )
-        if match is not None:
-            out.append(
-                Change(
-                    "pattern.renamed",
-                    NEUTRAL,
-                    label,
-                    f"pattern '{_shown(gk)}' renamed to '{_shown(match)}'",
-                    ents,
-                    _shown(gk),
-                    _shown(match),
-                    line=came[match].line,
-                )
-            )
-            del gone[gk], came[match]
+    out = _renamed(label, ents, gone, came)  # pairs leave `gone` and `came`
     for key, p in gone.items():
         out.append(
             Change(
@@ -252,35 +249,71 @@ def _patterns(
             )
         )
     for key in before.keys() & after.keys():
-        a, b = before[key], after[key]
-        if a.regex != b.regex:
+        out += _pattern_changed(label, ents, key, before[key], after[key])
+    return out
+
+
+def _renamed(
+    label: str,
+    ents: tuple[str, ...],
+    gone: dict[PatternKey, PatternDef],
+    came: dict[PatternKey, PatternDef],
+) -> list[Change]:
+    """A pattern gone under one name and come under another with the same regex and score."""
+    out: list[Change] = []
+    for gk, gp in list(gone.items()):
+        match = next(
+            (k for k, p in came.items() if (p.regex, p.score) == (gp.regex, gp.score)), None
+        )
+        if match is not None:
             out.append(
                 Change(
-                    "pattern.regex_changed",
-                    WEAKENS,
+                    "pattern.renamed",
+                    NEUTRAL,
                     label,
-                    f"pattern '{_shown(key)}' regex "
-                    "changed (review: recall cannot be judged statically; samples "
-                    "decide)",
+                    f"pattern '{_shown(gk)}' renamed to '{_shown(match)}'",
                     ents,
-                    a.regex,
-                    b.regex,
-                    line=b.line,
+                    _shown(gk),
+                    _shown(match),
+                    line=came[match].line,
                 )
             )
-        if a.score != b.score and not (math.isnan(a.score) and math.isnan(b.score)):
-            lowered = math.isnan(b.score) or (not math.isnan(a.score) and b.score < a.score)
-            out.append(
-                Change(
-                    "pattern.score_lowered" if lowered else "pattern.score_raised",
-                    WEAKENS if lowered else STRENGTHENS,
-                    label,
-                    f"pattern '{_shown(key)}' score {_score_text(a.score)} -> {_score_text(b.score)}",
-                    ents,
-                    _score_text(a.score),
-                    _score_text(b.score),
-                    line=b.line,
-                    score=b.score,
-                )
+            del gone[gk], came[match]
+    return out
+
+
+def _pattern_changed(
+    label: str, ents: tuple[str, ...], key: PatternKey, a: PatternDef, b: PatternDef
+) -> list[Change]:
+    out: list[Change] = []
+    if a.regex != b.regex:
+        out.append(
+            Change(
+                "pattern.regex_changed",
+                WEAKENS,
+                label,
+                f"pattern '{_shown(key)}' regex "
+                "changed (review: recall cannot be judged statically; samples "
+                "decide)",
+                ents,
+                a.regex,
+                b.regex,
+                line=b.line,
             )
+        )
+    if a.score != b.score and not (math.isnan(a.score) and math.isnan(b.score)):
+        lowered = math.isnan(b.score) or (not math.isnan(a.score) and b.score < a.score)
+        out.append(
+            Change(
+                "pattern.score_lowered" if lowered else "pattern.score_raised",
+                WEAKENS if lowered else STRENGTHENS,
+                label,
+                f"pattern '{_shown(key)}' score {_score_text(a.score)} -> {_score_text(b.score)}",
+                ents,
+                _score_text(a.score),
+                _score_text(b.score),
+                line=b.line,
+                score=b.score,
+            )
+        )
     return out
