@@ -15,7 +15,7 @@ from config_audit.alerts.dispatch import AlertDispatcher
 from config_audit.alerts.rules import AlertRules, BurstDetector
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import UsageError
-from config_audit.model import ChangeEvent
+from config_audit.model import Assurance, ChangeEvent, CommitEvidence
 from config_audit.settings import parse_settings
 from tests.gitfixtures import RECOGNIZERS, make_repo
 
@@ -33,7 +33,7 @@ def audit(before: str, after: str | None, author: str = "bob"):  # type: ignore[
     auditor = Auditor(settings)
     event = ChangeEvent(path="recognizers/custom.yaml", before=before.encode(),
                         after=after.encode() if after is not None else None, source="watcher",
-                        author={"author_email": f"{author}@nw.example", "assurance": "claimed"})
+                        author=CommitEvidence(Assurance.CLAIMED, author_email=f"{author}@nw.example"))
     return auditor.audit(event, write=False)
 
 

@@ -17,7 +17,7 @@ from config_audit.alerts.channels import CommandChannel, WebhookChannel
 from config_audit.alerts.dispatch import AlertDispatcher, alerts_for_result
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import SinkError, UsageError
-from config_audit.model import ChangeEvent
+from config_audit.model import Assurance, ChangeEvent, HostEvidence
 from config_audit.settings import Settings
 from tests.test_watcher_support import no_leaks
 
@@ -157,7 +157,7 @@ def test_alerts_never_carry_deny_list_values_or_content() -> None:
         b"recognizers:\n  - name: Names\n    supported_entity: PERSON\n    deny_list: [Trillian]\n"
     )
     auditor = Auditor(Settings(root=Path("/"), config_path=None), environ={})
-    event = ChangeEvent("r/names.yaml", old, new, "watcher", author={"assurance": "unattributed"})
+    event = ChangeEvent("r/names.yaml", old, new, "watcher", author=HostEvidence(Assurance.UNATTRIBUTED))
     result = auditor.audit(event)
     alerts = alerts_for_result(result)
     assert {a.kind for a in alerts} == {"weakening-change", "out-of-band-edit"}

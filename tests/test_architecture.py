@@ -61,3 +61,42 @@ def test_the_typed_contracts_are_the_schema() -> None:
     props = schema["properties"]
     assert set(props["source"]["enum"]) == {s.value for s in Source}
     assert props["author"]["properties"]["assurance"]["enum"] == [a.value for a in Assurance]
+
+
+def test_the_evidence_kinds_are_the_records_author_object() -> None:
+    """Each door's evidence serialises to exactly the schema's `author`: no field the schema
+    does not name (it forbids additional properties), none it names that no door can fill."""
+    import json
+    from dataclasses import fields
+
+    from config_audit.evidence import KINDS
+
+    author = json.loads((PACKAGE / "schemas" / "record-v1.json").read_text())["properties"]["author"]
+    assert author["additionalProperties"] is False
+    assert {f.name for kind in KINDS for f in fields(kind)} == set(author["properties"])
+
+
+def test_every_change_kind_is_declared_and_documented() -> None:
+    """A kind a producer spells as a literal must be a ChangeKind (else the first Change of it
+    raises), and docs/changes.md lists exactly the enum."""
+    import ast
+    import re
+
+    from config_audit.model import ChangeKind
+
+    declared = {k.value for k in ChangeKind}
+    shaped = re.compile(r"^[a-z_]+\.[a-z_]+$")
+    used = set()
+    for module in modules():
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Call) and node.args:
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                first = node.args[0]
+                options = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+                for arg in options:
+                    literal = isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                    if literal and name in {"Change", "_whole", "_c", "add"}:
+                        used |= {arg.value} if shaped.match(arg.value) else set()
+    assert used and used <= declared, sorted(used - declared)
+    documented = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", (PACKAGE.parent / "docs" / "changes.md").read_text()))
+    assert documented == declared, (sorted(declared - documented), sorted(documented - declared))

@@ -62,7 +62,7 @@ def test_records_match_the_json_schema(tmp_path: Path, key) -> None:
                   "recognizer": "X [en]", "entities": ["PERSON"], "level": "declared"}],
         validation={"valid": True, "presidio_version": "2.2.366", "findings": []},
         policy={"verdict": "violation", "violations": [{"rule": "protected"}]},
-        author={"claimed_author": "A <a@x>", "os_user": "a", "host": "h", "assurance": "claimed"},
+        author={"author_name": "A", "author_email": "a@x", "host": "h", "assurance": "claimed"},
     )  # fmt: skip
     record = ledger.append(body, signer_of(key))
     jsonschema.validate(record, schema)

@@ -125,8 +125,8 @@ def test_readers_read_the_evidence_the_watcher_writes() -> None:
 
     author = host_evidence(os.getuid(), datetime.now(UTC))
     record = {"seq": 1, "time": "2024-05-01T12:00:00.000000Z", "source": "watcher",
-              "path": "recognizers/a.yaml", "author": author, "changes": []}
-    owner = author["file_owner"]
+              "path": "recognizers/a.yaml", "author": author.to_dict(), "changes": []}
+    owner = author.file_owner
     assert owner
     assert summarize(Entry(record, b"{}", "0" * 64)).user_name == owner
     assert who(record) == owner

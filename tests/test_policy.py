@@ -3,11 +3,13 @@ ways a weakening could slip past them (language removal, entity moves, renames, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from config_audit.errors import UsageError
+from config_audit.model import Assurance, CommitEvidence
 from config_audit.policy.rules import parse_policy
 from config_audit.recognizers.diff import diff_sets
 from config_audit.recognizers.parse import parse_bytes
@@ -30,12 +32,12 @@ recognizers:
   - name: Email
     type: predefined
 """
-BOB = {"author_email": "bob@nw.example", "assurance": "claimed"}
-ALICE = {"author_email": "alice@nw.example", "assurance": "claimed"}
-ALICE_SIGNED = {**ALICE, "signature_status": "good", "signer": "alice@nw.example"}
+BOB = CommitEvidence(Assurance.CLAIMED, author_email="bob@nw.example")
+ALICE = CommitEvidence(Assurance.CLAIMED, author_email="alice@nw.example")
+ALICE_SIGNED = replace(ALICE, signature_status="good", signer="alice@nw.example")
 
 
-def violations(new: str, author: dict[str, Any], **policy: Any) -> list[str]:
+def violations(new: str, author: CommitEvidence, **policy: Any) -> list[str]:
     changes = diff_sets(parse_bytes(BASE.encode(), path="r.yaml").recognizers,
                         parse_bytes(new.encode(), path="r.yaml").recognizers)
     rules = parse_policy({**POLICY, **policy})
@@ -47,7 +49,7 @@ def test_owner_signed_mode() -> None:
     assert violations(weaker, BOB) == ["CA501"]
     assert violations(weaker, ALICE) == ["CA501"]  # owner, but unsigned
     assert violations(weaker, ALICE_SIGNED) == []
-    assert violations(weaker, {**ALICE, "signature_status": "pending"}) == []  # pre-commit
+    assert violations(weaker, replace(ALICE, signature_status="pending")) == []  # pre-commit
     assert violations(weaker, ALICE, weakening_protected="owner") == []
     assert violations(weaker, ALICE_SIGNED, weakening_protected="forbid") == ["CA501"]
 

@@ -25,7 +25,7 @@ from config_audit.audit.pipeline import Auditor
 from config_audit.cli import cli
 from config_audit.ledger.keys import add_trusted_key, generate_key, load_signer
 from config_audit.ledger.log import Ledger
-from config_audit.model import ChangeEvent
+from config_audit.model import Assurance, ChangeEvent, CommitEvidence, Evidence, HostEvidence
 from config_audit.settings import load_settings
 
 ACCESS = Path(__file__).parent / "fixtures" / "access"
@@ -69,8 +69,8 @@ policy:
 T = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # Monday, 11:00 in Berlin
 
 
-def who(name: str, **extra: Any) -> dict[str, Any]:
-    return {"author_email": f"{name}@nw.example", "assurance": "claimed", **extra}
+def who(name: str, **extra: Any) -> CommitEvidence:
+    return CommitEvidence(Assurance.CLAIMED, author_email=f"{name}@nw.example", **extra)
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def scenario(tmp_path: Path) -> Path:
 
     def change(
         at: datetime,
-        author: dict[str, Any],
+        author: Evidence,
         source: str = "post-commit",
         before: bytes = NW.encode(),
         after: bytes = stronger,
@@ -126,7 +126,7 @@ def scenario(tmp_path: Path) -> Path:
     signed = who("bob", signature_status="good", signer="alice@nw.example")
     change(T + timedelta(days=3), signed)  # signer is not the author
     change(T + timedelta(days=4), who("alice"), pre_commit="not-run")  # --no-verify
-    host = {"assurance": "unattributed", "host": "pii-gw-1", "file_owner": "bob"}
+    host = HostEvidence(Assurance.UNATTRIBUTED, host="pii-gw-1", file_owner="bob")
     change(T + timedelta(days=5), host, source="watcher")
     settings_bytes = (root / ".config-audit.yaml").read_bytes()
     auditor.audit_policy(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from config_audit.errors import UsageError
+from config_audit.model import Assurance, CommitEvidence
 from config_audit.policy.diff import diff_policies
 from config_audit.policy.directory import parse_codeowners, parse_scim, read_files_under
 from config_audit.policy.roles import preset_roles
@@ -52,10 +54,10 @@ POLICY: dict[str, Any] = {
 }
 
 
-def who(email: str, *, signed: bool = False) -> dict[str, Any]:
-    author: dict[str, Any] = {"author_email": email, "assurance": "claimed"}
+def who(email: str, *, signed: bool = False) -> CommitEvidence:
+    author = CommitEvidence(Assurance.CLAIMED, author_email=email)
     if signed:
-        author |= {"signature_status": "good", "signer": email}
+        author = replace(author, signature_status="good", signer=email)
     return author
 
 
@@ -116,7 +118,7 @@ def test_roles_permit_by_kind_and_name_the_missing_role() -> None:
     [msg] = found(WEAKER, who("alice@nw.example"))
     assert "holds ['owner'] but the commit has no verified signature" in msg
     assert found(WEAKER, who("alice@nw.example", signed=True)) == []
-    pending = who("alice@nw.example") | {"signature_status": "pending"}
+    pending = replace(who("alice@nw.example"), signature_status="pending")
     assert found(WEAKER, pending) == []  # pre-commit: CI checks the signature
     [msg] = found(STRONGER, who("eve@elsewhere.example"))
     assert "an unknown author" in msg and "'contributor'" in msg

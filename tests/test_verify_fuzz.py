@@ -41,7 +41,7 @@ def body(i: int) -> dict:
         ],
         validation={"valid": True, "presidio_version": "2.2.366", "findings": []},
         policy={"verdict": "pass", "violations": []},
-        author={"claimed_author": f"dev{i % 3} <d@example.com>", "assurance": "claimed"},
+        author={"author_name": f"dev{i % 3}", "author_email": "d@example.com", "assurance": "claimed"},
         now=T0 + timedelta(minutes=i),
     )
 

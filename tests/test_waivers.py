@@ -10,7 +10,7 @@ import pytest
 from config_audit.audit.check import check_bytes
 from config_audit.audit.pipeline import Auditor, ChangeEvent
 from config_audit.errors import UsageError
-from config_audit.model import Severity
+from config_audit.model import Assurance, CommitEvidence, Severity
 from config_audit.settings import Settings, parse_settings
 from config_audit.settings.waivers import apply_waivers, parse_waivers
 
@@ -145,8 +145,8 @@ def test_adding_an_acceptance_or_lowering_a_severity_is_a_judged_policy_change()
         ("waivers.strict_off", "weakens", "existing errors no longer block"),
     ]
     rules = parse_policy(policy)
-    bob = {"author_email": "bob@nw.example", "assurance": "claimed"}
-    alice = {"author_email": "alice@nw.example", "assurance": "claimed"}
+    bob = CommitEvidence(Assurance.CLAIMED, author_email="bob@nw.example")
+    alice = CommitEvidence(Assurance.CLAIMED, author_email="alice@nw.example")
     assert {f.code for f in rules.check(changes, author=bob, path=".config-audit.yaml")} == {"CA501"}
     assert rules.check(changes, author=alice, path=".config-audit.yaml") == []
 

@@ -19,6 +19,7 @@ from config_audit.alerts.alert import Alert
 from config_audit.alerts.channels import Channel, channel_from_config
 from config_audit.errors import SinkError, UsageError
 from config_audit.ledger.records import record_hash
+from config_audit.model import Assurance
 
 if TYPE_CHECKING:
     from config_audit.model import AuditResult
@@ -54,7 +55,7 @@ def alerts_for_result(
         kinds = sorted({c.kind for c in result.changes if c.impact is Impact.WEAKENS})
         summary = f"weakening change: {', '.join(kinds)}"
         out.append(Alert("weakening-change", "critical", summary, event.path, seq, digest))
-    if out_of_band and event.author.get("assurance") == "unattributed":
+    if out_of_band and event.author.assurance is Assurance.UNATTRIBUTED:
         what = "deleted" if event.after is None else "edited"
         summary = f"{what} outside git ({len(result.changes)} semantic changes)"
         out.append(Alert("out-of-band-edit", "warning", summary, event.path, seq, digest))

@@ -137,7 +137,7 @@ class AlertRules:
                     "policy-violation",
                     "critical",
                     f"policy violation ({', '.join(codes)}) by "
-                    f"{result.event.author.get('author_email') or 'unknown author'}",
+                    f"{result.event.author.who or 'unknown author'}",
                     path,
                     seq,
                     digest,

@@ -22,7 +22,7 @@ from config_audit.git.attribution import attribution_findings, author_evidence, 
 from config_audit.git.history import CommitInfo
 from config_audit.git.precommit import NOT_RUN
 from config_audit.git.repo import EMPTY_TREE, BlobReader, FileChange
-from config_audit.model import AuditResult, ChangeEvent, Finding, Severity
+from config_audit.model import AuditResult, ChangeEvent, Evidence, Finding, Severity
 from config_audit.recognizers.globs import matches_globs as any_glob_matches
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def events_for(
     source: str,
     repository: str,
     commit: str | None,
-    author: dict[str, object],
+    author: Evidence,
     revs: tuple[str | None, str | None] = (None, None),
 ) -> list[ChangeEvent]:
     """`revs`: where the before and after versions live ("" the index), for symlink targets."""

@@ -19,7 +19,7 @@ from config_audit.audit.pipeline import Auditor
 from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git import repo as gitrepo
 from config_audit.git.repo import BlobReader, FileChange
-from config_audit.model import ChangeEvent
+from config_audit.model import ChangeEvent, Evidence
 from config_audit.policy.diff import policy_section
 from config_audit.policy.directory import directory_paths
 from config_audit.policy.rules import Policy, parse_policy
@@ -197,7 +197,7 @@ def settings_event(
     source: str,
     top: Path,
     commit: str | None,
-    author: dict[str, object],
+    author: Evidence,
     *,
     auditor: Auditor,
 ) -> ChangeEvent:

@@ -24,6 +24,7 @@ from config_audit.model import (
     AuditResult,
     Change,
     ChangeEvent,
+    Evidence,
     Finding,
     Severity,
     ValidationReport,
@@ -260,7 +261,7 @@ class Auditor:
         return self._recorded(result, True)
 
     def record_event(
-        self, source: str, *, author: Mapping[str, Any], extra: Mapping[str, Any], now: datetime
+        self, source: str, *, author: Evidence, extra: Mapping[str, Any], now: datetime
     ) -> dict[str, Any]:
         """A record of no change (the watcher's start, stop and heartbeats), same log, same key."""
         from config_audit.ledger.records import build_record_body
@@ -268,7 +269,7 @@ class Auditor:
         if self.ledger is None or self.signer is None:
             raise ConfigAuditError("no record log or signing key to record to")
         body = build_record_body(
-            source=source, path=None, author=dict(author), extra=dict(extra), now=now
+            source=source, path=None, author=author.to_dict(), extra=dict(extra), now=now
         )
         return self.ledger.append(body, self.signer)
 
@@ -319,7 +320,7 @@ class Auditor:
             changes=changes,
             validation=validation,
             policy=policy,
-            author=dict(event.author),
+            author=event.author.to_dict(),
             extra=dict(event.extra) or None,
             now=event.time,
         )

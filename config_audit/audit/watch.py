@@ -156,11 +156,9 @@ class WatchDaemon:
             self.reconcile({"detected_by": "observer-restart"})
 
     def append(self, source: str, extra: dict[str, Any], now: datetime) -> dict[str, Any]:
-        who = {k: v for k, v in host_evidence(None, now).items() if k != "file_owner"}
+        who = replace(host_evidence(None, now), assurance=Assurance.NONE)  # no one's change
         with self.lock:
-            return self.auditor.record_event(
-                source, author={**who, "assurance": Assurance.NONE}, extra=extra, now=now
-            )
+            return self.auditor.record_event(source, author=who, extra=extra, now=now)
 
     # -- scanning ----------------------------------------------------------------------------
 
@@ -228,13 +226,13 @@ class WatchDaemon:
                 assert seen.data is not None
                 match = find_commit_with_content(path, seen.data)
                 if match:
-                    author = {"assurance": Assurance.GIT_COMMIT_MATCH, **match, **_evidence(author)}
+                    author = replace(author, assurance=Assurance.GIT_COMMIT_MATCH, **match)
             event = ChangeEvent(
                 path=display,
                 before=before,
                 after=seen.data,
                 source="watcher",
-                commit=author.get("commit"),
+                commit=author.commit,
                 author=author,
                 extra=dict(extra or {"detected_by": "event"}),
                 time=now,
@@ -373,7 +371,3 @@ class WatchDaemon:
         self.watcher.start()
         self.reconcile({"detected_by": "reload-scan"})
         logger.info("configuration reloaded")
-
-
-def _evidence(author: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in author.items() if k != "assurance"}

@@ -105,7 +105,7 @@ def to_json(
             {
                 "commit": c.commit,
                 "author": c.info.author_email,
-                "assurance": c.results[0].event.author.get("assurance"),
+                "assurance": c.results[0].event.author.assurance.value,
                 "hook_record": c.hook_record,
                 "files": [
                     {
@@ -157,7 +157,7 @@ def to_markdown(audit: RangeAudit, *, require_hook_record: bool, notes_present: 
                 verdict = "blocked" if r.blocked else "ok"
                 lines.append(
                     f"| `{c.commit[:12]}` | {_md(c.info.author_email)} | "
-                    f"{r.event.author.get('assurance', '')} | `{_md(r.event.path)}` | "
+                    f"{r.event.author.assurance} | `{_md(r.event.path)}` | "
                     f"{verdict} | {'<br>'.join(_md(w) for w in weak) or '–'} |"
                 )
         lines.append("")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -11,7 +12,6 @@ from pathlib import Path
 import click
 
 from config_audit.alerts.dispatch import AlertDispatcher
-from config_audit.audit.pipeline import Auditor
 from config_audit.audit.watch import WatchDaemon
 from config_audit.commands.common import config_option, settings_from
 from config_audit.watch.state import InstanceLock, WatchOptions, WatchState, roots_for
@@ -46,13 +46,11 @@ def watch(
       config-audit watch
       config-audit watch /etc/presidio --pidfile /run/config-audit-watch.pid
     """
-    from config_audit.ledger.keys import load_signer
-    from config_audit.ledger.log import Ledger
+    from config_audit.audit.runtime import open_auditor
 
     settings = settings_from(config_path)
     options = WatchOptions.from_settings(settings, os.environ)
     roots = roots_for(settings, paths)
-    signer = load_signer(path=settings.signing_key_path, environ=os.environ)
     alerts = AlertDispatcher.from_settings(settings.alerts)
     lock = InstanceLock(options.log_path)
     lock.acquire()
@@ -61,16 +59,15 @@ def watch(
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
     }
     previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: reload.set())
-    validator = None
+    stack = contextlib.ExitStack()
     try:
         if pidfile is not None:
             pidfile.write_text(f"{os.getpid()}\n")
-        if not no_presidio:
-            from config_audit.audit.runtime import build_validator
-
-            validator = build_validator(settings)
-        auditor = Auditor(
-            settings, validator=validator, ledger=Ledger(options.log_path), signer=signer
+        # The one way every door builds its auditor: the same validator bounds, log and key.
+        auditor = stack.enter_context(
+            open_auditor(
+                settings, log_path=options.log_path, presidio=not no_presidio, prestart=True
+            )
         )
         state = WatchState(options.state_dir).load()
         daemon = WatchDaemon(
@@ -95,8 +92,7 @@ def watch(
             daemon.stop()
             logger.warning("stopped cleanly")
     finally:
-        if validator is not None:
-            validator.close()
+        stack.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if pidfile is not None:

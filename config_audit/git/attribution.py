@@ -8,10 +8,9 @@ and never upgrades a claim into a fact.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from config_audit.git.history import CommitInfo
-from config_audit.model import Assurance, Finding, Severity
+from config_audit.model import Assurance, CommitEvidence, Finding, Severity
 
 ASSURANCE_VERIFIED = Assurance.VERIFIED_SIGNATURE  # the only one that proves who committed
 
@@ -35,25 +34,26 @@ def signer_email(signer: str) -> str:
     return (match.group(1) if match else signer).strip().lower()
 
 
-def author_evidence(info: CommitInfo, *, method_hint: str = "") -> dict[str, Any]:
+def author_evidence(info: CommitInfo, *, method_hint: str = "") -> CommitEvidence:
     """The `author` object of a change record for one commit."""
     status, assurance = STATUS.get(info.signature_status, ("unknown", Assurance.CLAIMED))
-    evidence: dict[str, Any] = {
-        "author_name": info.author_name,
-        "author_email": info.author_email,
-        "author_time": info.author_time,
-        "committer_name": info.committer_name,
-        "committer_email": info.committer_email,
-        "signature_status": status,
-        "assurance": assurance,
-    }
-    if info.signature_status != "N":
-        evidence["signer"] = signer_email(info.signer) if info.signer else None
-        evidence["signing_key"] = info.fingerprint or info.signing_key or None
-        evidence["verification"] = method_hint or (
-            "ssh" if "SHA256:" in info.signing_key + info.fingerprint else "gpg"
+    signed = info.signature_status != "N"
+    return CommitEvidence(
+        assurance,
+        author_name=info.author_name,
+        author_email=info.author_email,
+        author_time=info.author_time,
+        committer_name=info.committer_name,
+        committer_email=info.committer_email,
+        signature_status=status,
+        signer=(signer_email(info.signer) if info.signer else None) if signed else None,
+        signing_key=(info.fingerprint or info.signing_key or None) if signed else None,
+        verification=(
+            method_hint or ("ssh" if "SHA256:" in info.signing_key + info.fingerprint else "gpg")
         )
-    return {k: v for k, v in evidence.items() if v not in (None, "")}
+        if signed
+        else None,
+    )
 
 
 def attribution_findings(info: CommitInfo, *, path: str = "") -> list[Finding]:
@@ -87,11 +87,11 @@ def attribution_findings(info: CommitInfo, *, path: str = "") -> list[Finding]:
     return out
 
 
-def pending_evidence(name: str, email: str, *, will_sign: bool) -> dict[str, Any]:
+def pending_evidence(name: str, email: str, *, will_sign: bool) -> CommitEvidence:
     """Evidence in pre-commit, before the commit (and its signature) exists."""
-    return {
-        "author_name": name,
-        "author_email": email,
-        "assurance": Assurance.CLAIMED,
-        "signature_status": "pending" if will_sign else "none",
-    }
+    return CommitEvidence(
+        Assurance.CLAIMED,
+        author_name=name or None,
+        author_email=email or None,
+        signature_status="pending" if will_sign else "none",
+    )

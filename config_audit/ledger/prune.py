@@ -33,6 +33,7 @@ from config_audit.ledger.records import build_record_body
 from config_audit.ledger.remote import RemoteError, S3Store
 from config_audit.ledger.signing import Signer
 from config_audit.ledger.upload import RemoteSettings, read_state, sidecar_names
+from config_audit.model import Assurance, OperatorEvidence
 from config_audit.times import format_time, parse_time
 
 logger = logging.getLogger(__name__)
@@ -159,7 +160,9 @@ def prune(
         "lock_mode": remote.lock_mode if remote else None,
         "local_only": local_only,
     }
-    author = {"assurance": "os-user", "os_user": getpass.getuser(), "host": socket.gethostname()}
+    author = OperatorEvidence(
+        Assurance.OS_USER, os_user=getpass.getuser(), host=socket.gethostname()
+    ).to_dict()
     body = build_record_body(
         source=PRUNE_SOURCE, path=None, author=author, extra={"pruned": pruned}, now=now
     )

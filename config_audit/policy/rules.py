@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from config_audit.errors import UsageError, did_you_mean
-from config_audit.model import Change, Finding, Impact, Severity
+from config_audit.model import Change, CommitEvidence, Evidence, Finding, Impact, Severity
 from config_audit.policy.directory import Identities, Reader, build_identities, directory_paths
 from config_audit.policy.roles import Role, RolesRequired, parse_roles
 
@@ -60,15 +60,9 @@ class Actor:
     pending_signature: bool = False
 
     @classmethod
-    def from_author(cls, author: Mapping[str, Any]) -> Actor:
-        claimed = {
-            str(v).lower()
-            for k in ("author_email", "committer_email", "file_owner")
-            if (v := author.get(k))
-        }
-        signer = author.get("signer") if author.get("signature_status") == "good" else None
-        pending = author.get("signature_status") == "pending"
-        return cls(frozenset(claimed), str(signer).lower() if signer else None, pending)
+    def from_author(cls, author: Evidence) -> Actor:
+        pending = isinstance(author, CommitEvidence) and author.pending_signature
+        return cls(author.claimed(), author.verified_signer, pending)
 
 
 @dataclass(frozen=True)
@@ -229,9 +223,7 @@ class Policy:
             found |= set(getattr(rule, "protected", ()))
         return tuple(sorted(found))
 
-    def check(
-        self, changes: Iterable[Change], *, author: Mapping[str, Any], path: str
-    ) -> list[Finding]:
+    def check(self, changes: Iterable[Change], *, author: Evidence, path: str) -> list[Finding]:
         context = Context(Actor.from_author(author), path, self.directory.owners_of)
         found = [
             f for change in changes for rule in self.rules for f in rule.check(change, context)

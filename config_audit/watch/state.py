@@ -20,11 +20,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from config_audit.durable import write_atomic
 from config_audit.errors import UsageError
-from config_audit.model import Assurance
+from config_audit.model import Assurance, HostEvidence
 from config_audit.recognizers.globs import matches_globs
 from config_audit.settings import Settings
 from config_audit.times import format_time
@@ -143,19 +142,19 @@ def file_identity(path: Path | None) -> tuple[int, int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def host_evidence(uid: int | None, now: datetime) -> dict[str, Any]:
+def host_evidence(uid: int | None, now: datetime) -> HostEvidence:
     """What the host can tell about an edit; never a guess at who made it."""
     try:
         owner = pwd.getpwuid(uid).pw_name if uid is not None else None
     except KeyError:
         owner = str(uid)
-    return {
-        "assurance": Assurance.UNATTRIBUTED,
-        "host": socket.gethostname(),
-        "file_owner": owner,
-        "watcher_user": getpass.getuser(),
-        "observed_at": format_time(now),
-    }
+    return HostEvidence(
+        Assurance.UNATTRIBUTED,
+        host=socket.gethostname(),
+        file_owner=owner,
+        watcher_user=getpass.getuser(),
+        observed_at=format_time(now),
+    )
 
 
 def is_swap_internal(name: str) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from config_audit.ledger.entries import Entry
+from config_audit.model import evidence_from_dict
 from config_audit.policy.rules import Actor, Policy
 from config_audit.siem.access.model import CHANGE_SOURCES, Item, ReviewOptions, make_item
 from config_audit.times import format_time, parse_time
@@ -100,7 +101,7 @@ def _evidence_items(
     """Signer other than the author, hook bypass, host edit, policy or trust file change."""
     items = []
     seq = record.get("seq")
-    actor = Actor.from_author(record.get("author") or {})
+    actor = Actor.from_author(evidence_from_dict(record.get("author")))
     directory = state.policy.directory
     if actor.verified_signer:
         signer = directory.person_of(actor.verified_signer) or actor.verified_signer

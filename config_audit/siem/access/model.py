@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from config_audit.ledger.entries import Entry
+from config_audit.model import evidence_from_dict
 from config_audit.policy.rules import Actor, Policy
 
 REVIEW_SOURCE = "access-review"
@@ -160,7 +161,7 @@ def make_item(section: str, kind: str, subject: str, detail: str, action: str) -
 
 def persons_of(entry: Entry, policy: Policy) -> set[str]:
     """The people a record's evidence names (claimed and verified), by the policy's directory."""
-    actor = Actor.from_author(entry.record.get("author") or {})
+    actor = Actor.from_author(evidence_from_dict(entry.record.get("author")))
     names = {policy.directory.person_of(i) for i in actor.identities}
     if actor.verified_signer:
         names.add(policy.directory.person_of(actor.verified_signer))

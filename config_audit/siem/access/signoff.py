@@ -25,6 +25,7 @@ import yaml
 from config_audit.errors import UsageError
 from config_audit.ledger.entries import Entry
 from config_audit.ledger.records import build_record_body
+from config_audit.model import Assurance, OperatorEvidence
 from config_audit.siem.access.model import REVIEW_SOURCE, DecisionRow, Review, make_item
 from config_audit.times import format_time, parse_time
 
@@ -73,7 +74,7 @@ def signoff_body(
     return build_record_body(
         source=REVIEW_SOURCE,
         path=None,
-        author={"assurance": "claimed", "reviewer": reviewer},
+        author=OperatorEvidence(Assurance.CLAIMED, reviewer=reviewer).to_dict(),
         extra={
             "access_review": {
                 "since": review.since,
