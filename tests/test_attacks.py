@@ -541,3 +541,51 @@ def test_random_sequences_never_leave_a_weakening_that_ci_passes(based: Repo, se
     out, data = ci(based, "--base", "base", "--require-hook-record")
     assert out.returncode == 1, out.stdout
     assert "CA501" in codes(data) or "CA005" in codes(data)
+
+
+# -- the `policy_owners` role: who may loosen the policy itself -----------------------------
+
+
+def _repo_with_policy_owners(tmp_path: Path, policy_owners: str | None) -> Repo:
+    repo = make_repo(tmp_path, mode="owner")  # claimed identity suffices: the role is the test
+    if policy_owners is not None:
+        cfg = repo.path / ".config-audit.yaml"
+        extra = f"  min_score: 0.3\n  policy_owners: [{policy_owners}]\n"
+        cfg.write_text(cfg.read_text().replace("  min_score: 0.3\n", extra))
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("policy_owners", "who", "blocked"),
+    [
+        (None, "alice", False),  # default: the owners of what is protected, as before
+        (None, "bob", True),
+        ("bob", "alice", True),  # an entity owner who is not a policy owner
+        ("bob", "bob", False),
+    ],
+)
+def test_policy_owners_alone_may_loosen_the_policy(
+    tmp_path: Path, policy_owners: str | None, who: str, blocked: bool
+) -> None:
+    repo = _repo_with_policy_owners(tmp_path, policy_owners)
+    cfg = repo.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace("min_score: 0.3", "min_score: 0.1"))
+    done = repo.commit("lower the floor", author=who)
+    assert (done.returncode != 0) == blocked, done.stderr
+    if blocked:
+        assert "CA501" in done.stderr
+        assert repo.commit("lower the floor", author=who, extra=("--no-verify",)).returncode == 0
+    out, data = ci(repo, "--base", "base")
+    assert out.returncode == (1 if blocked else 0), out.stdout
+    assert "policy.score_floor_changed" in kinds(data)
+
+
+def test_granting_policy_ownership_needs_the_policy_owners(tmp_path: Path) -> None:
+    repo = _repo_with_policy_owners(tmp_path, "alice")
+    cfg = repo.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace("policy_owners: [alice]", "policy_owners: [alice, bob]"))
+    assert repo.commit("me too", author="bob", extra=("--no-verify",)).returncode == 0
+    out, data = ci(repo, "--base", "base")
+    assert out.returncode == 1 and "policy.policy_owners_added" in kinds(data)

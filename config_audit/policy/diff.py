@@ -139,6 +139,17 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                 )
             )
     out += _access_changes(old_raw, new_raw, everything)
+    gained = new.policy_owners() - old.policy_owners()
+    if gained:  # more people may now loosen everything the policy protects
+        out.append(
+            Change(
+                "policy.policy_owners_added",
+                W,
+                POLICY,
+                f"{sorted(gained)} may now change the policy",
+                everything,
+            )
+        )
     return out
 
 
