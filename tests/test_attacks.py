@@ -589,3 +589,51 @@ def test_granting_policy_ownership_needs_the_policy_owners(tmp_path: Path) -> No
     assert repo.commit("me too", author="bob", extra=("--no-verify",)).returncode == 0
     out, data = ci(repo, "--base", "base")
     assert out.returncode == 1 and "policy.policy_owners_added" in kinds(data)
+
+
+# -- `deployed:` the paths Presidio reads --------------------------------------------------
+
+DRAFT = "recognizers/drafts/next.yaml"
+
+
+@pytest.fixture
+def deploying(tmp_path: Path) -> Repo:
+    """Only custom.yaml is deployed; a draft of a protected recognizer sits beside it."""
+    repo = make_repo(tmp_path)
+    cfg = repo.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text() + "deployed: [recognizers/custom.yaml]\n")
+    repo.write(DRAFT, RECOGNIZERS)
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    return repo
+
+
+def test_renaming_a_draft_is_no_removal(deploying: Repo) -> None:
+    deploying.git("mv", DRAFT, "recognizers/drafts/Later.yaml")
+    done = bob_commits(deploying, "rename the draft", verify=True)
+    assert done.returncode == 0, done.stderr
+    out, data = ci(deploying, "--base", "base", "--require-hook-record")
+    assert out.returncode == 0, out.stdout
+    assert "file.removed" not in kinds(data)
+
+
+@pytest.mark.parametrize("target", ["recognizers/other.yaml", "recognizers/Custom.yaml"])
+def test_renaming_a_deployed_file_named_in_deployed_removes_it(
+    deploying: Repo, target: str
+) -> None:
+    deploying.git("mv", CUSTOM, target)
+    blocked = bob_commits(deploying, "reorganise", verify=True)
+    assert blocked.returncode != 0 and "CA502" in blocked.stderr, blocked.stderr
+    assert bob_commits(deploying, "reorganise", verify=False).returncode == 0
+    out, data = ci(deploying, "--base", "base")
+    assert out.returncode == 1 and "file.removed" in kinds(data)
+
+
+def test_narrowing_deployed_needs_an_owner(deploying: Repo) -> None:
+    cfg = deploying.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace("deployed: [recognizers/custom.yaml]", "deployed: []"))
+    deploying.git("mv", CUSTOM, "recognizers/other.yaml")  # now "not deployed": no removal
+    assert bob_commits(deploying, "nothing is deployed", verify=False).returncode == 0
+    out, data = ci(deploying, "--base", "base")
+    assert out.returncode == 1 and "file.removed" in kinds(data)  # the base's deployed decides
+    assert "coverage.deployed_changed" in kinds(data)
