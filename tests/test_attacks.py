@@ -637,3 +637,38 @@ def test_narrowing_deployed_needs_an_owner(deploying: Repo) -> None:
     out, data = ci(deploying, "--base", "base")
     assert out.returncode == 1 and "file.removed" in kinds(data)  # the base's deployed decides
     assert "coverage.deployed_changed" in kinds(data)
+
+
+# -- the external checkpoint anchor (`ledger.anchor`) -------------------------------------
+
+
+def test_a_log_shorter_than_the_external_anchor_is_a_finding(based: Repo, tmp_path: Path) -> None:
+    from config_audit.audit.publish import CHECKPOINTS_REF
+    from config_audit.ledger.checkpoint import checkpoint_path
+
+    anchor = tmp_path / "worm" / "anchor.txt"
+    anchor.parent.mkdir()
+    cfg = based.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text() + f"ledger: {{anchor: {anchor}}}\n")
+    assert based.commit("anchor the log elsewhere").returncode == 0
+    old_log = based.log.read_bytes()
+    based.write(CUSTOM, RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert based.commit("more context").returncode == 0
+    made = based.run("checkpoint", "--log", str(based.log))
+    assert made.returncode == 0 and anchor.is_file(), made.stderr  # the anchor by default
+    assert based.run("verify", "--log", str(based.log)).returncode == 0
+    # the writer cuts the log and removes every checkpoint within his reach
+    based.log.write_bytes(old_log)
+    checkpoint_path(based.log).unlink()
+    based.git("update-ref", "-d", f"refs/notes/{CHECKPOINTS_REF}", check=False)
+    out = based.run("verify", "--log", str(based.log), "--format", "json")
+    report = json.loads(out.stdout)
+    assert out.returncode == 1 and not report["ok"], out.stdout
+    assert {f["code"] for f in report["findings"]} == {"truncated"}, report["findings"]
+    with_anchor = cfg.read_text()
+    cfg.write_text(with_anchor.replace(f"ledger: {{anchor: {anchor}}}\n", ""))
+    assert based.run("verify", "--log", str(based.log)).returncode == 0  # the anchor caught it
+    cfg.write_text(with_anchor)
+    anchor.unlink()  # and the anchor itself gone: a failure, not a skip
+    gone = based.run("verify", "--log", str(based.log))
+    assert gone.returncode == 1 and "ledger.anchor" in gone.stderr, gone.stdout + gone.stderr
