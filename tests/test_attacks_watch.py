@@ -146,19 +146,26 @@ def test_attack7_files_leaving_coverage_on_reload_are_recorded(
     assert "coverage.globs_removed" in {c["kind"] for c in settings[-1]["changes"]}
 
 
-def test_attack7_a_file_moved_out_of_the_tree_left_coverage(
-    tree: Path, tmp_path_factory: pytest.TempPathFactory, channel: Collect
+@pytest.mark.parametrize("where", ["beside", "outside"])
+def test_attack7_a_file_moved_out_of_coverage_left_it(
+    tree: Path, tmp_path_factory: pytest.TempPathFactory, channel: Collect, where: str
 ) -> None:
     daemon = make_daemon(tree, alerts=AlertDispatcher([channel]), policy=PROTECTED)
     daemon.start()
+    outside = tmp_path_factory.mktemp("outside") / "a.yaml"
     try:
         settle(daemon)
-        os.rename(tree / A, tree / "recognizers" / "a.yaml.off")  # no glob covers it
+        if where == "beside":
+            os.rename(tree / A, tree / "recognizers" / "a.yaml.off")  # no glob covers it
+        else:
+            os.rename(tree / A, outside)  # inotify reports a deletion: same record, no target
         settle(daemon)
     finally:
         daemon.stop()
     rec = file_records(daemon.options.log_path, A)[-1]
-    assert rec["extra"]["moved_to"] == "recognizers/a.yaml.off"
+    if where == "beside":
+        assert rec["extra"]["moved_to"] == "recognizers/a.yaml.off"
+    assert rec["extra"]["coverage"] == "left"
     kinds = {c["kind"] for c in rec["changes"]}
     assert "coverage.file_left" in kinds and kinds & {"file.removed", "recognizer.removed"}
     assert rec["policy"]["violations"]

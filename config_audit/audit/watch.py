@@ -230,8 +230,12 @@ class WatchDaemon:
             seen = observe(path, root.directory)
             if taken.coalesced:
                 extra["versions_coalesced"] = taken.coalesced
-            if seen.kind == "missing" and taken.moved_to and self.state.files.get(display):
-                result = record_file_left(self, display, extra, moved_to=taken.moved_to)
+            if seen.kind == "missing" and display in self.state.files:
+                # Deleted, renamed to where no glob covers, or moved out of the tree (inotify
+                # reports that as a deletion): the file left the watch, and Presidio's path.
+                result = record_file_left(
+                    self, display, extra, removed=True, moved_to=taken.moved_to
+                )
             elif self.state.changed(display, seen):
                 result = self.audit_seen(root, path, seen, extra)
             elif taken.coalesced:

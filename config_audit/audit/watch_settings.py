@@ -112,7 +112,7 @@ def reload_settings(daemon: WatchDaemon) -> None:
     running, daemon.auditor.policy = daemon.auditor.policy, policy_before
     try:
         for display in left:
-            record_file_left(daemon, display, {"detected_by": "reload"})
+            record_file_left(daemon, display, {"detected_by": "reload"}, removed=False)
     finally:
         daemon.auditor.policy = running
     daemon.watcher = daemon.make_watcher()
@@ -129,10 +129,16 @@ def known_paths(daemon: WatchDaemon) -> list[str]:
 
 
 def record_file_left(
-    daemon: WatchDaemon, display: str, extra: Mapping[str, Any], *, moved_to: str | None = None
+    daemon: WatchDaemon,
+    display: str,
+    extra: Mapping[str, Any],
+    *,
+    removed: bool,
+    moved_to: str | None = None,
 ) -> AuditResult:
     """A file no longer watched: what it held is no longer vouched for, so every entity it
-    served is weakened (`coverage.file_left`), judged by the policy in force, and alerted."""
+    served is weakened (`coverage.file_left`), judged by the policy in force, and alerted.
+    `removed`: gone from its path too (not only from the globs), so also a removal."""
     with daemon.lock:
         before = daemon.state.content(display)
         now = datetime.now(UTC)
@@ -148,7 +154,7 @@ def record_file_left(
         )
         auditor = daemon.auditor
         judged = auditor.audit(event, write=False)
-        changes = left_coverage(judged.changes, display, keep_removal=moved_to is not None)
+        changes = left_coverage(judged.changes, display, keep_removal=removed)
         violations = auditor.policy.check(changes, author=event.author, path=display)
         result = auditor.record(replace(judged, changes=changes, violations=tuple(violations)))
         daemon.state.forget(display)
