@@ -191,6 +191,8 @@ def test_attack14_new_files_behind_a_swapped_directory_are_escapes(
         sub.symlink_to(elsewhere, target_is_directory=True)
         settle(daemon)
         (elsewhere / "new.yaml").write_text(recognizer(0.1))  # no event reaches us
+        (elsewhere / "deep").mkdir()  # bounded: outside the tree, one level is listed
+        (elsewhere / "deep" / "z.yaml").write_text(recognizer(0.1))
         assert daemon.reconcile({"detected_by": "full-scan"}) >= 1
     finally:
         daemon.stop()
@@ -198,5 +200,6 @@ def test_attack14_new_files_behind_a_swapped_directory_are_escapes(
     assert new and new[-1]["after_sha256"] is None, new
     assert "outside the watched tree" in new[-1]["validation"]["findings"][0]["message"]
     assert new[-1]["extra"] == {"detected_by": "full-scan"}
+    assert not file_records(daemon.options.log_path, "recognizers/sub/deep/z.yaml")
     escapes = [a for a in channel.alerts if a.kind == "symlink-escape"]  # type: ignore[attr-defined]
     assert any(a.path == "recognizers/sub/new.yaml" for a in escapes)  # type: ignore[attr-defined]

@@ -69,17 +69,22 @@ class WatchRoot:
         """Every matching path under the root, symlinks included. A linked directory is listed
         through (names only: `observe` never reads what lies outside the tree), so a file that
         appears behind a watched directory swapped for a link is found by the next full scan
-        and recorded as an escape (issue 11, attack 14), not left unwatched for ever."""
+        and recorded as an escape (issue 11, attack 14), not left unwatched for ever. Outside
+        the tree only the link's own directory is listed (bounded)."""
         seen_dirs: set[tuple[int, int]] = set()
+        tree = os.path.realpath(self.directory)
         for top, dirs, files in os.walk(self.directory, followlinks=True):
-            if not self.recursive:
+            links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
+            if not self.recursive or not Path(os.path.realpath(top)).is_relative_to(tree):
+                # Behind a link out of the tree: its names, one level, no deeper (a link to
+                # `/` must not make every full scan walk the whole filesystem).
                 dirs.clear()
             dirs[:] = [
                 d
                 for d in dirs
                 if d != ".git" and not is_swap_internal(d) and _first_visit(top, d, seen_dirs)
             ]
-            for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            for name in files + links:
                 full = Path(top) / name
                 if self.relative(full) is not None:
                     yield full
