@@ -193,6 +193,7 @@ class ChangeKind(enum.StrEnum):
     ENGINE_SETTING_CHANGED = "engine.setting_changed"
     DETECTION_REGRESSION = "detection.regression"  # a sample no longer found
     COVERAGE_ENTITY_LOST = "coverage.entity_lost"  # a language lost an entity the others have
+    COVERAGE_FILE_LEFT = "coverage.file_left"  # the watcher no longer sees a file it audited
     NLP_MAPPING_ADDED = "nlp.mapping_added"
     NLP_MAPPING_REMOVED = "nlp.mapping_removed"
     NLP_MAPPING_RETARGETED = "nlp.mapping_retargeted"
@@ -215,10 +216,12 @@ class ChangeKind(enum.StrEnum):
     POLICY_SCORE_FLOOR_CHANGED = "policy.score_floor_changed"
     POLICY_ROLES_CHANGED = "policy.roles_changed"
     POLICY_DIRECTORY_CHANGED = "policy.directory_changed"
+    POLICY_POLICY_OWNERS_ADDED = "policy.policy_owners_added"
     COVERAGE_GLOBS_ADDED = "coverage.globs_added"
     COVERAGE_GLOBS_REMOVED = "coverage.globs_removed"
     COVERAGE_SAMPLES_CHANGED = "coverage.samples_changed"
     COVERAGE_FORMATS_CHANGED = "coverage.formats_changed"
+    COVERAGE_DEPLOYED_CHANGED = "coverage.deployed_changed"
     RECORDS_DENY_LIST_HASHING_CHANGED = "records.deny_list_hashing_changed"
     WAIVERS_ACCEPTANCE_ADDED = "waivers.acceptance_added"
     WAIVERS_ACCEPTANCE_REMOVED = "waivers.acceptance_removed"
@@ -232,6 +235,7 @@ class ChangeKind(enum.StrEnum):
     TRUST_ENTRIES_ADDED = "trust.entries_added"
     TRUST_ENTRIES_REMOVED = "trust.entries_removed"
     TRUST_PATH_CHANGED = "trust.path_changed"
+    TRUST_ANCHOR_CHANGED = "trust.anchor_changed"
     ATTRIBUTES_CHANGED = "attributes.changed"  # .gitattributes lines on audited paths
 
 

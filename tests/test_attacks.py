@@ -541,3 +541,134 @@ def test_random_sequences_never_leave_a_weakening_that_ci_passes(based: Repo, se
     out, data = ci(based, "--base", "base", "--require-hook-record")
     assert out.returncode == 1, out.stdout
     assert "CA501" in codes(data) or "CA005" in codes(data)
+
+
+# -- the `policy_owners` role: who may loosen the policy itself -----------------------------
+
+
+def _repo_with_policy_owners(tmp_path: Path, policy_owners: str | None) -> Repo:
+    repo = make_repo(tmp_path, mode="owner")  # claimed identity suffices: the role is the test
+    if policy_owners is not None:
+        cfg = repo.path / ".config-audit.yaml"
+        extra = f"  min_score: 0.3\n  policy_owners: [{policy_owners}]\n"
+        cfg.write_text(cfg.read_text().replace("  min_score: 0.3\n", extra))
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("policy_owners", "who", "blocked"),
+    [
+        (None, "alice", False),  # default: the owners of what is protected, as before
+        (None, "bob", True),
+        ("bob", "alice", True),  # an entity owner who is not a policy owner
+        ("bob", "bob", False),
+    ],
+)
+def test_policy_owners_alone_may_loosen_the_policy(
+    tmp_path: Path, policy_owners: str | None, who: str, blocked: bool
+) -> None:
+    repo = _repo_with_policy_owners(tmp_path, policy_owners)
+    cfg = repo.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace("min_score: 0.3", "min_score: 0.1"))
+    done = repo.commit("lower the floor", author=who)
+    assert (done.returncode != 0) == blocked, done.stderr
+    if blocked:
+        assert "CA501" in done.stderr
+        assert repo.commit("lower the floor", author=who, extra=("--no-verify",)).returncode == 0
+    out, data = ci(repo, "--base", "base")
+    assert out.returncode == (1 if blocked else 0), out.stdout
+    assert "policy.score_floor_changed" in kinds(data)
+
+
+def test_granting_policy_ownership_needs_the_policy_owners(tmp_path: Path) -> None:
+    repo = _repo_with_policy_owners(tmp_path, "alice")
+    cfg = repo.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace("policy_owners: [alice]", "policy_owners: [alice, bob]"))
+    assert repo.commit("me too", author="bob", extra=("--no-verify",)).returncode == 0
+    out, data = ci(repo, "--base", "base")
+    assert out.returncode == 1 and "policy.policy_owners_added" in kinds(data)
+
+
+# -- `deployed:` the paths Presidio reads --------------------------------------------------
+
+DRAFT = "recognizers/drafts/next.yaml"
+
+
+@pytest.fixture
+def deploying(tmp_path: Path) -> Repo:
+    """Only custom.yaml is deployed; a draft of a protected recognizer sits beside it."""
+    repo = make_repo(tmp_path)
+    cfg = repo.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text() + "deployed: [recognizers/custom.yaml]\n")
+    repo.write(DRAFT, RECOGNIZERS)
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    return repo
+
+
+def test_renaming_a_draft_is_no_removal(deploying: Repo) -> None:
+    deploying.git("mv", DRAFT, "recognizers/drafts/Later.yaml")
+    done = bob_commits(deploying, "rename the draft", verify=True)
+    assert done.returncode == 0, done.stderr
+    out, data = ci(deploying, "--base", "base", "--require-hook-record")
+    assert out.returncode == 0, out.stdout
+    assert "file.removed" not in kinds(data)
+
+
+@pytest.mark.parametrize("target", ["recognizers/other.yaml", "recognizers/Custom.yaml"])
+def test_renaming_a_deployed_file_named_in_deployed_removes_it(
+    deploying: Repo, target: str
+) -> None:
+    deploying.git("mv", CUSTOM, target)
+    blocked = bob_commits(deploying, "reorganise", verify=True)
+    assert blocked.returncode != 0 and "CA502" in blocked.stderr, blocked.stderr
+    assert bob_commits(deploying, "reorganise", verify=False).returncode == 0
+    out, data = ci(deploying, "--base", "base")
+    assert out.returncode == 1 and "file.removed" in kinds(data)
+
+
+def test_narrowing_deployed_needs_an_owner(deploying: Repo) -> None:
+    cfg = deploying.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text().replace("deployed: [recognizers/custom.yaml]", "deployed: []"))
+    deploying.git("mv", CUSTOM, "recognizers/other.yaml")  # now "not deployed": no removal
+    assert bob_commits(deploying, "nothing is deployed", verify=False).returncode == 0
+    out, data = ci(deploying, "--base", "base")
+    assert out.returncode == 1 and "file.removed" in kinds(data)  # the base's deployed decides
+    assert "coverage.deployed_changed" in kinds(data)
+
+
+# -- the external checkpoint anchor (`ledger.anchor`) -------------------------------------
+
+
+def test_a_log_shorter_than_the_external_anchor_is_a_finding(based: Repo, tmp_path: Path) -> None:
+    from config_audit.audit.publish import CHECKPOINTS_REF
+    from config_audit.ledger.checkpoint import checkpoint_path
+
+    anchor = tmp_path / "worm" / "anchor.txt"
+    anchor.parent.mkdir()
+    cfg = based.path / ".config-audit.yaml"
+    cfg.write_text(cfg.read_text() + f"ledger: {{anchor: {anchor}}}\n")
+    assert based.commit("anchor the log elsewhere").returncode == 0
+    old_log = based.log.read_bytes()
+    based.write(CUSTOM, RECOGNIZERS.replace("[employee]", "[employee, staff]"))
+    assert based.commit("more context").returncode == 0
+    made = based.run("checkpoint", "--log", str(based.log))
+    assert made.returncode == 0 and anchor.is_file(), made.stderr  # the anchor by default
+    assert based.run("verify", "--log", str(based.log)).returncode == 0
+    # the writer cuts the log and removes every checkpoint within his reach
+    based.log.write_bytes(old_log)
+    checkpoint_path(based.log).unlink()
+    based.git("update-ref", "-d", f"refs/notes/{CHECKPOINTS_REF}", check=False)
+    out = based.run("verify", "--log", str(based.log), "--format", "json")
+    report = json.loads(out.stdout)
+    assert out.returncode == 1 and not report["ok"], out.stdout
+    assert {f["code"] for f in report["findings"]} == {"truncated"}, report["findings"]
+    with_anchor = cfg.read_text()
+    cfg.write_text(with_anchor.replace(f"ledger: {{anchor: {anchor}}}\n", ""))
+    assert based.run("verify", "--log", str(based.log)).returncode == 0  # the anchor caught it
+    cfg.write_text(with_anchor)
+    anchor.unlink()  # and the anchor itself gone: a failure, not a skip
+    gone = based.run("verify", "--log", str(based.log))
+    assert gone.returncode == 1 and "ledger.anchor" in gone.stderr, gone.stdout + gone.stderr

@@ -26,6 +26,7 @@ KINDS = frozenset(
         "verify-failure",
         "access-review",  # a review item that needs someone now (key expiring, user removed)
         "throttled",
+        "versions-coalesced",  # the watcher counted versions it could not audit one by one
     }
 )
 SEVERITIES = ("info", "warning", "critical")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import posixpath
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from config_audit.audit.git_evidence import commit_requested_signing, sequencer_evidence
 from config_audit.audit.git_settings import policy_in_force, settings_changes, settings_event
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import GitError
@@ -49,6 +48,13 @@ class RepoGlobs(list[str]):
     """Recognizer globs relative to the repository root, minus the samples file."""
 
     excluded: frozenset[str] = frozenset()
+    deployed: tuple[str, ...] | None = None  # None: every audited file is deployed
+
+
+def deployed(path: str, globs: Sequence[str]) -> bool:
+    """Whether Presidio reads `path` (the settings' `deployed:`, default every audited file)."""
+    named = getattr(globs, "deployed", None)
+    return named is None or any_glob_matches(path, named)
 
 
 def repo_globs(auditor: Auditor, top: Path) -> RepoGlobs:
@@ -59,6 +65,8 @@ def repo_globs(auditor: Auditor, top: Path) -> RepoGlobs:
     samples = gitrepo.repo_relative(settings.samples_path, top) if settings.samples_path else None
     if samples is not None:
         globs.excluded = frozenset({samples})
+    if settings.deployed is not None:
+        globs.deployed = tuple(g if prefix == "." else f"{prefix}/{g}" for g in settings.deployed)
     return globs
 
 
@@ -154,7 +162,14 @@ def events_for(
         if errors:
             extra["unauditable"] = errors
         event = ChangeEvent(ch.path, before, after, source, repository, commit, author, extra)
-        if ch.status == "R" and ch.old_path and before is not None and after is not None:
+        renamed = ch.status == "R" and ch.old_path and before is not None and after is not None
+        if renamed and ch.old_path and not deployed(ch.old_path, globs):
+            # A draft moved: nothing Presidio reads is gone. Where it lands deployed, it is new.
+            if deployed(ch.path, globs):
+                event = replace(event, before=None)
+            events.append(event)
+            continue
+        if renamed and ch.old_path:
             # Presidio reads the file at its path: a rename (a case change too) removes the
             # deployed file, and the new path is a file of its own (the loader falls back to
             # its defaults where the old one was configured).
@@ -218,49 +233,6 @@ def _judged(auditor: Auditor, event: ChangeEvent) -> AuditResult:
     audit = auditor.audit_policy if event.extra.get("settings_file") else auditor.audit
     result = audit(event, write=False)
     return audit(event) if result.blocked else result
-
-
-def commit_requested_signing(ppid: int | None = None) -> bool:
-    """Was `git commit` run with -S / --gpg-sign? (The hook's parent is git; Linux /proc.)"""
-    try:
-        raw = Path(f"/proc/{ppid or os.getppid()}/cmdline").read_bytes()
-    except OSError:
-        return False
-    args = raw.split(b"\0")
-    if b"--no-gpg-sign" in args:
-        return False
-    return any(a == b"-S" or a.startswith((b"-S", b"--gpg-sign")) for a in args[1:])
-
-
-REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
-
-
-def sequencer_evidence(commit: str, parents: Sequence[str], top: Path) -> str:
-    """`cherry-pick` or `revert` only when git's own state proves it (CHERRY_PICK_HEAD,
-    REVERT_HEAD or the sequencer directory during post-commit; for a lone revert, which git
-    leaves no file for, a commit that is exactly the inverse of the one it names), never from
-    GIT_REFLOG_ACTION alone (`GIT_REFLOG_ACTION=cherry-pick git commit --no-verify`)."""
-    step = precommit.sequencer_step(gitrepo.reflog_subject("HEAD", cwd=top))
-    if step == NOT_RUN:
-        return NOT_RUN
-    state = gitrepo.sequencer_state(cwd=top)
-    if "sequencer" in state or step.upper().replace("-", "_") + "_HEAD" in state:
-        return step
-    named = REVERTS.search(gitrepo.commit_message(commit, cwd=top))
-    if step == "revert" and named and len(parents) == 1:
-        undone = named.group(1)
-        try:
-            mine = gitrepo.commit_changes(commit, parent=parents[0], cwd=top)
-            inverse = gitrepo.commit_changes(f"{undone}^", parent=undone, cwd=top)
-        except GitError:  # names no commit of this repository (or a root commit)
-            return NOT_RUN
-        if mine and {_key(c) for c in mine} == {_key(c) for c in inverse}:
-            return step
-    return NOT_RUN
-
-
-def _key(change: FileChange) -> tuple[str | None, str | None, str, str]:
-    return (change.old_path, change.new_path, change.old_blob, change.new_blob)
 
 
 @dataclass

@@ -8,7 +8,6 @@ was not watching shows up in the log as a gap.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -22,12 +21,16 @@ from typing import Any
 from config_audit.alerts.alert import Alert
 from config_audit.alerts.dispatch import AlertDispatcher, Record, record_ref
 from config_audit.alerts.rules import AlertRules, AlertSink
-from config_audit.audit.pipeline import Auditor, policy_beside
-from config_audit.errors import ConfigAuditError, UsageError
+from config_audit.audit.pipeline import Auditor
+from config_audit.audit.watch_settings import (
+    audit_settings_file,
+    record_file_left,
+    reload_settings,
+)
+from config_audit.errors import UsageError
 from config_audit.git.match import find_commit_with_content
 from config_audit.model import Assurance, AuditResult, ChangeEvent, Finding, Severity
-from config_audit.policy.diff import settings_of
-from config_audit.settings import Settings, load_settings
+from config_audit.settings import Settings
 from config_audit.times import format_time
 from config_audit.watch.observer import Watcher
 from config_audit.watch.state import (
@@ -38,12 +41,9 @@ from config_audit.watch.state import (
     file_identity,
     host_evidence,
     observe,
-    roots_for,
 )
 
 logger = logging.getLogger(__name__)
-# The settings file's entry in the watch state: not a path any root could yield.
-SETTINGS_KEY_PREFIX = "settings:"
 
 
 class WatchDaemon:
@@ -72,11 +72,11 @@ class WatchDaemon:
         self.fixed_paths = fixed_paths  # PATHs given: a reload keeps them
         self.lock = threading.RLock()
         self.batch = False
-        self.watcher = self._make_watcher()
+        self.watcher = self.make_watcher()
         self.recorded = 0
         self.settings_seen = file_identity(self.settings.config_path)
 
-    def _make_watcher(self) -> Watcher:
+    def make_watcher(self) -> Watcher:
         excluded = [self.options.state_dir, self.options.log_path]
         return Watcher(
             self.roots,
@@ -172,7 +172,7 @@ class WatchDaemon:
 
     def expand_dir(self, root: WatchRoot, directory: Path) -> Iterator[Path]:
         """Matching files now under `directory`, and known files that were under it."""
-        if directory.is_dir() and not directory.is_symlink():
+        if directory.is_dir():  # a link too: what it leads to is listed, never read outside
             sub = replace(root, directory=directory)
             for found in sub.walk():
                 if root.relative(found) is not None:
@@ -213,40 +213,71 @@ class WatchDaemon:
     def process(
         self, root: WatchRoot, path: Path, *, extra: Mapping[str, Any] | None = None
     ) -> AuditResult | None:
-        """Read `path` now; if it differs from what we last saw, audit, record, alert."""
+        """Audit, in order, every version captured since the last look (closed after a write,
+        renamed into place) and then what `path` holds now; each that differs from what we
+        last saw is recorded and alerted. Versions past the cap are counted in a note."""
         with self.lock:
             display = root.display(path)
+            taken = self.watcher.versions.take((root, path))
+            extra = dict(extra or {"detected_by": "event"})
+            result = None
+            for version in taken.versions:
+                if self.state.changed(display, version):
+                    captured = {**extra, "detected_by": "closed-version"}
+                    result = self.audit_seen(root, path, version, captured)
             seen = observe(path, root.directory)
-            if not self.state.changed(display, seen):
-                return None
-            now = datetime.now(UTC)
-            before = self.state.content(display)
-            author = host_evidence(seen.owner_uid, now)
-            if seen.kind == "file":
-                assert seen.data is not None
-                match = find_commit_with_content(path, seen.data)
-                if match:
-                    author = replace(author, assurance=Assurance.GIT_COMMIT_MATCH, **match)
-            event = ChangeEvent(
-                path=display,
-                before=before,
-                after=seen.data,
-                source="watcher",
-                commit=author.commit,
-                author=author,
-                extra=dict(extra or {"detected_by": "event"}),
-                time=now,
-            )
-            result = self.audit(event, seen)
-            if seen.kind == "file":
-                self.state.remember(display, seen, save=not self.batch)
-            elif seen.kind == "missing":
-                self.state.forget(display)
-            else:
-                self.state.note_problem(display, seen)
-            self.recorded += 1
-            self.raise_alerts(result, seen)
+            if taken.coalesced:
+                extra["versions_coalesced"] = taken.coalesced
+            if seen.kind == "missing" and display in self.state.files:
+                # Deleted, renamed to where no glob covers, or moved out of the tree (inotify
+                # reports that as a deletion): the file left the watch, and Presidio's path.
+                result = record_file_left(
+                    self, display, extra, removed=True, moved_to=taken.moved_to
+                )
+            elif self.state.changed(display, seen):
+                result = self.audit_seen(root, path, seen, extra)
+            elif taken.coalesced:
+                result = None
+                self.append("watcher", {**extra, "path": display}, datetime.now(UTC))
+            if taken.coalesced:
+                summary = f"{taken.coalesced} versions of {display} coalesced (not audited singly)"
+                record = result.record if result else None
+                self.alert("versions-coalesced", "warning", summary, display, record)
             return result
+
+    def audit_seen(
+        self, root: WatchRoot, path: Path, seen: Observation, extra: Mapping[str, Any]
+    ) -> AuditResult:
+        """Audit one observed version of `path` against the last-known one; remember it."""
+        display = root.display(path)
+        now = datetime.now(UTC)
+        before = self.state.content(display)
+        author = host_evidence(seen.owner_uid, now)
+        if seen.kind == "file":
+            assert seen.data is not None
+            match = find_commit_with_content(path, seen.data)
+            if match:
+                author = replace(author, assurance=Assurance.GIT_COMMIT_MATCH, **match)
+        event = ChangeEvent(
+            path=display,
+            before=before,
+            after=seen.data,
+            source="watcher",
+            commit=author.commit,
+            author=author,
+            extra=dict(extra),
+            time=now,
+        )
+        result = self.audit(event, seen)
+        if seen.kind == "file":
+            self.state.remember(display, seen, save=not self.batch)
+        elif seen.kind == "missing":
+            self.state.forget(display)
+        else:
+            self.state.note_problem(display, seen)
+        self.recorded += 1
+        self.raise_alerts(result, seen)
+        return result
 
     def audit(self, event: ChangeEvent, seen: Observation) -> AuditResult:
         if seen.kind in ("file", "missing"):
@@ -277,47 +308,8 @@ class WatchDaemon:
     # -- the settings file: trust material, audited like a recognizer file ---------------------
 
     def audit_settings(self, extra: Mapping[str, Any]) -> AuditResult | None:
-        """Record a change of the settings file since it was last audited, judged by the policy
-        of the version last audited (never by the one it brings), and alert on it."""
-        path = self.settings.config_path
-        if path is None:
-            return None
-        key = SETTINGS_KEY_PREFIX + str(path)
-        with self.lock:
-            seen = observe(path, path.parent)
-            if seen.kind not in ("file", "missing") or not self.state.changed(key, seen):
-                return None
-            before = self.state.content(key)
-            if before is None and extra.get("detected_by") == "baseline":
-                self.state.remember(key, seen)  # the first version is the trust root
-                return None
-            now = datetime.now(UTC)
-            event = ChangeEvent(
-                path=os.path.relpath(path, self.settings.root),
-                before=before,
-                after=seen.data,
-                source="watcher",
-                author=host_evidence(seen.owner_uid, now),
-                extra={**extra, "settings_file": True},
-                time=now,
-            )
-            in_force = self.auditor.policy
-            if before is not None:
-                # A last audited version that does not load: judge by the running policy.
-                with contextlib.suppress(ConfigAuditError):
-                    in_force = policy_beside(self.settings, settings_of(before)[0].policy)
-            running, self.auditor.policy = self.auditor.policy, in_force
-            try:
-                result = self.auditor.audit_policy(event)
-            finally:
-                self.auditor.policy = running
-            if seen.kind == "file":
-                self.state.remember(key, seen)
-            else:
-                self.state.forget(key)
-            self.recorded += 1
-            self.raise_alerts(result, seen)
-            return result
+        """Record a change of the settings file since it was last audited (watch_settings)."""
+        return audit_settings_file(self, extra)
 
     # -- the main loop -----------------------------------------------------------------------
 
@@ -341,33 +333,5 @@ class WatchDaemon:
             self.check_observer()
 
     def reload(self) -> None:
-        """SIGHUP or an edit of the settings file: record and judge the change (by the policy
-        before it), then re-read it; policy, globs, intervals and alert channels apply now."""
-        self.settings_seen = file_identity(self.settings.config_path)
-        self.audit_settings({"detected_by": "reload"})
-        try:
-            settings = load_settings(self.settings.config_path)
-            options = WatchOptions.from_settings(settings, os.environ)
-            alerts = AlertDispatcher.from_settings(settings.alerts)
-        except UsageError as exc:
-            logger.error("reload failed, keeping the running configuration: %s", exc.diagnostics())
-            return
-        if (options.state_dir, options.log_path) != (self.options.state_dir, self.options.log_path):
-            logger.warning("state_dir and log changes take effect at the next start")
-            options = replace(
-                options, state_dir=self.options.state_dir, log_path=self.options.log_path
-            )
-        self.watcher.stop()
-        self.sink.close()
-        self.settings, self.options = settings, options
-        burst = self.sink.burst  # a flood in progress is not forgotten by a reload
-        self.sink = AlertSink(AlertRules.from_settings(settings.alerts, settings.policy), alerts)
-        self.sink.burst, burst.rules = burst, self.sink.rules
-        self.auditor.settings = settings
-        self.auditor.policy = policy_beside(settings)
-        if not self.fixed_paths:
-            self.roots = roots_for(settings, ())
-        self.watcher = self._make_watcher()
-        self.watcher.start()
-        self.reconcile({"detected_by": "reload-scan"})
-        logger.info("configuration reloaded")
+        """SIGHUP or an edit of the settings file: audited, then applied (watch_settings)."""
+        reload_settings(self)

@@ -20,7 +20,8 @@ from config_audit.ledger.treehead import refresh_checkpoint
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also write the checkpoint here (somewhere the log's writer cannot rewrite).",
+    help="Also write the checkpoint here (somewhere the log's writer cannot rewrite; "
+    "default: the 'ledger.anchor' setting, if any).",
 )
 @click.option(
     "--force",
@@ -46,6 +47,7 @@ def checkpoint(
     log = one_log(settings, log_paths, "checkpoint")
     signer = load_signer(path=settings.signing_key_path, environ=os.environ)
     text = refresh_checkpoint(log, signer, force=force)
+    out = out or settings.anchor_path
     if out is not None:
         write_atomically(out, text)
     click.echo(text, nl=False)

@@ -114,6 +114,7 @@ def verify(
             require_checkpoint,
             output_format,
             remote_url if remote_url else use_remote,
+            anchor=settings.anchor_path if len(logs) == 1 else None,
         )
         out = {**report.to_dict(), "warnings": warnings}
         if remote is not None:
@@ -142,10 +143,12 @@ def _verify_one(
     require_checkpoint: bool,
     output_format: str,
     remote_wanted: str | bool,
+    *,
+    anchor: Path | None = None,
 ) -> tuple[VerifyReport, RemoteCheck | None, list[str]]:
-    """One log against its checkpoint (given, else beside it) and against the newest one
-    published in the notes ref: an older checkpoint restored beside a cut log, or none at
-    all, no longer hides the cut."""
+    """One log against its checkpoint (given, else beside it), against the newest one
+    published in the notes ref and against the external anchor (`ledger.anchor`): an older
+    checkpoint restored beside a cut log, or none at all, no longer hides the cut."""
     if not log.is_file():
         raise UsageError(f"{log}: no record log", advice="check --log or the 'log' setting")
     cp_file = checkpoint_file
@@ -177,7 +180,27 @@ def _verify_one(
         against, _ = _verify_archived(settings, log, archives, trusted, published, False)
         findings = tuple(dict.fromkeys(report.findings + against.findings))
         report = dataclasses.replace(report, findings=findings, checkpoint_size=published.size)
+    if anchor is not None:
+        anchored = read_anchor(anchor, trusted)
+        against, _ = _verify_archived(settings, log, archives, trusted, anchored, False)
+        findings = tuple(dict.fromkeys(report.findings + against.findings))
+        size = max(report.checkpoint_size or 0, anchored.size)
+        report = dataclasses.replace(report, findings=findings, checkpoint_size=size)
     return report, remote, warnings
+
+
+def read_anchor(anchor: Path, trusted: TrustedKeys) -> Checkpoint:
+    """The checkpoint kept where the log's writer cannot rewrite it. Configured but missing or
+    unsigned is a failure, never a skip: deleting it is how a cut would be hidden."""
+    try:
+        text = anchor.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerificationError(
+            f"{anchor}: the external checkpoint anchor (ledger.anchor) cannot be read: {exc}",
+            advice="restore it from where it is kept, or write one with "
+            "`config-audit checkpoint` (which updates the anchor)",
+        ) from None
+    return verify_checkpoint(text, trusted)
 
 
 def newest_published(log: Path, segments: list[Path], trusted: TrustedKeys) -> Checkpoint | None:

@@ -14,7 +14,8 @@ import click
 from config_audit.alerts.dispatch import AlertDispatcher
 from config_audit.audit.watch import WatchDaemon
 from config_audit.commands.common import config_option, settings_from
-from config_audit.watch.state import InstanceLock, WatchOptions, WatchState, roots_for
+from config_audit.watch.lock import InstanceLock
+from config_audit.watch.state import WatchOptions, WatchState, roots_for
 
 logger = logging.getLogger("config_audit.audit.watch")
 

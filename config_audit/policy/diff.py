@@ -139,6 +139,17 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                 )
             )
     out += _access_changes(old_raw, new_raw, everything)
+    gained = new.policy_owners() - old.policy_owners()
+    if gained:  # more people may now loosen everything the policy protects
+        out.append(
+            Change(
+                "policy.policy_owners_added",
+                W,
+                POLICY,
+                f"{sorted(gained)} may now change the policy",
+                everything,
+            )
+        )
     return out
 
 
@@ -236,6 +247,25 @@ def diff_coverage(
                     str(raw_b.get(key)),
                 )
             )
+    if before.deployed != after.deployed:
+        # Fewer deployed paths: renaming what Presidio reads would no longer count as removal.
+        wider = after.deployed is None or (
+            before.deployed is not None and set(before.deployed) <= set(after.deployed)
+        )
+        out.append(
+            Change(
+                "coverage.deployed_changed",
+                S if wider else W,
+                POLICY,
+                f"deployed paths {before.deployed or 'every audited file'} -> "
+                f"{after.deployed or 'every audited file'}",
+                () if wider else everything,
+            )
+        )
+    if raw_a and (raw_a.get("ledger") or {}).get("anchor") != (raw_b.get("ledger") or {}).get(
+        "anchor"
+    ):  # where `verify` finds the checkpoint the writer cannot rewrite
+        out.append(Change("trust.anchor_changed", W, POLICY, "ledger.anchor changed", everything))
     if before.hash_deny_list != after.hash_deny_list:
         out.append(
             Change(

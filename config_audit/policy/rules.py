@@ -16,6 +16,8 @@ Pure. Rules are small objects with one `check(change, context)` method; `Policy`
       min_score: 0.3
       directory: {scim: identity/scim.json, codeowners: CODEOWNERS}   # see policy.directory
       roles: {...}                                                    # see policy.roles
+      policy_owners: [security]    # who may loosen the policy and trust material (default:
+                                   # the owners of the protected entities it touches)
 
 An unknown person or team is a configuration error (fail closed).
 """
@@ -46,8 +48,10 @@ POLICY_KEYS = frozenset(
         "min_score",
         "directory",
         "roles",
+        "policy_owners",
     }
 )
+POLICY_RECOGNIZER = "(policy)"  # the settings file's changes stand where a recognizer would
 
 
 @dataclass(frozen=True)
@@ -122,13 +126,19 @@ class WeakeningProtected:
     protected: frozenset[str]
     mode: str
     directory: Directory
+    # `policy_owners`: loosening the policy or trust material needs one of them instead of an
+    # owner of the entities it touches (None: those owners, as before the role existed).
+    policy_owners: frozenset[str] | None = None
 
     def check(self, change: Change, context: Context) -> list[Finding]:
         if change.impact is not Impact.WEAKENS or not _protected(change, self.protected):
             return []
         if self.mode == "allow":
             return []
-        owners = self.directory.owners_at(change, context.path)
+        if change.recognizer == POLICY_RECOGNIZER and self.policy_owners is not None:
+            owners = set(self.policy_owners)
+        else:
+            owners = self.directory.owners_at(change, context.path)
         claimed = {self.directory.person_of(i) for i in context.actor.identities} - {None}
         signer = context.actor.verified_signer
         signed_by = self.directory.person_of(signer) if signer else None
@@ -215,6 +225,15 @@ class Policy:
     directory: Directory = field(default_factory=lambda: Directory({}, {}, ()))
     roles: tuple[Role, ...] = ()
 
+    def policy_owners(self) -> frozenset[str]:
+        """Who may loosen the policy: `policy_owners`, else the owners of every protected
+        entity (the people a weakening of all of them would need before the role existed)."""
+        for rule in self.rules:
+            if isinstance(rule, WeakeningProtected) and rule.policy_owners is not None:
+                return rule.policy_owners
+        everything = Change("policy", Impact.WEAKENS, POLICY_RECOGNIZER, "", self.protected)
+        return frozenset(self.directory.owners_of(everything))
+
     @property
     def protected(self) -> tuple[str, ...]:
         """Every protected-entity pattern of the policy (what "everything" means)."""
@@ -262,20 +281,16 @@ def parse_policy(
                 advice="add them under policy.people",
             )
     teams = dict(identities.groups)
-    owners = []
-    for glob, names in _mapping(raw, "owners", where).items():
-        resolved: set[str] = set()
-        for name in names or []:
-            if name in teams:
-                resolved |= teams[name]
-            elif name in people:
-                resolved.add(name)
-            elif strict:
-                raise UsageError(
-                    f"{where}: owner '{name}' of '{glob}' is neither a person nor a team",
-                    advice="define it under policy.people or policy.teams",
-                )
-        owners.append((str(glob), frozenset(resolved)))
+    owners = [
+        (str(glob), _resolve(names, people, teams, f"owner of '{glob}'", where, strict))
+        for glob, names in _mapping(raw, "owners", where).items()
+    ]
+    policy_owners = None
+    if raw.get("policy_owners") is not None:
+        names = raw["policy_owners"]
+        if not isinstance(names, list):
+            raise UsageError(f"{where}: policy.policy_owners must be a list of people or teams")
+        policy_owners = _resolve(names, people, teams, "policy owner", where, strict)
     directory = Directory(people, teams, tuple(owners), identities)
     protected = frozenset(str(e) for e in raw.get("protected_entities") or [])
     mode = raw.get("weakening_protected", "owner-signed")
@@ -283,7 +298,7 @@ def parse_policy(
         raise UsageError(f"{where}: weakening_protected must be one of {list(WEAKENING_MODES)}")
     rules: list[Rule] = []
     if protected:
-        rules.append(WeakeningProtected(protected, str(mode), directory))
+        rules.append(WeakeningProtected(protected, str(mode), directory, policy_owners))
         if raw.get("forbid_removing_protected", True):
             rules.append(ForbidRemovingProtected(protected))
     if raw.get("min_score") is not None:
@@ -297,6 +312,29 @@ def parse_policy(
     if roles:
         rules.append(RolesRequired(roles, directory.person_of, identities.inactive))
     return Policy(tuple(rules), directory, roles)
+
+
+def _resolve(
+    names: Iterable[Any] | None,
+    people: Mapping[str, frozenset[str]],
+    teams: Mapping[str, frozenset[str]],
+    what: str,
+    where: str,
+    strict: bool,
+) -> frozenset[str]:
+    """People named directly or through their teams; an unknown name fails closed."""
+    resolved: set[str] = set()
+    for name in names or []:
+        if name in teams:
+            resolved |= teams[name]
+        elif name in people:
+            resolved.add(name)
+        elif strict:
+            raise UsageError(
+                f"{where}: {what}: '{name}' is neither a person nor a team",
+                advice="define it under policy.people or policy.teams",
+            )
+    return frozenset(resolved)
 
 
 def _mapping(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

@@ -39,6 +39,8 @@ KNOWN_KEYS = frozenset(
         "accept",
         "strict",
         "review",
+        "deployed",
+        "ledger",
     }
 )
 VALIDATION_KEYS = frozenset({"timeout_s"})
@@ -48,6 +50,7 @@ SECTION_KEYS = {
     # `remote:`'s own keys are checked where it is read (ledger/upload: credentials are refused
     # there with the AWS-chain advice).
     "retention": frozenset({"keep_days", "local_days", "remote"}),
+    "ledger": frozenset({"anchor"}),
 }
 
 
@@ -73,6 +76,10 @@ class Settings:
     waivers: Waivers = field(default_factory=Waivers)  # `findings:` severities, `accept:`
     strict: bool = False  # gates block on existing errors too, not only on introduced ones
     review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.access.model)
+    # The paths Presidio reads (globs like `recognizers`); None: every audited file where it is.
+    # Renaming a deployed file removes it; renaming another audited file (a draft) does not.
+    deployed: tuple[str, ...] | None = None
+    anchor_path: Path | None = None  # `ledger: {anchor: PATH}`: a checkpoint kept elsewhere
 
 
 VALIDATION_KEYS = frozenset({"timeout_s"})
@@ -174,6 +181,17 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
     hash_deny = raw.get("hash_deny_list", True)
     if not isinstance(hash_deny, bool):
         raise UsageError(f"{where}: 'hash_deny_list' must be true or false")
+    deployed = raw.get("deployed")
+    if deployed is not None and (
+        not isinstance(deployed, list)
+        or not all(isinstance(g, str) and g.strip() for g in deployed)
+    ):
+        raise UsageError(
+            f"{where}: 'deployed' must be a list of glob strings (paths Presidio reads)"
+        )
+    ledger = raw.get("ledger") or {}
+    if not isinstance(ledger, dict) or not isinstance(ledger.get("anchor", ""), str):
+        raise UsageError(f"{where}: 'ledger' must be a mapping; 'ledger.anchor' a path string")
     samples = opt_path("samples")
     if samples is None and (root / "recognizers" / "samples.yaml").is_file():
         samples = root / "recognizers" / "samples.yaml"
@@ -196,6 +214,8 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         waivers=parse_waivers(raw.get("findings"), raw.get("accept"), where=where),
         strict=strict,
         review=raw.get("review") or {},
+        deployed=tuple(deployed) if deployed is not None else None,
+        anchor_path=root / os.path.expanduser(ledger["anchor"]) if ledger.get("anchor") else None,
     )
 
 

@@ -20,7 +20,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from config_audit.errors import UsageError
-from config_audit.watch.state import WatchRoot, is_swap_internal
+from config_audit.watch.state import WatchRoot, is_swap_internal, observe
+from config_audit.watch.versions import VersionBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -144,15 +145,19 @@ class _Handler(FileSystemEventHandler):
         touch: Callable[[WatchRoot, Path], None],
         expand_dir: Callable[[WatchRoot, Path], Iterable[Path]],
         excluded: frozenset[Path],
+        versions: VersionBuffer | None = None,
     ) -> None:
         self.root = root
         self.touch = touch
         self.expand_dir = expand_dir
         self.excluded = excluded
+        self.versions = versions
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in _IGNORED:
             return
+        if not event.is_directory and event.event_type in ("closed", "moved"):
+            self.capture(event)
         raw = [event.src_path] + ([event.dest_path] if getattr(event, "dest_path", "") else [])
         for item in raw:
             path = Path(os.fsdecode(item))
@@ -179,6 +184,26 @@ class _Handler(FileSystemEventHandler):
                     if inner.parent == path.parent:
                         self.touch(self.root, inner)
 
+    def capture(self, event: FileSystemEvent) -> None:
+        """A version a reader could load now (closed after a write, or renamed into place):
+        read it at once, so a revert within the debounce window does not hide it."""
+        raw = event.dest_path if event.event_type == "moved" else event.src_path
+        path = Path(os.fsdecode(raw))
+        if self.versions is None or path in self.excluded:
+            return
+        if self.root.relative(path) is None:
+            src = Path(os.fsdecode(event.src_path))
+            if event.event_type == "moved" and self.root.relative(src) is not None:
+                self.versions.moved_out((self.root, src), self.root.display(path))
+            return
+        key = (self.root, path)
+        if self.versions.full(key):
+            self.versions.count(key)  # bounded: past the cap a version is counted, not read
+            return
+        seen = observe(path, self.root.directory)
+        if seen.kind == "file" and seen.data is not None:
+            self.versions.add(key, seen)
+
 
 class Watcher:
     """A watchdog observer over `roots` feeding a `Debouncer`; a context manager."""
@@ -197,6 +222,7 @@ class Watcher:
         self.expand_dir = expand_dir
         self.excluded = frozenset(excluded)
         self.debouncer = Debouncer(on_path, delay_s=delay_s, max_delay_s=max_delay_s)
+        self.versions = VersionBuffer()
         self._observer: BaseObserver | None = None
 
     def __enter__(self) -> Watcher:
@@ -220,7 +246,9 @@ class Watcher:
         observer = Observer()
         try:
             for root in self.roots:
-                handler = _Handler(root, self.debouncer.touch, self.expand_dir, self.excluded)
+                handler = _Handler(
+                    root, self.debouncer.touch, self.expand_dir, self.excluded, self.versions
+                )
                 observer.schedule(handler, str(root.directory), recursive=root.recursive)
             observer.start()
         except OSError as exc:

@@ -65,15 +65,41 @@ class WatchRoot:
         return str(path)
 
     def walk(self) -> Iterator[Path]:
-        """Every matching path under the root, symlinks included, never followed."""
-        for top, dirs, files in os.walk(self.directory, followlinks=False):
-            if not self.recursive:
+        """Every matching path under the root, symlinks included. A linked directory is listed
+        through (names only: `observe` never reads what lies outside the tree), so a file that
+        appears behind a watched directory swapped for a link is found by the next full scan
+        and recorded as an escape (issue 11, attack 14), not left unwatched for ever. Outside
+        the tree only the link's own directory is listed (bounded)."""
+        seen_dirs: set[tuple[int, int]] = set()
+        tree = os.path.realpath(self.directory)
+        for top, dirs, files in os.walk(self.directory, followlinks=True):
+            links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
+            if not self.recursive or not Path(os.path.realpath(top)).is_relative_to(tree):
+                # Behind a link out of the tree: its names, one level, no deeper (a link to
+                # `/` must not make every full scan walk the whole filesystem).
                 dirs.clear()
-            dirs[:] = [d for d in dirs if d != ".git" and not is_swap_internal(d)]
-            for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            dirs[:] = [
+                d
+                for d in dirs
+                if d != ".git" and not is_swap_internal(d) and _first_visit(top, d, seen_dirs)
+            ]
+            for name in files + links:
                 full = Path(top) / name
                 if self.relative(full) is not None:
                     yield full
+
+
+def _first_visit(top: str, name: str, seen: set[tuple[int, int]]) -> bool:
+    """Links may loop (a link to an ancestor): each directory is listed once."""
+    try:
+        st = os.stat(os.path.join(top, name))
+    except OSError:
+        return False
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 @dataclass(frozen=True)
@@ -346,34 +372,3 @@ class WatchState:
         if self.running:
             return self.last_heartbeat or self.started_at, False
         return self.stopped_at, True
-
-
-class InstanceLock:
-    """One watcher per log: an exclusive `flock` on `<log>.watch.lock` holding the owner's pid."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.path = log_path.with_name(log_path.name + ".watch.lock")
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-            os.close(fd)
-            raise UsageError(
-                f"another watcher (pid {holder}) is already writing {self.path.name[:-11]}",
-                advice="stop it first, or give this one another log",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the lock; the file stays (no unlink race)
-            self._fd = None
