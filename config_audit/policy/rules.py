@@ -231,7 +231,10 @@ class Policy:
         for rule in self.rules:
             if isinstance(rule, WeakeningProtected) and rule.policy_owners is not None:
                 return rule.policy_owners
-        everything = Change("policy", Impact.WEAKENS, POLICY_RECOGNIZER, "", self.protected)
+        # the owners a loss of every protection would need: asked with a change of that kind
+        everything = Change(
+            "policy.protection_removed", Impact.WEAKENS, POLICY_RECOGNIZER, "", self.protected
+        )
         return frozenset(self.directory.owners_of(everything))
 
     @property
