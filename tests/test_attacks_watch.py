@@ -203,3 +203,25 @@ def test_attack14_new_files_behind_a_swapped_directory_are_escapes(
     assert not file_records(daemon.options.log_path, "recognizers/sub/deep/z.yaml")
     escapes = [a for a in channel.alerts if a.kind == "symlink-escape"]  # type: ignore[attr-defined]
     assert any(a.path == "recognizers/sub/new.yaml" for a in escapes)  # type: ignore[attr-defined]
+
+
+def test_version_buffer_coalesces_and_caps_by_path_and_rate() -> None:
+    from config_audit.watch.state import Observation
+    from config_audit.watch.versions import VersionBuffer
+
+    now = [0.0]
+    buffer = VersionBuffer(per_path=3, rate=2.0, burst=4, clock=lambda: now[0])
+    seen = [Observation("file", f"v{i}".encode(), 2) for i in range(10)]
+    buffer.add("a", seen[0])
+    buffer.add("a", seen[0])  # the same content again: one version, nothing coalesced
+    for version in seen[1:5]:
+        buffer.add("a", version)  # per-path cap 3: two of these are counted
+    taken = buffer.take("a")
+    assert [v.data for v in taken.versions] == [b"v0", b"v1", b"v2"] and taken.coalesced == 2
+    buffer.add("b", seen[5])  # one token left of the burst of 4
+    assert buffer.full("c")  # none left: a caller need not even read the file
+    now[0] += 1.0  # two more a second
+    buffer.add("c", seen[6])
+    buffer.add("c", seen[7])
+    buffer.add("c", seen[8])
+    assert buffer.take("c").coalesced == 1 and len(buffer.take("b").versions) == 1

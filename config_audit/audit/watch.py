@@ -221,11 +221,14 @@ class WatchDaemon:
             taken = self.watcher.versions.take((root, path))
             extra = dict(extra or {"detected_by": "event"})
             result = None
-            for version in taken.versions:
+            seen = observe(path, root.directory)
+            versions = list(taken.versions)
+            if versions and versions[-1].sha256 == seen.sha256:
+                versions.pop()  # the last one closed is what the file holds: the final state
+            for version in versions:
                 if self.state.changed(display, version):
                     captured = {**extra, "detected_by": "closed-version"}
                     result = self.audit_seen(root, path, version, captured)
-            seen = observe(path, root.directory)
             if taken.coalesced:
                 extra["versions_coalesced"] = taken.coalesced
             if seen.kind == "missing" and display in self.state.files:

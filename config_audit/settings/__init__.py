@@ -142,9 +142,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
     for section, known in SECTION_KEYS.items():
         if isinstance(raw.get(section), dict):
             _known_keys(raw[section], known, where=where, what=f"{section} key")
-    strict = raw.get("strict", False)
-    if not isinstance(strict, bool):
-        raise UsageError(f"{where}: 'strict' must be true or false")
+    strict = _flag(raw, "strict", False, where)
 
     def opt_path(key: str) -> Path | None:
         value = raw.get(key)
@@ -178,20 +176,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
     timeout = validation.get("timeout_s", 20.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise UsageError(f"{where}: 'validation.timeout_s' must be a positive number of seconds")
-    hash_deny = raw.get("hash_deny_list", True)
-    if not isinstance(hash_deny, bool):
-        raise UsageError(f"{where}: 'hash_deny_list' must be true or false")
-    deployed = raw.get("deployed")
-    if deployed is not None and (
-        not isinstance(deployed, list)
-        or not all(isinstance(g, str) and g.strip() for g in deployed)
-    ):
-        raise UsageError(
-            f"{where}: 'deployed' must be a list of glob strings (paths Presidio reads)"
-        )
-    ledger = raw.get("ledger") or {}
-    if not isinstance(ledger, dict) or not isinstance(ledger.get("anchor", ""), str):
-        raise UsageError(f"{where}: 'ledger' must be a mapping; 'ledger.anchor' a path string")
+    hash_deny = _flag(raw, "hash_deny_list", True, where)
     samples = opt_path("samples")
     if samples is None and (root / "recognizers" / "samples.yaml").is_file():
         samples = root / "recognizers" / "samples.yaml"
@@ -214,9 +199,35 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         waivers=parse_waivers(raw.get("findings"), raw.get("accept"), where=where),
         strict=strict,
         review=raw.get("review") or {},
-        deployed=tuple(deployed) if deployed is not None else None,
-        anchor_path=root / os.path.expanduser(ledger["anchor"]) if ledger.get("anchor") else None,
+        **_deployment(raw, root, where),
     )
+
+
+def _flag(raw: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise UsageError(f"{where}: '{key}' must be true or false")
+    return value
+
+
+def _deployment(raw: Mapping[str, Any], root: Path, where: str) -> dict[str, Any]:
+    """`deployed:` (the paths Presidio reads) and `ledger.anchor` (a checkpoint kept apart)."""
+    deployed = raw.get("deployed")
+    if deployed is not None and (
+        not isinstance(deployed, list)
+        or not all(isinstance(g, str) and g.strip() for g in deployed)
+    ):
+        raise UsageError(
+            f"{where}: 'deployed' must be a list of glob strings (paths Presidio reads)"
+        )
+    ledger = raw.get("ledger") or {}
+    if not isinstance(ledger, dict) or not isinstance(ledger.get("anchor", ""), str):
+        raise UsageError(f"{where}: 'ledger' must be a mapping; 'ledger.anchor' a path string")
+    anchor = ledger.get("anchor")
+    return {
+        "deployed": tuple(deployed) if deployed is not None else None,
+        "anchor_path": root / os.path.expanduser(anchor) if anchor else None,
+    }
 
 
 def _known_keys(

@@ -6,21 +6,25 @@ content is captured when the file is closed after a write (inotify IN_CLOSE_WRIT
 place, and the daemon audits every captured version in order before the final state.
 
 Bounded: identical contents are coalesced (by hash, against the previous capture), at most
-`per_path` versions and `max_bytes` of content are held per path per flush; past that a version
-is counted, not read, and the count is recorded ("n versions coalesced") and alerted, never
-dropped silently. The debouncer flushes a path at least every `max_delay_s`, which caps the rate.
+`per_path` versions and `max_bytes` of content are held per path per flush, and over all paths
+at most `rate` versions a second (after a burst of `burst`) are kept: each kept version is one
+more audit, and a flood over many files must not outrun the debouncer. Past a cap a version is
+counted, not read, and the count is recorded ("n versions coalesced") and alerted, never
+dropped silently.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from config_audit.watch.state import Observation
 
 PER_PATH = 16  # versions audited one by one per path per flush; the rest are counted
 MAX_BYTES = 16 * 1024 * 1024  # content held per path until its flush
+RATE, BURST = 10.0, 32  # versions kept a second over all paths, and how many at once
 
 
 @dataclass
@@ -43,17 +47,34 @@ class Taken:
 class VersionBuffer:
     """Thread-safe: the observer thread captures, the debounce worker takes."""
 
-    def __init__(self, *, per_path: int = PER_PATH, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        per_path: int = PER_PATH,
+        max_bytes: int = MAX_BYTES,
+        rate: float = RATE,
+        burst: int = BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.per_path = per_path
         self.max_bytes = max_bytes
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self._tokens, self._filled_at = float(burst), clock()
         self._pending: dict[Hashable, _Pending] = {}
         self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._filled_at) * self.rate)
+        self._filled_at = now
 
     def full(self, key: Hashable) -> bool:
         """Whether a new version would only be counted (so the caller need not read it)."""
         with self._lock:
+            self._refill()
             pending = self._pending.get(key)
-            return pending is not None and len(pending.versions) >= self.per_path
+            at_cap = pending is not None and len(pending.versions) >= self.per_path
+            return at_cap or self._tokens < 1
 
     def add(self, key: Hashable, seen: Observation) -> None:
         assert seen.data is not None
@@ -62,9 +83,15 @@ class VersionBuffer:
             if pending.versions and pending.versions[-1].sha256 == seen.sha256:
                 return  # the same content again (a second close, a touch): one version
             size = len(seen.data)
-            if len(pending.versions) >= self.per_path or pending.size + size > self.max_bytes:
+            self._refill()
+            if (
+                len(pending.versions) >= self.per_path
+                or pending.size + size > self.max_bytes
+                or self._tokens < 1
+            ):
                 pending.coalesced += 1
                 return
+            self._tokens -= 1
             pending.versions.append(seen)
             pending.size += size
 
