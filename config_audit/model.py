@@ -227,6 +227,8 @@ class ValidationReport:
     presidio_version: str = ""
     samples: tuple[SampleResult, ...] = ()
     effective: RecognizerSet | None = field(default=None, compare=False)
+    presidio_interpreter: str = ""  # the Python whose Presidio loaded the file (issue 16)
+    python_version: str = ""
 
     @property
     def valid(self) -> bool:
@@ -239,6 +241,8 @@ class ValidationReport:
             "valid": self.valid,
             "recognizer_count": self.recognizer_count,
             "presidio_version": self.presidio_version,
+            "presidio_interpreter": self.presidio_interpreter,
+            "python_version": self.python_version,
             "findings": [f.to_dict() for f in self.findings],
             "samples": [asdict(s) | {"ok": s.ok} for s in self.samples],
         }
@@ -252,6 +256,8 @@ class ValidationReport:
             findings=tuple(Finding.from_dict(f) for f in data["findings"]),
             recognizer_count=data["recognizer_count"],
             presidio_version=data["presidio_version"],
+            presidio_interpreter=data.get("presidio_interpreter", ""),
+            python_version=data.get("python_version", ""),
             samples=tuple(
                 SampleResult(**{k: v for k, v in s.items() if k != "ok"}) for s in data["samples"]
             ),

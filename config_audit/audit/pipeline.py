@@ -225,6 +225,7 @@ class Auditor:
             layout_changes,
             settings_of,
         )
+        from config_audit.settings.presidio import diff_presidio
 
         changes: list[Change] = []
         problems: tuple[Finding, ...] = ()
@@ -240,6 +241,7 @@ class Auditor:
             if layout not in ("trust_file", "second", "attributes"):
                 old, new = settings_of(event.before), settings_of(event.after)
                 changes += diff_policies(old[0].policy, new[0].policy) + diff_coverage(old, new)
+                changes += diff_presidio(old[1], new[1], self.policy.protected)
         except ConfigAuditError as exc:
             problems = (
                 Finding(
@@ -296,6 +298,8 @@ class Auditor:
         validation = {
             "valid": not result.invalid,
             "presidio_version": report.presidio_version if report else "",
+            "presidio_interpreter": report.presidio_interpreter if report else "",
+            "python_version": report.python_version if report else "",
             "format": report.format.value if report and report.format else None,
             "findings": [
                 _finding_dict(f)

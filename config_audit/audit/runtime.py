@@ -45,7 +45,12 @@ def build_validator(
     from config_audit.validate import ValidationLimits, Validator
 
     limits = ValidationLimits(timeout_s=validation_timeout(settings, timeout_s))
-    return Validator(limits=limits, samples_path=settings.samples_path, cache_dir=cache_dir)
+    return Validator(
+        limits=limits,
+        samples_path=settings.samples_path,
+        cache_dir=cache_dir,
+        presidio=settings.presidio,
+    )
 
 
 @contextmanager

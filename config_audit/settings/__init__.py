@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from config_audit.errors import UsageError, did_you_mean
+from config_audit.settings.presidio import PresidioSettings, parse_presidio
 from config_audit.settings.waivers import Waivers, parse_waivers
 
 CONFIG_NAME = ".config-audit.yaml"
@@ -39,6 +40,7 @@ KNOWN_KEYS = frozenset(
         "accept",
         "strict",
         "review",
+        "presidio",
     }
 )
 VALIDATION_KEYS = frozenset({"timeout_s"})
@@ -73,6 +75,7 @@ class Settings:
     waivers: Waivers = field(default_factory=Waivers)  # `findings:` severities, `accept:`
     strict: bool = False  # gates block on existing errors too, not only on introduced ones
     review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.access.model)
+    presidio: PresidioSettings = field(default_factory=PresidioSettings)  # whose Presidio
 
 
 VALIDATION_KEYS = frozenset({"timeout_s"})
@@ -147,18 +150,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
             raise UsageError(f"{where}: '{key}' must be a path string")
         return root / os.path.expanduser(value)
 
-    globs = raw.get("recognizers", Settings.recognizer_globs)
-    if isinstance(globs, str):
-        globs = [globs]
-    if not isinstance(globs, list | tuple) or not all(isinstance(g, str) for g in globs):
-        raise UsageError(f"{where}: 'recognizers' must be a list of glob strings")
-    for glob in globs:
-        if os.path.isabs(os.path.expanduser(glob)) or not glob.strip():
-            raise UsageError(
-                f"{where}: 'recognizers' glob {glob!r} is not relative",
-                advice="globs are relative to the settings file's directory, "
-                "e.g. 'config/presidio/*.yaml'",
-            )
+    globs = _recognizer_globs(raw, where)
     formats = raw.get("formats") or {}
     if not isinstance(formats, dict) or not all(
         v in ("adhoc", "registry", "analyzer", "nlp") for v in formats.values()
@@ -196,7 +188,24 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         waivers=parse_waivers(raw.get("findings"), raw.get("accept"), where=where),
         strict=strict,
         review=raw.get("review") or {},
+        presidio=parse_presidio(raw.get("presidio"), root=root, where=where),
     )
+
+
+def _recognizer_globs(raw: Mapping[str, Any], where: str) -> list[str]:
+    globs = raw.get("recognizers", Settings.recognizer_globs)
+    if isinstance(globs, str):
+        globs = [globs]
+    if not isinstance(globs, list | tuple) or not all(isinstance(g, str) for g in globs):
+        raise UsageError(f"{where}: 'recognizers' must be a list of glob strings")
+    for glob in globs:
+        if os.path.isabs(os.path.expanduser(glob)) or not glob.strip():
+            raise UsageError(
+                f"{where}: 'recognizers' glob {glob!r} is not relative",
+                advice="globs are relative to the settings file's directory, "
+                "e.g. 'config/presidio/*.yaml'",
+            )
+    return list(globs)
 
 
 def _known_keys(
