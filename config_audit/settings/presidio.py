@@ -76,7 +76,8 @@ def parse_presidio(raw: Any, *, root: Path, where: str) -> PresidioSettings:
     if version is not None and (not isinstance(version, str) or not _VERSION.match(version)):
         raise UsageError(f"{where}: 'presidio.version' must be a version such as 2.2.366")
     return PresidioSettings(
-        python=root / os.path.expanduser(python) if python is not None else None,
+        # normpath: messages and records show the path as the interpreter reports itself
+        python=Path(os.path.normpath(root / os.path.expanduser(python))) if python else None,
         imports=tuple(imports),
         version=version,
     )
