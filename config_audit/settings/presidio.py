@@ -23,8 +23,9 @@ from config_audit.errors import UsageError, did_you_mean
 from config_audit.model import Change, Impact
 
 KEYS = frozenset({"python", "imports", "version"})
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_VERSION = re.compile(r"^[0-9][0-9A-Za-z.+!-]*$")
+# Patterns, not compiled at import: every hook run imports this module, few files have the section.
+_MODULE = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+_VERSION = r"[0-9][0-9A-Za-z.+!-]*"
 POLICY = "(policy)"  # stands where a recognizer would, as in policy/diff.py
 
 
@@ -64,7 +65,7 @@ def parse_presidio(raw: Any, *, root: Path, where: str) -> PresidioSettings:
     if isinstance(imports, str):
         imports = [imports]
     if not isinstance(imports, list) or not all(
-        isinstance(m, str) and _MODULE.match(m) for m in imports
+        isinstance(m, str) and re.fullmatch(_MODULE, m) for m in imports
     ):
         raise UsageError(
             f"{where}: 'presidio.imports' must be a list of module names",
@@ -73,7 +74,9 @@ def parse_presidio(raw: Any, *, root: Path, where: str) -> PresidioSettings:
     version = raw.get("version")
     if isinstance(version, int | float) and not isinstance(version, bool):
         version = str(version)  # YAML reads 2.2 as a number
-    if version is not None and (not isinstance(version, str) or not _VERSION.match(version)):
+    if version is not None and (
+        not isinstance(version, str) or not re.fullmatch(_VERSION, version)
+    ):
         raise UsageError(f"{where}: 'presidio.version' must be a version such as 2.2.366")
     return PresidioSettings(
         # normpath: messages and records show the path as the interpreter reports itself
