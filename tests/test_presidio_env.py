@@ -265,4 +265,5 @@ def test_another_release_is_named_and_release_specific_checks_say_so(
 def test_the_dependency_range_is_the_verified_releases() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("presidio-analyzer")]
-    assert pins == [f"presidio-analyzer=={'|'.join(VERIFIED_RELEASES)}"]
+    lowest, highest = VERIFIED_RELEASES[0], VERIFIED_RELEASES[-1]
+    assert pins == [f"presidio-analyzer>={lowest},<={highest}"]

@@ -17,7 +17,8 @@ from config_audit.model import Finding, Severity
 
 # Releases the conformance suite (tests/test_conformance.py) has been run on; keep equal to the
 # presidio-analyzer range in pyproject.toml (tests/test_presidio_env.py checks it).
-VERIFIED_RELEASES = ("2.2.366",)
+# 2.2.365 through presidio.python (CONFIG_AUDIT_CONFORMANCE_PYTHON), 2.2.366 as our own.
+VERIFIED_RELEASES = ("2.2.365", "2.2.366")
 CODE_OTHER_RELEASE = "CA220"
 # Codes stating how Presidio treats a construct (docs/findings.md cites its behaviour).
 RELEASE_FACTS = frozenset(
