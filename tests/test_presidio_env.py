@@ -199,12 +199,15 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_commit_is_validated_by_the_deployment_presidio(deployment: Path, tmp_path: Path) -> None:
-    """Through real hooks: the registry naming the deployment's class is committed, and its
-    record names the deployment's interpreter; the settings change is a recorded weakening."""
+    """Through real hooks, with the interpreter named by a wrapper kept in the repository (a
+    relative path): the registry naming the deployment's class is committed, its record names
+    the deployment's interpreter; changing the wrapper or the settings needs the owners."""
     repo = make_repo(tmp_path)
+    repo.write("tools/presidio-python", f'#!/bin/sh\nexec {deployment} "$@"\n')
+    (repo.path / "tools" / "presidio-python").chmod(0o755)
     settings = repo.path / ".config-audit.yaml"
     settings.write_text(
-        settings.read_text() + f"presidio:\n  python: {deployment}\n  imports: [acme_pii]\n"
+        settings.read_text() + "presidio:\n  python: tools/presidio-python\n  imports: [acme_pii]\n"
     )
     assert repo.commit("adopt, validating with the deployment's Presidio").returncode == 0
     repo.write("recognizers/au.yaml", REGISTRY)
@@ -216,9 +219,15 @@ def test_a_commit_is_validated_by_the_deployment_presidio(deployment: Path, tmp_
     assert au["validation"]["presidio_interpreter"] == str(deployment)
     assert au["validation"]["presidio_version"] == "2.2.366"
 
-    # bob (no owner of the protected NW_* entities) may not point validation elsewhere
+    # bob (no owner of the protected NW_* entities) may not change what decides validity
+    wrapper = repo.path / "tools" / "presidio-python"
+    wrapper.write_text(wrapper.read_text() + "# tuned\n")
+    blocked = repo.commit("tune the wrapper", "tools/presidio-python", author="bob")
+    assert blocked.returncode != 0
+    assert "presidio_interpreter_changed" in blocked.stdout + blocked.stderr
+    repo.git("checkout", "--", "tools/presidio-python")
     settings.write_text(settings.read_text().replace("  imports: [acme_pii]\n", ""))
-    blocked = repo.commit("validate without the imports", author="bob")
+    blocked = repo.commit("validate without the imports", ".config-audit.yaml", author="bob")
     assert blocked.returncode != 0
     assert "presidio_imports_changed" in blocked.stdout + blocked.stderr
 

@@ -225,7 +225,7 @@ class Auditor:
             layout_changes,
             settings_of,
         )
-        from config_audit.settings.presidio import diff_presidio
+        from config_audit.settings.presidio import diff_presidio, interpreter_changed
 
         changes: list[Change] = []
         problems: tuple[Finding, ...] = ()
@@ -238,6 +238,8 @@ class Auditor:
             if layout == "attributes":
                 lines = [str(x) for x in event.extra.get("attribute_lines") or ()]
                 changes = attributes_changes(lines, self.policy.protected)
+            if event.extra.get("trust_file") == "presidio.python":  # any edit, not only lines added
+                changes = interpreter_changed(event.path, self.policy.protected)
             if layout not in ("trust_file", "second", "attributes"):
                 old, new = settings_of(event.before), settings_of(event.after)
                 changes += diff_policies(old[0].policy, new[0].policy) + diff_coverage(old, new)

@@ -110,3 +110,17 @@ def diff_presidio(
                 )
             )
     return out
+
+
+def interpreter_changed(path: str, everything: tuple[str, ...]) -> list[Change]:
+    """The interpreter `presidio.python` names is a file of the repository (a wrapper script):
+    whatever the edit, it changes what decides validity."""
+    return [
+        Change(
+            "validation.presidio_interpreter_changed",
+            Impact.WEAKENS,
+            POLICY,
+            f"{path}, the interpreter presidio.python names, changed",
+            everything,
+        )
+    ]
