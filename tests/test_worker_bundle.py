@@ -77,3 +77,12 @@ def test_the_bundle_answers_from_its_own_copy(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert lines[0]["ready"] and lines[1]["imported"], out.stderr[-2000:]
     assert lines[2]["ok"] and lines[2]["result"]["interpreter"] == sys.executable
+
+
+def test_an_unwritable_cache_falls_back_to_the_private_directory(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    bundle = worker_bundle(blocked / "cache", fallback=private)
+    assert bundle.parent == private and (bundle / "__main__.py").is_file()
