@@ -12,13 +12,14 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from config_audit.evidence import NO_EVIDENCE as NO_EVIDENCE
-from config_audit.evidence import Assurance as Assurance  # re-exported: the record schema's enum
-from config_audit.evidence import CommitEvidence as CommitEvidence
-from config_audit.evidence import Evidence as Evidence
-from config_audit.evidence import HostEvidence as HostEvidence
-from config_audit.evidence import OperatorEvidence as OperatorEvidence
-from config_audit.evidence import evidence_from_dict as evidence_from_dict
+from config_audit.contracts import NO_EVIDENCE as NO_EVIDENCE
+from config_audit.contracts import Assurance as Assurance  # re-exported: the record schema's enum
+from config_audit.contracts import ChangeKind as ChangeKind
+from config_audit.contracts import CommitEvidence as CommitEvidence
+from config_audit.contracts import Evidence as Evidence
+from config_audit.contracts import HostEvidence as HostEvidence
+from config_audit.contracts import OperatorEvidence as OperatorEvidence
+from config_audit.contracts import evidence_from_dict as evidence_from_dict
 
 
 class ConfigFormat(enum.StrEnum):
@@ -159,86 +160,6 @@ class RecognizerSet:
         return index
 
 
-class ChangeKind(enum.StrEnum):
-    """Every kind of semantic change a record can hold (`Change.kind`); docs/changes.md says
-    what each means and how it is judged. A kind not listed here is a bug, raised at once."""
-
-    FILE_REMOVED = "file.removed"
-    RECOGNIZER_ADDED = "recognizer.added"
-    RECOGNIZER_REMOVED = "recognizer.removed"
-    RECOGNIZER_RENAMED = "recognizer.renamed"
-    RECOGNIZER_ENABLED = "recognizer.enabled"
-    RECOGNIZER_DISABLED = "recognizer.disabled"
-    RECOGNIZER_ENTITY_CHANGED = "recognizer.entity_changed"
-    RECOGNIZER_CLASS_CHANGED = "recognizer.class_changed"
-    RECOGNIZER_COUNTRY_CHANGED = "recognizer.country_changed"
-    RECOGNIZER_ATTRIBUTE_CHANGED = "recognizer.attribute_changed"
-    PATTERN_ADDED = "pattern.added"
-    PATTERN_REMOVED = "pattern.removed"
-    PATTERN_RENAMED = "pattern.renamed"
-    PATTERN_REGEX_CHANGED = "pattern.regex_changed"
-    PATTERN_SCORE_LOWERED = "pattern.score_lowered"
-    PATTERN_SCORE_RAISED = "pattern.score_raised"
-    CONTEXT_WORDS_ADDED = "context.words_added"
-    CONTEXT_WORDS_REMOVED = "context.words_removed"
-    DENY_LIST_ENTRIES_ADDED = "deny_list.entries_added"
-    DENY_LIST_ENTRIES_REMOVED = "deny_list.entries_removed"
-    DENY_LIST_SCORE_LOWERED = "deny_list.score_lowered"
-    DENY_LIST_SCORE_RAISED = "deny_list.score_raised"
-    REGEX_FLAGS_CHANGED = "regex_flags.changed"
-    SCORE_THRESHOLD_LOWERED = "score_threshold.lowered"
-    SCORE_THRESHOLD_RAISED = "score_threshold.raised"
-    LANGUAGE_ADDED = "language.added"
-    LANGUAGE_REMOVED = "language.removed"
-    ENGINE_SETTING_CHANGED = "engine.setting_changed"
-    DETECTION_REGRESSION = "detection.regression"  # a sample no longer found
-    COVERAGE_ENTITY_LOST = "coverage.entity_lost"  # a language lost an entity the others have
-    COVERAGE_FILE_LEFT = "coverage.file_left"  # the watcher no longer sees a file it audited
-    NLP_MAPPING_ADDED = "nlp.mapping_added"
-    NLP_MAPPING_REMOVED = "nlp.mapping_removed"
-    NLP_MAPPING_RETARGETED = "nlp.mapping_retargeted"
-    NLP_LABEL_IGNORED = "nlp.label_ignored"
-    NLP_LABEL_UNIGNORED = "nlp.label_unignored"
-    NLP_LOW_SCORE_ENTITY_ADDED = "nlp.low_score_entity_added"
-    NLP_LOW_SCORE_ENTITY_REMOVED = "nlp.low_score_entity_removed"
-    NLP_MODEL_ADDED = "nlp.model_added"
-    NLP_MODEL_REMOVED = "nlp.model_removed"
-    NLP_MODEL_CHANGED = "nlp.model_changed"
-    # The settings file and trust material: changes to what decides verdicts.
-    POLICY_CREATED = "policy.created"
-    POLICY_PROTECTION_ADDED = "policy.protection_added"
-    POLICY_PROTECTION_REMOVED = "policy.protection_removed"
-    POLICY_OWNERS_ADDED = "policy.owners_added"
-    POLICY_OWNERS_REMOVED = "policy.owners_removed"
-    POLICY_IDENTITIES_ADDED = "policy.identities_added"
-    POLICY_WEAKENING_RULE_CHANGED = "policy.weakening_rule_changed"
-    POLICY_REMOVAL_RULE_CHANGED = "policy.removal_rule_changed"
-    POLICY_SCORE_FLOOR_CHANGED = "policy.score_floor_changed"
-    POLICY_ROLES_CHANGED = "policy.roles_changed"
-    POLICY_DIRECTORY_CHANGED = "policy.directory_changed"
-    POLICY_POLICY_OWNERS_ADDED = "policy.policy_owners_added"
-    COVERAGE_GLOBS_ADDED = "coverage.globs_added"
-    COVERAGE_GLOBS_REMOVED = "coverage.globs_removed"
-    COVERAGE_SAMPLES_CHANGED = "coverage.samples_changed"
-    COVERAGE_FORMATS_CHANGED = "coverage.formats_changed"
-    COVERAGE_DEPLOYED_CHANGED = "coverage.deployed_changed"
-    RECORDS_DENY_LIST_HASHING_CHANGED = "records.deny_list_hashing_changed"
-    WAIVERS_ACCEPTANCE_ADDED = "waivers.acceptance_added"
-    WAIVERS_ACCEPTANCE_REMOVED = "waivers.acceptance_removed"
-    WAIVERS_SEVERITY_CHANGED = "waivers.severity_changed"
-    WAIVERS_STRICT_OFF = "waivers.strict_off"
-    SETTINGS_MOVED = "settings.moved"
-    SETTINGS_REMOVED = "settings.removed"
-    SETTINGS_NOT_REGULAR = "settings.not_regular"
-    SETTINGS_SECOND = "settings.second"
-    TRUST_FILE_REMOVED = "trust.file_removed"
-    TRUST_ENTRIES_ADDED = "trust.entries_added"
-    TRUST_ENTRIES_REMOVED = "trust.entries_removed"
-    TRUST_PATH_CHANGED = "trust.path_changed"
-    TRUST_ANCHOR_CHANGED = "trust.anchor_changed"
-    ATTRIBUTES_CHANGED = "attributes.changed"  # .gitattributes lines on audited paths
-
-
 @dataclass(frozen=True)
 class Change:
     """One semantic change between two versions of a recognizer file."""
@@ -306,6 +227,8 @@ class ValidationReport:
     presidio_version: str = ""
     samples: tuple[SampleResult, ...] = ()
     effective: RecognizerSet | None = field(default=None, compare=False)
+    presidio_interpreter: str = ""  # the Python whose Presidio loaded the file (issue 16)
+    python_version: str = ""
 
     @property
     def valid(self) -> bool:
@@ -318,6 +241,8 @@ class ValidationReport:
             "valid": self.valid,
             "recognizer_count": self.recognizer_count,
             "presidio_version": self.presidio_version,
+            "presidio_interpreter": self.presidio_interpreter,
+            "python_version": self.python_version,
             "findings": [f.to_dict() for f in self.findings],
             "samples": [asdict(s) | {"ok": s.ok} for s in self.samples],
         }
@@ -331,6 +256,8 @@ class ValidationReport:
             findings=tuple(Finding.from_dict(f) for f in data["findings"]),
             recognizer_count=data["recognizer_count"],
             presidio_version=data["presidio_version"],
+            presidio_interpreter=data.get("presidio_interpreter", ""),
+            python_version=data.get("python_version", ""),
             samples=tuple(
                 SampleResult(**{k: v for k, v in s.items() if k != "ok"}) for s in data["samples"]
             ),

@@ -25,6 +25,7 @@ from config_audit.recognizers.diff import diff_sets, file_added, file_removed, m
 from config_audit.recognizers.globs import matches_glob
 from config_audit.recognizers.lint import lint
 from config_audit.recognizers.parse import ParsedFile, UnparseableFile, parse_bytes
+from config_audit.validate.release import note_release
 
 if TYPE_CHECKING:
     from config_audit.validate import Validator
@@ -130,11 +131,19 @@ def load_into_presidio(checked: CheckedFile, data: bytes, validator: Validator) 
     # The worker re-checks patterns Presidio really loaded; keep lint's version (it has lines).
     have = {(f.code, f.recognizer) for f in report.findings}
     located = tuple(f for f in located if (SAME_AS_LINT.get(f.code), f.recognizer) not in have)
+    findings = note_release(
+        report.findings + located,
+        presidio_version=loaded.presidio_version,
+        interpreter=loaded.interpreter,
+        path=report.path,
+    )
     report = replace(
         report,
-        findings=report.findings + located,
+        findings=findings,
         recognizer_count=loaded.recognizer_count,
         presidio_version=loaded.presidio_version,
+        presidio_interpreter=loaded.interpreter,
+        python_version=loaded.python_version,
         samples=loaded.samples,
         effective=loaded.effective,
     )

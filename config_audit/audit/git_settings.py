@@ -111,6 +111,8 @@ def trust_paths(auditor: Auditor, top: Path) -> dict[str, str]:
     files: list[tuple[str, Path | None]] = [
         ("trusted_keys", settings.trusted_keys_path),
         ("allowed_signers", settings.allowed_signers_path),
+        # an interpreter kept in the repository decides validity: editing it is a trust change
+        ("presidio.python", settings.presidio.python),
     ]
     try:
         sources = directory_paths(settings.policy)

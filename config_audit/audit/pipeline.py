@@ -226,6 +226,7 @@ class Auditor:
             layout_changes,
             settings_of,
         )
+        from config_audit.settings.presidio import diff_presidio, interpreter_changed
 
         changes: list[Change] = []
         problems: tuple[Finding, ...] = ()
@@ -238,9 +239,12 @@ class Auditor:
             if layout == "attributes":
                 lines = [str(x) for x in event.extra.get("attribute_lines") or ()]
                 changes = attributes_changes(lines, self.policy.protected)
+            if event.extra.get("trust_file") == "presidio.python":  # any edit, not only lines added
+                changes = interpreter_changed(event.path, self.policy.protected)
             if layout not in ("trust_file", "second", "attributes"):
                 old, new = settings_of(event.before), settings_of(event.after)
                 changes += diff_policies(old[0].policy, new[0].policy) + diff_coverage(old, new)
+                changes += diff_presidio(old[1], new[1], self.policy.protected)
         except ConfigAuditError as exc:
             problems = (
                 Finding(
@@ -297,6 +301,8 @@ class Auditor:
         validation = {
             "valid": not result.invalid,
             "presidio_version": report.presidio_version if report else "",
+            "presidio_interpreter": report.presidio_interpreter if report else "",
+            "python_version": report.python_version if report else "",
             "format": report.format.value if report and report.format else None,
             "findings": [
                 _finding_dict(f)

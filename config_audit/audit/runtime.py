@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config_audit.audit.pipeline import Auditor
-from config_audit.errors import SigningKeyError, UsageError
+from config_audit.errors import SigningKeyError
 from config_audit.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,16 +25,11 @@ DEFAULT_TIMEOUT_S = 20.0
 
 
 def validation_timeout(settings: Settings, override: float | None = None) -> float:
-    """Seconds a file may take in Presidio: the command line's, else `validation.timeout_s`."""
+    """Seconds a file may take in Presidio: the command line's, else `validation.timeout_s`
+    (a positive number: `parse_settings` refuses anything else, so it is not checked twice)."""
     if override is not None:
         return override
-    value = settings.validation.get("timeout_s", DEFAULT_TIMEOUT_S)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise UsageError(
-            f"validation.timeout_s: expected a positive number of seconds, got {value!r}",
-            advice="e.g. validation: {timeout_s: 20}",
-        )
-    return float(value)
+    return float(settings.validation.get("timeout_s", DEFAULT_TIMEOUT_S))
 
 
 def build_validator(
@@ -45,7 +40,12 @@ def build_validator(
     from config_audit.validate import ValidationLimits, Validator
 
     limits = ValidationLimits(timeout_s=validation_timeout(settings, timeout_s))
-    return Validator(limits=limits, samples_path=settings.samples_path, cache_dir=cache_dir)
+    return Validator(
+        limits=limits,
+        samples_path=settings.samples_path,
+        cache_dir=cache_dir,
+        presidio=settings.presidio,
+    )
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """Verdicts by content: post-commit reuses what pre-commit proved for the same two blobs.
 
-Keyed by path, both versions, the format overrides, the samples and the tool and Presidio
-versions; the policy is never part of a verdict (it depends on who made the change). Deny-list
+Keyed by path, both versions, the format overrides, the samples, the tool's version and the
+Presidio that validated (interpreter, its Python and Presidio versions, `presidio.imports`); the policy is never part of a verdict (it depends on who made the change). Deny-list
 entries are stored as salted hashes, as in records.
 """
 
@@ -18,7 +18,7 @@ from config_audit.durable import write_atomic
 from config_audit.ledger.records import salted_hash
 from config_audit.model import Change, Finding, ValidationReport
 from config_audit.settings import Settings
-from config_audit.validate.versions import presidio_version
+from config_audit.validate.interpreter import resolve_interpreter
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = "1"
@@ -53,7 +53,9 @@ class VerdictCache:
                 samples_hash,
                 CACHE_VERSION,
                 __version__,
-                presidio_version(),
+                # whose Presidio: the interpreter, its Python and Presidio, and the imports
+                resolve_interpreter(self.settings.presidio).key(),
+                self.settings.presidio.imports,
             ]
         )
         return self.directory / (hashlib.sha256(key.encode()).hexdigest() + ".json")

@@ -183,6 +183,10 @@ CODES: dict[str, tuple[str, str]] = {
         "loading-into-presidio-ca2xx",
         "internal error in the worker",
     ),
+    "CA220": (
+        "loading-into-presidio-ca2xx",
+        "validated with a Presidio release the checks were not verified on: release-specific findings carry a note",
+    ),
     "CA301": (
         "regex-safety-ca3xx-and-detection-samples-ca4xx",
         "catastrophic backtracking confirmed by a bounded probe: Presidio would time the match out and report nothing (fail-open)",

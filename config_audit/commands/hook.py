@@ -294,7 +294,11 @@ def repo_pathspecs(settings: Settings, top: Path) -> tuple[str, ...]:
     config = gitrepo.repo_relative(settings.config_path, top) if settings.config_path else None
     trust = [
         t
-        for path in (settings.trusted_keys_path, settings.allowed_signers_path)
+        for path in (
+            settings.trusted_keys_path,
+            settings.allowed_signers_path,
+            settings.presidio.python,  # an interpreter kept in the repository decides validity
+        )
         if path is not None and (t := gitrepo.repo_relative(path, top)) is not None
     ]
     return pathspecs_for(settings.recognizer_globs, prefix=prefix, config=config, trust=trust)

@@ -216,6 +216,11 @@ def render_record(record: dict[str, Any]) -> str:
     if validation:
         out.append(
             f"  validation: valid={validation.get('valid')} presidio={validation.get('presidio_version')}"
+            + (
+                f" in {validation['presidio_interpreter']}"
+                if validation.get("presidio_interpreter")
+                else ""
+            )
         )
     out.append(f"  key: {record.get('key_id')}  prev: {str(record.get('prev_hash'))[:16]}…")
     return printable("\n".join(out))

@@ -49,6 +49,12 @@ def reports_text(reports: Sequence[ValidationReport]) -> str:
         f.severity is Severity.WARNING and not f.accepted for r in reports for f in r.findings
     )
     accepted = sum(bool(f.accepted) for r in reports for f in r.findings)
+    # Whose Presidio decided: the deployment's (presidio.python) or this tool's own.
+    for version, python, where in sorted(
+        {(r.presidio_version, r.python_version, r.presidio_interpreter) for r in reports}
+    ):
+        if version and where:
+            out.append(f"validated with presidio-analyzer {version} in {where} (Python {python})")
     summary = f"{len(reports)} file(s) checked: {invalid} invalid, {warnings} warning(s)"
     out.append(summary + (f", {accepted} accepted" if accepted else ""))
     return "\n".join(out)

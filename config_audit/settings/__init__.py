@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from config_audit.errors import UsageError, did_you_mean
+from config_audit.settings.presidio import PresidioSettings, parse_presidio
 from config_audit.settings.waivers import Waivers, parse_waivers
 
 CONFIG_NAME = ".config-audit.yaml"
@@ -41,6 +42,7 @@ KNOWN_KEYS = frozenset(
         "review",
         "deployed",
         "ledger",
+        "presidio",
     }
 )
 VALIDATION_KEYS = frozenset({"timeout_s"})
@@ -80,9 +82,7 @@ class Settings:
     # Renaming a deployed file removes it; renaming another audited file (a draft) does not.
     deployed: tuple[str, ...] | None = None
     anchor_path: Path | None = None  # `ledger: {anchor: PATH}`: a checkpoint kept elsewhere
-
-
-VALIDATION_KEYS = frozenset({"timeout_s"})
+    presidio: PresidioSettings = field(default_factory=PresidioSettings)  # whose Presidio
 
 
 def user_signing_key(environ: Mapping[str, str]) -> Path:
@@ -152,18 +152,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
             raise UsageError(f"{where}: '{key}' must be a path string")
         return root / os.path.expanduser(value)
 
-    globs = raw.get("recognizers", Settings.recognizer_globs)
-    if isinstance(globs, str):
-        globs = [globs]
-    if not isinstance(globs, list | tuple) or not all(isinstance(g, str) for g in globs):
-        raise UsageError(f"{where}: 'recognizers' must be a list of glob strings")
-    for glob in globs:
-        if os.path.isabs(os.path.expanduser(glob)) or not glob.strip():
-            raise UsageError(
-                f"{where}: 'recognizers' glob {glob!r} is not relative",
-                advice="globs are relative to the settings file's directory, "
-                "e.g. 'config/presidio/*.yaml'",
-            )
+    globs = _recognizer_globs(raw, where)
     formats = raw.get("formats") or {}
     if not isinstance(formats, dict) or not all(
         v in ("adhoc", "registry", "analyzer", "nlp") for v in formats.values()
@@ -200,6 +189,7 @@ def parse_settings(raw: Any, *, root: Path, config_path: Path | None) -> Setting
         strict=strict,
         review=raw.get("review") or {},
         **_deployment(raw, root, where),
+        presidio=parse_presidio(raw.get("presidio"), root=root, where=where),
     )
 
 
@@ -228,6 +218,22 @@ def _deployment(raw: Mapping[str, Any], root: Path, where: str) -> dict[str, Any
         "deployed": tuple(deployed) if deployed is not None else None,
         "anchor_path": root / os.path.expanduser(anchor) if anchor else None,
     }
+
+
+def _recognizer_globs(raw: Mapping[str, Any], where: str) -> list[str]:
+    globs = raw.get("recognizers", Settings.recognizer_globs)
+    if isinstance(globs, str):
+        globs = [globs]
+    if not isinstance(globs, list | tuple) or not all(isinstance(g, str) for g in globs):
+        raise UsageError(f"{where}: 'recognizers' must be a list of glob strings")
+    for glob in globs:
+        if os.path.isabs(os.path.expanduser(glob)) or not glob.strip():
+            raise UsageError(
+                f"{where}: 'recognizers' glob {glob!r} is not relative",
+                advice="globs are relative to the settings file's directory, "
+                "e.g. 'config/presidio/*.yaml'",
+            )
+    return list(globs)
 
 
 def _known_keys(

@@ -1,6 +1,7 @@
 """Parent side of validation: one warm worker process, bounded in time and memory.
 
-The worker (`python -m config_audit.validate.worker`) imports Presidio once and then serves
+The worker (`python <bundle>`, validate/bundle.py; run by this tool's interpreter or by the
+deployment's, `presidio.python`) imports Presidio once and then serves
 many files over JSON lines on its stdin/stdout. A request that exceeds the time bound gets the
 worker killed (its whole process group) and replaced on the next request; a MemoryError or a
 dead worker becomes a finding and a fresh worker. This module never imports Presidio.
@@ -9,27 +10,24 @@ dead worker becomes a finding and a fresh worker. This module never imports Pres
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
-import os
-import select
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
+from config_audit.settings.presidio import PresidioSettings
 from config_audit.validate import effective, samples
+from config_audit.validate.bundle import worker_bundle
+from config_audit.validate.child import Died, PresidioImportError, Timeout, Worker
+from config_audit.validate.interpreter import Interpreter, resolve_interpreter
 from config_audit.validate.loadcache import LoadCache
-from config_audit.validate.versions import presidio_version
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +35,6 @@ CODE_TIMEOUT = "CA210"
 CODE_MEMORY = "CA211"
 CODE_WORKER_DIED = "CA212"
 CODE_INTERNAL = "CA213"
-STARTUP_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -55,135 +52,16 @@ class LoadResult:
     recognizer_count: int
     samples: tuple[SampleResult, ...]
     presidio_version: str
+    interpreter: str = ""  # the worker's sys.executable: whose Presidio said so
+    python_version: str = ""
 
     @property
     def valid(self) -> bool:
         return not any(f.severity is Severity.ERROR for f in self.findings)
 
 
-class _Timeout(Exception):
-    pass
-
-
-class _Died(Exception):
-    pass
-
-
 def _finding(code: str, message: str, path: str, hint: str = "") -> Finding:
     return Finding(code=code, severity=Severity.ERROR, message=message, path=path, hint=hint)
-
-
-class _Worker:
-    """One child process and the pipes to it."""
-
-    def __init__(self, limits: ValidationLimits, tmpdir: str) -> None:
-        env = dict(os.environ)
-        env.update(
-            CONFIG_AUDIT_WORKER_TMPDIR=tmpdir,
-            CONFIG_AUDIT_WORKER_MEMORY_MB=str(limits.memory_mb),
-            REGEX_TIMEOUT_SECONDS=str(int(limits.regex_timeout_s)),
-            TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="",
-            TLDEXTRACT_CACHE="",
-            PYTHONUTF8="1",
-            PYTHONWARNINGS="ignore",
-        )
-        # stderr goes to an anonymous file: never to the user's terminal, never a full pipe.
-        self.stderr: IO[bytes] = tempfile.TemporaryFile(dir=tmpdir)  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "config_audit.validate.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            env=env,
-            cwd=tmpdir,
-            start_new_session=True,
-            close_fds=True,
-        )
-        self._buffer = b""
-        self.hello: dict[str, Any] | None = None
-
-    def wait_ready(self) -> None:
-        """Block until the worker has imported Presidio (spawning does not wait for it)."""
-        if self.hello is None:
-            self.hello = self._read_line(time.monotonic() + STARTUP_TIMEOUT_S)
-            if not self.hello.get("ready"):
-                raise _Died(str(self.hello.get("message", "worker did not start")))
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def request(self, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        self._write_all((json.dumps(payload, separators=(",", ":")) + "\n").encode(), deadline)
-        return self._read_line(deadline)
-
-    def _write_all(self, data: bytes, deadline: float) -> None:
-        assert self.proc.stdin is not None
-        fd = self.proc.stdin.fileno()
-        view = memoryview(data)
-        while view:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Timeout
-            _, writable, _ = select.select([], [fd], [], remaining)
-            if writable:
-                try:
-                    written = os.write(fd, view[: 1 << 16])
-                except (BrokenPipeError, OSError) as exc:
-                    raise _Died(str(exc)) from None
-                view = view[written:]
-
-    def _read_line(self, deadline: float) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Timeout
-            readable, _, _ = select.select([fd], [], [], remaining)
-            if readable:
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    raise _Died(self._death_reason())
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        result: dict[str, Any] = json.loads(line)
-        return result
-
-    def _death_reason(self) -> str:
-        code = self.proc.wait(timeout=5)
-        self.stderr.seek(0, os.SEEK_END)
-        self.stderr.seek(max(0, self.stderr.tell() - 2000))
-        logger.debug(
-            "validation worker stderr tail: %s", self.stderr.read().decode(errors="replace")
-        )
-        if code < 0:
-            return f"killed by signal {signal.Signals(-code).name}"
-        return f"exited with status {code}"
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
-            if stream is not None:
-                stream.close()
-
-    def close(self) -> None:
-        """Polite stop: EOF on stdin, then kill if it lingers. A worker still importing
-        Presidio (prestarted, never used) is killed at once: it would read EOF only later."""
-        if self.hello is None:
-            self.kill()
-            return
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-        self.kill()
 
 
 def _cleanup(state: dict[str, Any]) -> None:
@@ -207,15 +85,24 @@ class Validator:
         limits: ValidationLimits = ValidationLimits(),
         samples_path: Path | None = None,
         cache_dir: Path | None = None,
+        presidio: PresidioSettings | None = None,
     ) -> None:
         self.limits = limits
+        self.presidio = presidio = presidio or PresidioSettings()
+        self.interpreter: Interpreter = resolve_interpreter(presidio)  # UsageError: exit 2
         # Results by content: the hooks validate HEAD's version again at every commit, and it
         # was proved at the previous one. Keep it inside .git (it holds nothing .git does not).
         self.cache_dir = cache_dir
         self.samples = samples.load_samples(samples_path) if samples_path else ()
         self._wire_samples = samples.samples_to_wire(self.samples)
         self._cache = LoadCache(
-            cache_dir, context=(json.dumps(self._wire_samples, sort_keys=True), repr(limits))
+            cache_dir,
+            context=(
+                json.dumps(self._wire_samples, sort_keys=True),
+                repr(limits),
+                self.interpreter.key(),
+                ",".join(presidio.imports),
+            ),
         )
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {}
@@ -241,8 +128,8 @@ class Validator:
             if self._state.get("worker") is None:
                 self._spawn()
 
-    def _worker(self) -> _Worker:
-        worker: _Worker | None = self._state.get("worker")
+    def _worker(self) -> Worker:
+        worker: Worker | None = self._state.get("worker")
         if worker is not None and worker.proc.poll() is None:
             worker.wait_ready()
             return worker
@@ -256,10 +143,13 @@ class Validator:
         )
         return worker
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> Worker:
         if "tmpdir" not in self._state:
             self._state["tmpdir"] = tempfile.mkdtemp(prefix="config-audit-validate-")  # 0700
-        worker = _Worker(self.limits, self._state["tmpdir"])
+        tmpdir = self._state["tmpdir"]
+        bundle = worker_bundle(fallback=Path(tmpdir))
+        command = self.interpreter.command(bundle)
+        worker = Worker(self.limits, tmpdir, command, self.presidio.imports)
         self.workers_started += 1
         logger.debug("validation worker %s started (it imports Presidio)", worker.pid)
         self._state["worker"] = worker
@@ -293,18 +183,22 @@ class Validator:
             }
             try:
                 response = self._worker().request(payload, self.limits.timeout_s)
-            except _Timeout:
+            except PresidioImportError:
+                self._discard_worker()
+                raise
+            except Timeout as exc:
                 self._discard_worker()
                 return self._failed(
                     _finding(
                         CODE_TIMEOUT,
-                        f"validation exceeded the time bound of {self.limits.timeout_s}s; "
+                        str(exc)
+                        or f"validation exceeded the time bound of {self.limits.timeout_s}s; "
                         "the worker was stopped",
                         path,
                         "look for catastrophic regexes or huge alias expansions in the file",
                     )
                 )
-            except _Died as exc:
+            except Died as exc:
                 self._discard_worker()
                 return self._failed(
                     _finding(
@@ -338,10 +232,12 @@ class Validator:
             )
 
     def _failed(self, finding: Finding) -> LoadResult:
-        return LoadResult((finding,), None, 0, (), presidio_version())
+        me = self.interpreter
+        return LoadResult(
+            (finding,), None, 0, (), me.presidio_version, me.executable, me.python_version
+        )
 
-    @staticmethod
-    def _decode(result: dict[str, Any]) -> LoadResult:
+    def _decode(self, result: dict[str, Any]) -> LoadResult:
         findings = tuple(
             Finding(
                 code=f["code"],
@@ -361,6 +257,8 @@ class Validator:
             recognizer_count=int(result["recognizer_count"]),
             samples=tuple(samples.result_from_wire(s) for s in result["samples"]),
             presidio_version=str(result["presidio_version"]),
+            interpreter=str(result.get("interpreter") or self.interpreter.executable),
+            python_version=str(result.get("python_version") or self.interpreter.python_version),
         )
 
     def close(self) -> None:

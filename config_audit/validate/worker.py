@@ -1,6 +1,8 @@
 """Child side of validation: the only module that imports Presidio.
 
-Run as `python -m config_audit.validate.worker`. Speaks JSON lines: one request per stdin line,
+Run as `python <bundle>` (validate/bundle.py), by this tool's interpreter or by the deployment's
+(`presidio.python`), which has Presidio but not this package: so this module and what it imports
+use only the standard library and Presidio's own dependencies. Speaks JSON lines: one request per stdin line,
 one response per line on the original stdout. Everything else Presidio or its dependencies print
 goes to stderr (fd 1 is redirected at start), so the protocol channel stays clean. Presidio is
 imported once; the process then serves many files. Findings never carry input values.
@@ -9,9 +11,11 @@ imported once; the process then serves many files. Findings never carry input va
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import logging
 import os
+import platform
 import resource
 import sys
 import time
@@ -86,6 +90,11 @@ class Session:
         import presidio_analyzer  # noqa: F401 - the one import this process exists for
 
         self.presidio_version = version("presidio-analyzer")
+        self.identity = {
+            "presidio_version": self.presidio_version,
+            "interpreter": sys.executable,
+            "python_version": platform.python_version(),
+        }
         self.counter = 0
 
     def load(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +126,7 @@ class Session:
             "effective": effective.to_wire(result.effective) if result.effective else None,
             "recognizer_count": result.recognizer_count,
             "samples": [samples.result_to_wire(s) for s in result.samples],
-            "presidio_version": self.presidio_version,
+            **self.identity,
         }
 
 
@@ -132,7 +141,7 @@ def _serve(proto: IO[str], session: Session) -> int:
             if request.get("op") == "load":
                 response: dict[str, Any] = {"ok": True, "result": session.load(request)}
             elif request.get("op") == "ping":
-                response = {"ok": True, "result": {"presidio_version": session.presidio_version}}
+                response = {"ok": True, "result": session.identity}
             else:
                 response = {"ok": False, "error": "unknown-op", "message": str(request.get("op"))}
         except MemoryError:
@@ -165,18 +174,40 @@ def main() -> int:
     hello = {
         "ready": True,
         "pid": os.getpid(),
-        "presidio_version": session.presidio_version,
+        **session.identity,
         "import_s": round(time.perf_counter() - started, 4),
     }
     proto.write(json.dumps(hello) + "\n")
     proto.flush()
+    # After the hello, so the parent bounds them by the per-file time limit, not the start-up
+    # one: a deployment module that hangs at import is then stopped like a hanging file.
+    proto.write(json.dumps(_import_deployment_modules()) + "\n")
+    proto.flush()
     return _serve(proto, session)
 
 
-if __name__ == "__main__":
+def _import_deployment_modules() -> dict[str, Any]:
+    """`presidio.imports`: the deployment's modules, imported so that the EntityRecognizer
+    subclasses they define exist when Presidio looks predefined recognizers up by class name."""
+    names = json.loads(os.environ.get("CONFIG_AUDIT_WORKER_IMPORTS") or "[]")
+    for name in names:
+        try:
+            importlib.import_module(str(name))
+        except (Exception, SystemExit) as exc:  # the module's own failure, not ours
+            message = f"{type(exc).__name__}: {exc}".strip()
+            return {"imported": False, "module": str(name), "message": message[:500]}
+    return {"imported": True, "modules": names}
+
+
+def run() -> None:
+    """Entry point of the bundle's `__main__`: serve, then leave without interpreter teardown."""
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
     # Skip interpreter teardown: freeing Presidio's and spaCy's objects one by one takes ~0.3 s,
     # and the parent waits for us. Nothing is left to flush or close.
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run()
