@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
+from config_audit.recognizers.presidio_keys import KeySchema
 from config_audit.validate import effective, samples
+from config_audit.validate.keycache import KeyCache
 from config_audit.validate.loadcache import LoadCache
 from config_audit.validate.versions import presidio_version
 
@@ -217,6 +219,7 @@ class Validator:
         self._cache = LoadCache(
             cache_dir, context=(json.dumps(self._wire_samples, sort_keys=True), repr(limits))
         )
+        self._keys = KeyCache(cache_dir)
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {}
         self._next_id = 0
@@ -316,6 +319,7 @@ class Validator:
                 )
             if response.get("ok"):
                 self._cache.write(cache, response["result"])
+                self._derive_keys()
                 return self._decode(response["result"])
             if response.get("error") == "memory":
                 self._discard_worker()
@@ -336,6 +340,30 @@ class Validator:
                     path,
                 )
             )
+
+    def key_schema(self) -> KeySchema | None:
+        """Which keys Presidio reads where, as the worker derived them from Presidio (cached per
+        Presidio version and interpreter). Never starts a worker for it: None until a worker
+        has run once for this Presidio (lint then uses its snapshot)."""
+        return self._keys.known()
+
+    def _derive_keys(self) -> None:
+        """Ask the warm worker once per Presidio version (~70 ms); the lock is held."""
+        if self._keys.known() is not None:
+            return
+        self._next_id += 1
+        try:
+            response = self._worker().request(
+                {"id": self._next_id, "op": "schema"}, self.limits.timeout_s
+            )
+        except (_Timeout, _Died) as exc:
+            self._discard_worker()
+            logger.warning("Presidio's keys could not be derived (%s): using the snapshot", exc)
+            return
+        if response.get("ok"):
+            self._keys.store(response["result"])
+        else:
+            logger.warning("Presidio's keys could not be derived: %s", response.get("message"))
 
     def _failed(self, finding: Finding) -> LoadResult:
         return LoadResult((finding,), None, 0, (), presidio_version())
