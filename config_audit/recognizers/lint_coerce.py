@@ -64,6 +64,39 @@ def entity_keys(
         )
 
 
+def predefined_thresholds(
+    linter: EntryLinter, entry: dict[Any, Any], *, name: str, cls: str
+) -> None:
+    """CA123 for a predefined entry: a `score_thresholds` key that is neither `default` nor an
+    entity the instance detects (the YAML's, else the class's default) has no effect
+    (`normalize_score_thresholds` does not check the keys)."""
+    thresholds, info = entry.get("score_thresholds"), linter.schema.classes.get(cls)
+    if not isinstance(thresholds, dict) or info is None:
+        return
+    plural, single = entry.get("supported_entities"), entry.get("supported_entity")
+    if isinstance(plural, list) and (info.accepts("supported_entities") or info.var_kw):
+        entities: frozenset[str] | None = frozenset(map(str, plural))
+    elif isinstance(plural, list) and plural and info.accepts("supported_entity"):
+        entities = frozenset({str(plural[0])})
+    elif isinstance(single, str) and info.accepts("supported_entity"):
+        entities = frozenset({single})
+    else:
+        entities = info.entities
+    if entities is None:
+        return  # the class decides at run time (a model's labels): nothing to compare with
+    for key in thresholds:
+        if key != "default" and str(key) not in entities:
+            linter.add(
+                "CA123",
+                W,
+                f"score_thresholds key '{key}' is neither 'default' nor an entity {cls} "
+                f"detects ({', '.join(sorted(entities))}): it has no effect",
+                line=line_of(thresholds, key),
+                recognizer=name,
+                hint="use 'default' or one of the entity names",
+            )
+
+
 def first_entity_only(linter: EntryLinter, entry: dict[Any, Any], *, name: str) -> None:
     """CA129: a pattern recognizer has one entity; from a list Presidio keeps the first."""
     plural = entry.get("supported_entities")

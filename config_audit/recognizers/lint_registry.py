@@ -9,6 +9,7 @@ from config_audit.recognizers.lint_coerce import (
     coerced_number,
     custom_needs_single_entity,
     entity_keys,
+    predefined_thresholds,
 )
 from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, as_number, suggest
 from config_audit.recognizers.parse import entry_kind, entry_languages
@@ -83,6 +84,8 @@ def registry_entry(
     if cls not in linter.schema.extra_allowed_classes:
         unknown_entry_keys(linter, entry, name=name, kind=kind, cls=cls)
     entity_keys(linter, entry, name=name, kind=kind, cls=cls)
+    if kind == "predefined":
+        predefined_thresholds(linter, entry, name=name, cls=cls)
     if entry.get("type") not in (None, "custom", "predefined"):
         linter.add(
             "CA101",

@@ -27,6 +27,7 @@ class RecognizerClass:
     params: frozenset[str]
     var_kw: bool  # takes **kwargs: unknown keys reach it without a TypeError
     country: str | None
+    entities: frozenset[str] | None = None  # detected when the YAML names none; None: unknown
 
     def accepts(self, key: str) -> bool:
         return key in self.params
@@ -79,6 +80,7 @@ class KeySchema:
                 frozenset(str(p) for p in info["params"]),
                 bool(info["var_kw"]),
                 None if info.get("country") is None else str(info["country"]),
+                None if info.get("entities") is None else frozenset(map(str, info["entities"])),
             )
             for name, info in dict(wire["predefined_classes"]).items()
         }

@@ -13,11 +13,11 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 # What the parent's snapshot and cache entries say they hold; bump when the shape changes.
-SCHEMA_FORMAT = 1
+SCHEMA_FORMAT = 2
 
 
 def derive() -> dict[str, Any]:
@@ -88,8 +88,24 @@ def _classes(base: type) -> dict[str, dict[str, Any]]:
             "params": sorted(_params(init)),
             "var_kw": any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters),
             "country": _country(cls),
+            "entities": _entities(cls, inspect.signature(init).parameters),
         }
     return dict(sorted(out.items()))
+
+
+def _entities(cls: type, parameters: Mapping[str, inspect.Parameter]) -> list[str] | None:
+    """The entities an instance detects when the YAML names none: the default of its
+    `supported_entity` / `supported_entities` argument, else its `ENTITIES`; None if unknown."""
+    single = parameters.get("supported_entity")
+    if single is not None and isinstance(single.default, str):
+        return [single.default]
+    plural = parameters.get("supported_entities")
+    if plural is None:
+        return None
+    for value in (plural.default, getattr(cls, "ENTITIES", None)):
+        if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+            return sorted(value)
+    return None
 
 
 def _country(cls: type) -> str | None:
