@@ -50,6 +50,10 @@ class KeySchema:
     ner_config: frozenset[str]
     classes: Mapping[str, RecognizerClass]
 
+    def __hash__(self) -> int:
+        # `classes` is a read-only mapping (unhashable); equal schemas still hash equal.
+        return hash((self.presidio_version, self.adhoc_entry, self.registry_entry))
+
     @property
     def registry_entry(self) -> frozenset[str]:
         """Keys a registry entry may carry; which kind reads which is checked by kind."""

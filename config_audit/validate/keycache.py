@@ -46,6 +46,10 @@ class KeyCache:
                     self._known = _decode(json.loads(entry.read_bytes()))
         return self._known
 
+    def adopt(self, schema: KeySchema) -> None:
+        """Known without asking the worker (its Presidio is the snapshot's): memory only."""
+        self._known = schema
+
     def store(self, wire: Any) -> None:
         schema = _decode(wire)
         if schema is None:
