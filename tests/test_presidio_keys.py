@@ -25,7 +25,7 @@ def test_snapshot_equals_what_the_worker_derives_from_presidio(tmp_path: Path) -
         validator.load(SOURCE, path="r.yaml", fmt=REGISTRY)
         # The worker runs the snapshot's Presidio: trusted without asking (this test is why).
         assert validator.key_schema() == snapshot() and not list(tmp_path.glob("keys-*"))
-        derived = validator.derive_key_schema()
+        derived = validator.key_schema(derive=True)
     [cached] = tmp_path.glob("keys-*.json")
     # Regenerate after a Presidio upgrade: python -c 'from config_audit.validate.presidio_schema
     # import derive; import json; print(json.dumps(derive(), indent=1, sort_keys=True))'
@@ -35,7 +35,7 @@ def test_snapshot_equals_what_the_worker_derives_from_presidio(tmp_path: Path) -
 
 def test_a_later_process_reads_the_cached_keys_without_a_worker(tmp_path: Path) -> None:
     with Validator(cache_dir=tmp_path) as first:
-        first.derive_key_schema()
+        first.key_schema(derive=True)
     with Validator(cache_dir=tmp_path) as later:
         assert later.key_schema() == snapshot()
         assert later.workers_started == 0
@@ -49,7 +49,7 @@ def test_lint_follows_the_keys_the_installed_presidio_reads(tmp_path: Path) -> N
     wire = json.loads(SNAPSHOT.read_text())
     wire["predefined_entry"] = [*wire["predefined_entry"], "min_score"]
     with Validator(cache_dir=tmp_path) as validator:
-        validator.derive_key_schema()  # derives and caches
+        validator.key_schema(derive=True)  # derives and caches
         [entry] = tmp_path.glob("keys-*.json")
     entry.write_text(json.dumps(wire))  # as if the installed Presidio had derived it
     with Validator(cache_dir=tmp_path) as validator:
@@ -60,7 +60,7 @@ def test_lint_follows_the_keys_the_installed_presidio_reads(tmp_path: Path) -> N
 
 def test_a_damaged_cache_entry_is_ignored(tmp_path: Path) -> None:
     with Validator(cache_dir=tmp_path) as validator:
-        validator.derive_key_schema()
+        validator.key_schema(derive=True)
         [entry] = tmp_path.glob("keys-*.json")
     entry.write_text("{not json")
     with Validator(cache_dir=tmp_path) as validator:

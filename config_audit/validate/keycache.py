@@ -9,12 +9,13 @@ import hashlib
 import json
 import logging
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from config_audit import __version__
 from config_audit.durable import write_atomic
-from config_audit.recognizers.presidio_keys import KeySchema
+from config_audit.recognizers.presidio_keys import KeySchema, snapshot
 from config_audit.validate.presidio_schema import SCHEMA_FORMAT
 from config_audit.validate.versions import presidio_version
 
@@ -46,9 +47,27 @@ class KeyCache:
                     self._known = _decode(json.loads(entry.read_bytes()))
         return self._known
 
-    def adopt(self, schema: KeySchema) -> None:
-        """Known without asking the worker (its Presidio is the snapshot's): memory only."""
-        self._known = schema
+    def ensure(
+        self,
+        hello: Callable[[], Mapping[str, Any]],
+        ask: Callable[[], Mapping[str, Any]],
+        *,
+        force: bool = False,
+    ) -> None:
+        """Know the keys of the worker's Presidio: cached, else asked (`ask` sends the
+        worker's `schema` request). A worker running the release the snapshot was derived from
+        is not asked (`hello`: its start-up line): a test proves the snapshot is what it would
+        derive. `force`: ask whatever is known."""
+        if not force and self.known() is not None:
+            return
+        if not force and hello().get("presidio_version") == snapshot().presidio_version:
+            self._known = snapshot()  # memory only: nothing was derived
+            return
+        response = ask()
+        if response.get("ok"):
+            self.store(response["result"])
+        else:
+            logger.warning("Presidio's keys could not be derived: %s", response.get("message"))
 
     def store(self, wire: Any) -> None:
         schema = _decode(wire)

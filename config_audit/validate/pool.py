@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
-from config_audit.recognizers.presidio_keys import KeySchema, snapshot
+from config_audit.recognizers.presidio_keys import KeySchema
 from config_audit.validate import effective, samples
 from config_audit.validate.keycache import KeyCache
 from config_audit.validate.loadcache import LoadCache
@@ -341,41 +341,26 @@ class Validator:
                 )
             )
 
-    def key_schema(self) -> KeySchema | None:
-        """Which keys Presidio reads where, as the worker derived them from Presidio (cached per
-        Presidio version and interpreter). Never starts a worker for it: None until a worker
-        has run once for this Presidio (lint then uses its snapshot)."""
-        return self._keys.known()
-
-    def derive_key_schema(self) -> KeySchema | None:
-        """Ask the worker to derive the keys now, whatever is cached (tests, diagnostics)."""
-        with self._lock:
-            self._derive_keys(force=True)
+    def key_schema(self, *, derive: bool = False) -> KeySchema | None:
+        """Which keys the worker's Presidio reads where (validate/keycache). Never starts a
+        worker unless `derive` (ask it now): None until one has run (lint uses the snapshot)."""
+        if derive:
+            with self._lock:
+                self._derive_keys(force=True)
         return self._keys.known()
 
     def _derive_keys(self, *, force: bool = False) -> None:
-        """Ask the warm worker once per Presidio version (~70 ms); the lock is held. A worker
-        running the release the snapshot was derived from is not asked: a test proves the
-        snapshot is what it would derive."""
-        if not force and self._keys.known() is not None:
-            return
-        hello = self._worker().hello or {}
-        if not force and hello.get("presidio_version") == snapshot().presidio_version:
-            self._keys.adopt(snapshot())
-            return
-        self._next_id += 1
+        """Once per Presidio version, on the warm worker (~70 ms); the lock is held."""
+
+        def ask() -> dict[str, Any]:
+            self._next_id += 1
+            return self._worker().request({"id": self._next_id, "op": "schema"}, 60.0)
+
         try:
-            response = self._worker().request(
-                {"id": self._next_id, "op": "schema"}, self.limits.timeout_s
-            )
+            self._keys.ensure(lambda: self._worker().hello or {}, ask, force=force)
         except (_Timeout, _Died) as exc:
             self._discard_worker()
             logger.warning("Presidio's keys could not be derived (%s): using the snapshot", exc)
-            return
-        if response.get("ok"):
-            self._keys.store(response["result"])
-        else:
-            logger.warning("Presidio's keys could not be derived: %s", response.get("message"))
 
     def _failed(self, finding: Finding) -> LoadResult:
         return LoadResult((finding,), None, 0, (), presidio_version())
