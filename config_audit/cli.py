@@ -99,6 +99,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "validate",
         "Load recognizer files into Presidio and lint them.",
     ),
+    "baseline": (
+        "config_audit.commands.baseline",
+        "baseline",
+        "Accept today's findings in the settings (adopt the gate, fix later).",
+    ),
     "where": (
         "config_audit.commands.where",
         "where",

@@ -64,8 +64,12 @@ EXPECTED: dict[str, tuple[dict[str, int], str]] = {
         "ad-hoc entries use 'entity' (not supported_entity): PatternRecognizer raises TypeError",
     ),
     "Instawork__llm-proxy__recognizers.yaml": (
-        {"info:CA204": 1},
-        "supported_language: en on predefined entries in an [en] registry changes nothing",
+        {"info:CA204": 1, "warning:CA129": 1},
+        "supported_language: en on predefined entries in an [en] registry changes nothing; "
+        "'supported_entity: PERSON' on SpacyRecognizer is dropped (its __init__ takes only "
+        "supported_entities, _prepare_recognizer_kwargs pops the singular): the comment's "
+        "belief that it yields only PERSON is wrong, it keeps DATE_TIME, NRP, LOCATION, "
+        "PERSON, ORGANIZATION",
     ),
     "Saldop__agrp.dev_java__presidio__recognizers.yaml": ({}, "clean custom registry"),
     "agentic-layer__presidio__conf__recognizers.yaml": ({"info:CA204": 2}, "clean"),
@@ -81,8 +85,10 @@ EXPECTED: dict[str, tuple[dict[str, int], str]] = {
     ),
     "hiendat04__AIAssistant__models__utils__recognizers.yml": ({}, "clean ad-hoc file"),
     "lawlawrd__polly-docker__recognizers.yaml": (
-        {"error:CA101": 1, "error:CA202": 1},
-        "type: regex: the registry schema rejects it",
+        {"error:CA101": 1, "error:CA116": 1, "error:CA202": 1},
+        "type: regex: the registry schema rejects it; and with type: custom it would still be "
+        "rejected: CustomRecognizerConfig requires supported_entity (supported_entities alone: "
+        "Field required, verified)",
     ),
     "safegpt3__SafeGpt__recognizers.yaml": ({}, "clean (Presidio's example layout)"),
     "thomasloy88__presidio-de__conf__default_recognizers.yaml": (

@@ -209,13 +209,54 @@ class AlertSink:
         self.dispatcher.close(timeout)
 
 
-def alert_results(settings: Settings, results: list[AuditResult], *, burst: bool = True) -> None:
-    """Hooks and CI: raise the alerts for `results` when alerting is configured, then drain."""
+def alert_results(
+    settings: Settings, results: list[AuditResult], *, burst: bool = True, one_alert: bool = False
+) -> None:
+    """Hooks and CI: raise the alerts for `results` when alerting is configured, then drain.
+    `one_alert`: `results` are one attempt (a hook run): one alert, folded (see `fold`)."""
     if not settings.alerts or not results:
         return
     sink = AlertSink.from_settings(settings)
     try:
+        if one_alert:
+            folded = fold([a for r in results for a in sink.rules.for_result(r)])
+            if folded is not None:
+                sink.dispatcher.dispatch(folded)
+            return
         for result in results:
             sink.on_result(result, burst=burst)
     finally:
         sink.close(timeout=15)
+
+
+# Which alert of an attempt leads when they are folded into one: who broke a rule first.
+PRIORITY = (
+    "policy-violation",
+    "protected-weakening",
+    "recognizer-removed",
+    "invalid-file",
+    "weakening-change",
+    "out-of-band-edit",
+)
+
+
+def fold(alerts: list[Alert]) -> Alert | None:
+    """One alert for what one attempt raised: the leading alert's kind and the highest
+    severity, the others named in its summary (kinds and summaries only: never content)."""
+    if len(alerts) <= 1:
+        return alerts[0] if alerts else None
+    rank = {kind: i for i, kind in enumerate(PRIORITY)}
+    ordered = sorted(alerts, key=lambda a: rank.get(a.kind, len(PRIORITY)))
+    lead = ordered[0]
+    also = list(dict.fromkeys(f"{a.kind}: {a.summary}" for a in ordered[1:]))
+    paths = sorted({a.path for a in alerts if a.path})
+    more = f" (+{len(paths) - 1} more file(s))" if len(paths) > 1 else ""
+    severity = max((a.severity for a in alerts), key=("info", "warning", "critical").index)
+    return Alert(
+        lead.kind,
+        severity,
+        f"{lead.summary}{more}; also " + "; ".join(also),
+        lead.path,
+        lead.record_seq,
+        lead.record_hash,
+    )

@@ -25,6 +25,7 @@ from config_audit.recognizers.diff import diff_sets, file_added, file_removed, m
 from config_audit.recognizers.globs import matches_glob
 from config_audit.recognizers.lint import lint
 from config_audit.recognizers.parse import ParsedFile, UnparseableFile, parse_bytes
+from config_audit.recognizers.presidio_keys import KeySchema, snapshot
 from config_audit.validate.release import note_release
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ SAME_AS_LINT = {"CA303": "CA104", "CA304": "CA106"}
 class CheckedFile:
     report: ValidationReport
     parsed: ParsedFile | None
+    linted_with: KeySchema | None = None  # None: lint did not run
 
     @property
     def declared(self) -> RecognizerSet | None:
@@ -97,14 +99,15 @@ def prepare(
         parsed = parse_bytes(data, path=path, fmt=fmt)
     except UnparseableFile as exc:
         return CheckedFile(ValidationReport(path=path, format=fmt, findings=(exc.finding,)), None)
-    findings = lint(parsed) if run_lint else []
+    schema = snapshot() if run_lint else None
+    findings = lint(parsed, schema=schema) if schema is not None else []
     report = ValidationReport(
         path=path,
         format=parsed.format,
         findings=tuple(findings),
         recognizer_count=len(parsed.recognizers.recognizers),
     )
-    return CheckedFile(report, parsed)
+    return CheckedFile(report, parsed, schema)
 
 
 # Lint findings that make loading pointless and harmful: Presidio would spend the worker's whole
@@ -120,6 +123,12 @@ def load_into_presidio(checked: CheckedFile, data: bytes, validator: Validator) 
     if any(f.code in UNSAFE_TO_LOAD for f in report.findings):
         return checked  # invalid already, and loading it would only exhaust the worker
     loaded = validator.load(data, path=report.path, fmt=parsed.format)
+    linted_with, derived = checked.linted_with, validator.key_schema()
+    if linted_with is not None and derived is not None and derived != linted_with:
+        # The installed Presidio reads other keys than the snapshot says: lint again with
+        # what the worker derived from it (pure and cheap; only after an upgrade).
+        report = replace(report, findings=tuple(lint(parsed, schema=derived)))
+        linted_with = derived
     lines = {rec.name: rec.line for rec in parsed.recognizers.recognizers}
     found = loaded.findings
     if loaded.effective is not None:
@@ -147,7 +156,7 @@ def load_into_presidio(checked: CheckedFile, data: bytes, validator: Validator) 
         samples=loaded.samples,
         effective=loaded.effective,
     )
-    return CheckedFile(report, parsed)
+    return CheckedFile(report, parsed, linted_with)
 
 
 def compare_versions(

@@ -131,6 +131,14 @@ CODES: dict[str, tuple[str, str]] = {
         "raw-lint-what-presidio-accepts-silently-ca1xx",
         "regex nests 12 or more repeated groups: Presidio's regex engine compiles it in exponential time and memory",
     ),
+    "CA129": (
+        "raw-lint-what-presidio-accepts-silently-ca1xx",
+        "an entity key Presidio truncates (only the first of supported_entities is used) or drops",
+    ),
+    "CA130": (
+        "raw-lint-what-presidio-accepts-silently-ca1xx",
+        "a number written as a string that the registry schema converts",
+    ),
     "CA201": (
         "loading-into-presidio-ca2xx",
         "Presidio could not read the file",

@@ -13,41 +13,23 @@ from config_audit.commands.common import (
     config_option,
     settings_from,
 )
-from config_audit.commands.render import finding_line, printable
+from config_audit.commands.hook_output import (
+    forget_shown,
+    print_results,
+    remember_shown,
+    take_shown,
+)
 from config_audit.errors import UsageError
 from config_audit.git import notes as gitnotes
 from config_audit.git import repo as gitrepo
 from config_audit.git.hooks import HOOK_NAMES, install, pathspecs_for, refresh, uninstall
-from config_audit.model import AuditResult, Impact
+from config_audit.model import AuditResult
 from config_audit.settings import CONFIG_NAME, Settings
 
 
 def hook_log_path(settings: Settings, top: Path, git_dir: Path | None = None) -> Path:
     """Hooks log inside the git directory (never committed by accident) unless configured."""
     return settings.log_path or (git_dir or gitrepo.git_dir(top)) / "config-audit" / "log.jsonl"
-
-
-def print_results(results: list[AuditResult], *, landed: bool = False) -> None:
-    """The verdicts on stderr. After the commit (`landed`) nothing can be blocked any more: a
-    verdict that would have blocked says so, beside what was recorded."""
-    for result in results:
-        if landed:
-            done = "recorded" if result.record is not None else "not recorded (no signing key)"
-            status = f"{done}: would have been blocked" if result.blocked else f"{done}: ok"
-        else:
-            status = "BLOCKED" if result.blocked else "ok"
-        click.echo(printable(f"config-audit: {result.event.path}: {status}"), err=True)
-        for finding in result.findings():
-            if finding.severity.value != "info":
-                click.echo("  " + finding_line(finding).replace("\n", "\n  "), err=True)
-        for change in result.changes:
-            if change.impact is Impact.WEAKENS:
-                click.echo(
-                    printable(
-                        f"  weakens: {change.kind} {change.recognizer or ''}: {change.summary}"
-                    ),
-                    err=True,
-                )
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -98,13 +80,22 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
             results = audit_staged(auditor, cwd=top)
         print_results(results)
         _alert(settings, [r for r in results if r.blocked])
+        marker = where.git_dir / "config-audit" / "shown.json"
         if any(r.blocked for r in results):
+            forget_shown(marker)
             click.echo(
                 "config-audit: commit blocked. Fix the findings above, or ask an owner.", err=True
             )
             ctx.exit(1)
+        if results:
+            head = gitrepo.resolve("HEAD", cwd=top) if parent else None
+            remember_shown(marker, results, head=head)
+        else:
+            forget_shown(marker)
         return
+    shown = frozenset[str]()
     if name == "post-commit":
+        shown = take_shown(where.git_dir / "config-audit" / "shown.json", parent=parent)
         commits: list[tuple[str, str | None]] = [("HEAD", None)]
     else:
         # The pre-commit framework passes no pairs: HEAD, the commit amend or rebase left.
@@ -136,7 +127,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
             )
             if audit.results:
                 publish_checkpoint(auditor, sha, top)
-                print_results(audit.results, landed=True)
+                print_results(audit.results, landed=True, shown=shown)
                 _say_why_unverified(facts.info.signature_status, sha, top, settings)
                 _alert(settings, audit.results)
 
@@ -250,10 +241,12 @@ def push_notes_along(args: tuple[str, ...], top: Path) -> None:
 
 
 def _alert(settings: Settings, results: list[AuditResult]) -> None:
+    """One alert per attempt (a blocked pre-commit, a landed commit), however many files and
+    rules it touches: the rules' alerts are folded into the most severe one."""
     if settings.alerts and results:  # importing the alerting code costs ~30 ms: only when used
         from config_audit.alerts.rules import alert_results
 
-        alert_results(settings, results)
+        alert_results(settings, results, one_alert=True)
 
 
 def publish_checkpoint(auditor: Auditor, commit: str, top: Path) -> None:

@@ -10,22 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from config_audit.model import ConfigFormat, Finding
+from config_audit.recognizers.lint_coerce import first_entity_only
 from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, suggest
 from config_audit.recognizers.lint_registry import registry as lint_registry
 from config_audit.recognizers.nlp import lint_nlp
 from config_audit.recognizers.parse import ParsedFile
-from config_audit.recognizers.presidio_keys import (
-    ADHOC_ENTRY_KEYS,
-    ANALYZER_TOP_KEYS,
-    ENHANCER_KEYS,
-    REGISTRY_TOP_KEYS,
-)
+from config_audit.recognizers.presidio_keys import KeySchema, snapshot
 from config_audit.recognizers.yamlsafe import line_of
 
 
-def lint(parsed: ParsedFile) -> list[Finding]:
-    """All raw-lint findings for one parsed file, in file order."""
-    linter = _Linter(parsed.path)
+def lint(parsed: ParsedFile, *, schema: KeySchema | None = None) -> list[Finding]:
+    """All raw-lint findings for one parsed file, in file order. `schema`: the keys Presidio
+    reads where, as the worker derived them; the 2.2.366 snapshot when no worker ran."""
+    schema = schema or snapshot()
+    linter = _Linter(parsed.path, schema)
     raw = parsed.raw
     if parsed.format is ConfigFormat.ADHOC:
         linter.adhoc(raw)
@@ -33,10 +31,12 @@ def lint(parsed: ParsedFile) -> list[Finding]:
         linter.registry_top(raw)
         lint_registry(linter, raw, languages=raw.get("supported_languages"), where="")
     elif parsed.format is ConfigFormat.NLP:
-        linter.findings += lint_nlp(raw, path=parsed.path, top=True)
+        linter.findings += lint_nlp(raw, path=parsed.path, top=True, schema=schema)
     else:
         linter.analyzer(raw)
-        linter.findings += lint_nlp(raw.get("nlp_configuration"), path=parsed.path, top=False)
+        linter.findings += lint_nlp(
+            raw.get("nlp_configuration"), path=parsed.path, top=False, schema=schema
+        )
     linter.duplicate_yaml_keys(raw)
     return sorted(linter.findings, key=lambda f: (f.line or 0, f.code))
 
@@ -72,7 +72,7 @@ class _Linter(EntryLinter):
                 continue
             name = str(entry.get("name", "PatternRecognizer"))
             for key in entry:
-                if key not in ADHOC_ENTRY_KEYS:
+                if key not in self.schema.adhoc_entry:
                     plural = key == "supported_languages"
                     self.add(
                         "CA101",
@@ -84,7 +84,7 @@ class _Linter(EntryLinter):
                             "this format supports one language per entry: use "
                             "supported_language, one entry per language"
                             if plural
-                            else suggest(str(key), ADHOC_ENTRY_KEYS) + "remove or rename it"
+                            else suggest(str(key), self.schema.adhoc_entry) + "remove or rename it"
                         ),
                     )
             if "name" not in entry:
@@ -98,6 +98,7 @@ class _Linter(EntryLinter):
                     hint="add a unique name so changes can be attributed to it",
                 )
             self.custom_entry(entry, name=name, line=line)
+            first_entity_only(self, entry, name=name)
             lang = entry.get("supported_language", "en")
             self.languages(
                 [lang], line=line_of(entry, "supported_language") or line, recognizer=name
@@ -123,7 +124,7 @@ class _Linter(EntryLinter):
                 hint="remove it; filter countries in code",
             )
         # supported_countries has its own finding (CA118) above.
-        valid = REGISTRY_TOP_KEYS | {"supported_countries"}
+        valid = self.schema.registry_top | {"supported_countries"}
         self.unknown_keys(raw, valid, "top-level", "Presidio rejects the file")
         if "supported_languages" not in raw:
             self.add(
@@ -152,7 +153,7 @@ class _Linter(EntryLinter):
                 )
 
     def analyzer(self, raw: dict[Any, Any]) -> None:
-        self.unknown_keys(raw, ANALYZER_TOP_KEYS, "top-level", "Presidio rejects the file")
+        self.unknown_keys(raw, self.schema.analyzer_top, "top-level", "Presidio rejects the file")
         languages = raw.get("supported_languages", ["en"])
         self.languages(languages, line=line_of(raw, "supported_languages"))
         if "default_score_threshold" in raw:
@@ -178,14 +179,14 @@ class _Linter(EntryLinter):
                 )
         self.unknown_keys(
             raw.get("context_aware_enhancer"),
-            ENHANCER_KEYS,
+            self.schema.enhancer,
             "context_aware_enhancer",
             "Presidio rejects it",
         )
         registry = raw.get("recognizer_registry")
         if isinstance(registry, dict):
             self.unknown_keys(
-                registry, REGISTRY_TOP_KEYS, "recognizer_registry", "Presidio rejects it"
+                registry, self.schema.registry_top, "recognizer_registry", "Presidio rejects it"
             )
             self.flags(
                 registry.get("global_regex_flags"), line=line_of(registry, "global_regex_flags")

@@ -11,13 +11,23 @@ from typing import Any
 
 from config_audit.model import Finding, Severity
 from config_audit.recognizers.lint_regex import regex_problems
+from config_audit.recognizers.presidio_keys import KeySchema
 from config_audit.recognizers.yamlsafe import line_of
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 IGNORECASE, VERBOSE, ASCII = 2, 64, 256
-PATTERN_KEYS = frozenset({"name", "regex", "score"})
 LIST_KEYS = ("deny_list", "context", "patterns", "supported_languages", "supported_entities")
+
+
+def as_number(value: Any) -> float | None:
+    """The number a string like "0.5" holds, as pydantic's lax float reads it; else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
 
 
 def suggest(key: str, valid: frozenset[str]) -> str:
@@ -28,8 +38,9 @@ def suggest(key: str, valid: frozenset[str]) -> str:
 class EntryLinter:
     """Collects findings for one file; the per-entry checks shared by every format."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, schema: KeySchema) -> None:
         self.path = path
+        self.schema = schema  # which keys Presidio reads where
         self.findings: list[Finding] = []
 
     def add(
@@ -77,6 +88,7 @@ class EntryLinter:
         for i, lang in enumerate(value):
             item_line = line_of(value, i)
             if isinstance(lang, dict):
+                self.language_item(lang, recognizer=recognizer)
                 lang = lang.get("language")
             if isinstance(lang, bool):
                 self.add(
@@ -96,6 +108,19 @@ class EntryLinter:
                     recognizer=recognizer,
                     hint="use an ISO 639-1 code; recognizers for unknown languages never run",
                 )
+
+    def language_item(self, item: dict[Any, Any], *, recognizer: str | None) -> None:
+        """CA101: an item keeps only `language` and `context` (a `contexts` typo loses words)."""
+        valid = self.schema.language_item
+        for key in (k for k in item if k not in valid):
+            self.add(
+                "CA101",
+                E,
+                f"'{key}' inside a supported_languages item is silently dropped by Presidio",
+                line=line_of(item, key),
+                recognizer=recognizer,
+                hint=suggest(str(key), valid) + f"an item takes only {', '.join(sorted(valid))}",
+            )
 
     def flags(self, value: Any, *, line: int | None, recognizer: str | None = None) -> None:
         if value is None:
@@ -170,8 +195,11 @@ class EntryLinter:
         else:
             seen[key] = line
 
-    def custom_entry(self, entry: dict[Any, Any], *, name: str, line: int | None) -> None:
-        """Checks shared by ad-hoc entries and registry custom entries."""
+    def custom_entry(
+        self, entry: dict[Any, Any], *, name: str, line: int | None, lax: bool = False
+    ) -> None:
+        """Checks shared by ad-hoc entries and registry custom entries. `lax`: the registry's
+        pydantic models convert numeric strings (its caller reports them, CA130)."""
         has_single, has_plural = "supported_entity" in entry, "supported_entities" in entry
         if has_single and has_plural:
             self.add(
@@ -240,7 +268,7 @@ class EntryLinter:
                         recognizer=name,
                         hint="quote each entry",
                     )
-        if "deny_list_score" in entry:
+        if "deny_list_score" in entry and not (lax and as_number(entry["deny_list_score"])):
             self.score(
                 entry["deny_list_score"],
                 line=line_of(entry, "deny_list_score"),
@@ -296,17 +324,18 @@ class EntryLinter:
                 hint="- {name: ..., regex: ..., score: 0.5}",
             )
             return
+        pattern_keys = self.schema.pattern
         for key in pattern:
-            if key not in PATTERN_KEYS:
+            if key not in pattern_keys:
                 self.add(
                     "CA117",
                     E,
                     f"unknown pattern key '{key}': Presidio raises TypeError",
                     line=line_of(pattern, key),
                     recognizer=recognizer,
-                    hint=suggest(str(key), PATTERN_KEYS) + "patterns take name, regex, score",
+                    hint=suggest(str(key), pattern_keys) + "patterns take name, regex, score",
                 )
-        for key in sorted(PATTERN_KEYS - set(pattern)):
+        for key in sorted(pattern_keys - set(pattern)):
             self.add(
                 "CA117",
                 E,

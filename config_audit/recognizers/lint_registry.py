@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, suggest
+from config_audit.recognizers.lint_coerce import (
+    coerced_number,
+    custom_needs_single_entity,
+    entity_keys,
+    predefined_thresholds,
+)
+from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, as_number, suggest
 from config_audit.recognizers.parse import entry_kind, entry_languages
-from config_audit.recognizers.presidio_keys import EXTRA_ALLOWED_CLASSES, REGISTRY_ENTRY_KEYS
 from config_audit.recognizers.yamlsafe import line_of
 
 
@@ -76,25 +81,11 @@ def registry_entry(
 ) -> None:
     kind = entry_kind(entry)
     cls = str(entry.get("class_name") or name)
-    if cls not in EXTRA_ALLOWED_CLASSES:
-        for key in entry:
-            if key not in REGISTRY_ENTRY_KEYS:
-                hint = (
-                    suggest(str(key), REGISTRY_ENTRY_KEYS) + "remove it; the setting has no effect"
-                )
-                if kind == "predefined" and not suggest(str(key), REGISTRY_ENTRY_KEYS):
-                    hint = (
-                        "registry YAML cannot set constructor arguments of predefined "
-                        "recognizers; configure the recognizer in code, or remove the key"
-                    )
-                linter.add(
-                    "CA101",
-                    E,
-                    f"unknown key '{key}' is silently dropped by Presidio",
-                    line=line_of(entry, key),
-                    recognizer=name,
-                    hint=hint,
-                )
+    if cls not in linter.schema.extra_allowed_classes:
+        unknown_entry_keys(linter, entry, name=name, kind=kind, cls=cls)
+    entity_keys(linter, entry, name=name, kind=kind, cls=cls)
+    if kind == "predefined":
+        predefined_thresholds(linter, entry, name=name, cls=cls)
     if entry.get("type") not in (None, "custom", "predefined"):
         linter.add(
             "CA101",
@@ -142,7 +133,23 @@ def registry_entry(
             )
         predefined_dropped_keys(linter, entry, name=name, registry_languages=registry_languages)
     else:
-        linter.custom_entry(entry, name=name, line=line)
+        linter.custom_entry(entry, name=name, line=line, lax=True)
+        custom_needs_single_entity(linter, entry, name=name)
+        score = entry.get("deny_list_score")
+        if as_number(score) is not None:
+            coerced_number(
+                linter,
+                score,
+                line=line_of(entry, "deny_list_score"),
+                recognizer=name,
+                what="deny_list_score",
+            )
+            linter.score(
+                as_number(score),
+                line=line_of(entry, "deny_list_score"),
+                recognizer=name,
+                what="deny_list_score",
+            )
     languages = [lang for lang, _ctx in entry_languages(entry, registry_languages, kind)]
     template_languages(
         linter,
@@ -235,3 +242,30 @@ def template_languages(
         hint="Presidio's multi-language template; add the language to supported_languages "
         "to turn it on",
     )
+
+
+def unknown_entry_keys(
+    linter: EntryLinter, entry: dict[Any, Any], *, name: str, kind: str, cls: str
+) -> None:
+    """CA101: keys the registry's pydantic models do not declare are dropped before the
+    recognizer is built. A predefined class's own constructor argument (PhoneRecognizer's
+    `supported_regions`) is dropped too: the message says so, from the class's signature."""
+    valid = linter.schema.registry_entry
+    constructor = linter.schema.classes.get(cls) if kind == "predefined" else None
+    for key in entry:
+        if key in valid:
+            continue
+        hint = suggest(str(key), valid) + "remove it; the setting has no effect"
+        message = f"unknown key '{key}' is silently dropped by Presidio"
+        if constructor is not None and constructor.accepts(str(key)):
+            message = (
+                f"'{key}' is a {cls} constructor argument, but the registry schema drops it: "
+                "the recognizer runs with its default"
+            )
+            hint = "set it in code (registry.add_recognizer), or remove the key"
+        elif kind == "predefined" and not suggest(str(key), valid):
+            hint = (
+                "registry YAML cannot set constructor arguments of predefined "
+                "recognizers; configure the recognizer in code, or remove the key"
+            )
+        linter.add("CA101", E, message, line=line_of(entry, key), recognizer=name, hint=hint)

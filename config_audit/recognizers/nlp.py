@@ -14,13 +14,9 @@ import re
 from typing import Any
 
 from config_audit.model import Change, Finding, Impact, Severity
-from config_audit.recognizers.presidio_keys import NER_CONFIG_KEYS
+from config_audit.recognizers.presidio_keys import KeySchema, snapshot
 from config_audit.recognizers.yamlsafe import line_of
 
-NLP_TOP_KEYS = frozenset(
-    {"nlp_engine_name", "models", "ner_model_configuration", "generic_tokenizer"}
-)
-MODEL_KEYS = frozenset({"lang_code", "model_name"})
 # Engines that never read ner_model_configuration (NlpEngineProvider.create_engine).
 NO_NER_CONFIG = ("no_op", "slim")
 SET_KEYS = ("labels_to_ignore", "low_score_entity_names")
@@ -70,8 +66,10 @@ def ner_settings(ner: Any, prefix: str) -> list[tuple[str, str]]:
     return out
 
 
-def lint_nlp(conf: Any, *, path: str, top: bool) -> list[Finding]:
+def lint_nlp(conf: Any, *, path: str, top: bool, schema: KeySchema | None = None) -> list[Finding]:
     """Keys Presidio ignores at each level of an NLP configuration, and mistyped values."""
+    schema = schema or snapshot()
+    ner_keys = schema.ner_config
     findings: list[Finding] = []
 
     def add(code: str, sev: Severity, message: str, line: int | None, hint: str) -> None:
@@ -81,9 +79,9 @@ def lint_nlp(conf: Any, *, path: str, top: bool) -> list[Finding]:
         return findings
     where = "" if top else "nlp_configuration."
     for key in conf:
-        if key in NLP_TOP_KEYS:
+        if key in schema.nlp_top:
             continue
-        misplaced = key in NER_CONFIG_KEYS
+        misplaced = key in ner_keys
         add(
             "CA101",
             Severity.ERROR if key == "model_to_presidio_entity_mapping" else Severity.WARNING,
@@ -103,7 +101,7 @@ def lint_nlp(conf: Any, *, path: str, top: bool) -> list[Finding]:
                 "list {lang_code, model_name} entries",
             )
         else:
-            _lint_models(models, where, add)
+            _lint_models(models, where, add, schema)
     elif top:
         add(
             "CA108",
@@ -122,37 +120,41 @@ def lint_nlp(conf: Any, *, path: str, top: bool) -> list[Finding]:
             "only spacy, stanza and transformers engines read it",
         )
     if isinstance(ner, dict):
-        for key in ner:
-            if key not in NER_CONFIG_KEYS:
-                add(
-                    "CA101",
-                    Severity.WARNING,
-                    f"unknown ner_model_configuration key '{key}' is ignored",
-                    line_of(ner, key),
-                    "remove or rename it",
-                )
-        for key in SET_KEYS:
-            if isinstance(ner.get(key), str):
-                add(
-                    "CA103",
-                    Severity.ERROR,
-                    f"'{key}' is a string: Presidio reads it character by character",
-                    line_of(ner, key),
-                    "write it as a YAML list",
-                )
-        mapping = ner.get("model_to_presidio_entity_mapping")
-        if mapping is not None and not isinstance(mapping, dict):
-            add(
-                "CA103",
-                Severity.ERROR,
-                "'model_to_presidio_entity_mapping' must map labels to entities",
-                line_of(ner, "model_to_presidio_entity_mapping"),
-                "write LABEL: ENTITY pairs",
-            )
+        _lint_ner(ner, add, ner_keys)
     return findings
 
 
-def _lint_models(models: list[Any], where: str, add: Any) -> None:
+def _lint_ner(ner: dict[Any, Any], add: Any, ner_keys: frozenset[str]) -> None:
+    for key in ner:
+        if key not in ner_keys:
+            add(
+                "CA101",
+                Severity.WARNING,
+                f"unknown ner_model_configuration key '{key}' is ignored",
+                line_of(ner, key),
+                "remove or rename it",
+            )
+    for key in SET_KEYS:
+        if isinstance(ner.get(key), str):
+            add(
+                "CA103",
+                Severity.ERROR,
+                f"'{key}' is a string: Presidio reads it character by character",
+                line_of(ner, key),
+                "write it as a YAML list",
+            )
+    mapping = ner.get("model_to_presidio_entity_mapping")
+    if mapping is not None and not isinstance(mapping, dict):
+        add(
+            "CA103",
+            Severity.ERROR,
+            "'model_to_presidio_entity_mapping' must map labels to entities",
+            line_of(ner, "model_to_presidio_entity_mapping"),
+            "write LABEL: ENTITY pairs",
+        )
+
+
+def _lint_models(models: list[Any], where: str, add: Any, schema: KeySchema) -> None:
     for i, model in enumerate(models):
         if not isinstance(model, dict) or "lang_code" not in model or "model_name" not in model:
             add(
@@ -164,8 +166,8 @@ def _lint_models(models: list[Any], where: str, add: Any) -> None:
             )
             continue
         for key in model:
-            if key not in MODEL_KEYS:
-                misplaced = key in NER_CONFIG_KEYS or key == "ner_model_configuration"
+            if key not in schema.nlp_model:
+                misplaced = key in schema.ner_config or key == "ner_model_configuration"
                 add(
                     "CA101",
                     Severity.ERROR

@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from config_audit.model import ConfigFormat, Finding, RecognizerSet, SampleResult, Severity
+from config_audit.recognizers.presidio_keys import KeySchema
 from config_audit.settings.presidio import PresidioSettings
 from config_audit.validate import effective, samples
 from config_audit.validate.bundle import worker_bundle
 from config_audit.validate.child import Died, PresidioImportError, Timeout, Worker
 from config_audit.validate.interpreter import Interpreter, resolve_interpreter
+from config_audit.validate.keycache import KeyCache
 from config_audit.validate.loadcache import LoadCache
 
 logger = logging.getLogger(__name__)
@@ -103,6 +105,11 @@ class Validator:
                 self.interpreter.key(),
                 ",".join(presidio.imports),
             ),
+        )
+        self._keys = KeyCache(
+            cache_dir,
+            interpreter=f"{self.interpreter.key()}|{','.join(presidio.imports)}",
+            imports=bool(presidio.imports),
         )
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {}
@@ -210,6 +217,7 @@ class Validator:
                 )
             if response.get("ok"):
                 self._cache.write(cache, response["result"])
+                self._derive_keys()
                 return self._decode(response["result"])
             if response.get("error") == "memory":
                 self._discard_worker()
@@ -230,6 +238,27 @@ class Validator:
                     path,
                 )
             )
+
+    def key_schema(self, *, derive: bool = False) -> KeySchema | None:
+        """Which keys the worker's Presidio reads where (validate/keycache). Never starts a
+        worker unless `derive` (ask it now): None until one has run (lint uses the snapshot)."""
+        if derive:
+            with self._lock:
+                self._derive_keys(force=True)
+        return self._keys.known()
+
+    def _derive_keys(self, *, force: bool = False) -> None:
+        """Once per Presidio version, on the warm worker (~70 ms); the lock is held."""
+
+        def ask() -> dict[str, Any]:
+            self._next_id += 1
+            return self._worker().request({"id": self._next_id, "op": "schema"}, 60.0)
+
+        try:
+            self._keys.ensure(lambda: self._worker().hello or {}, ask, force=force)
+        except (Timeout, Died) as exc:
+            self._discard_worker()
+            logger.warning("Presidio's keys could not be derived (%s): using the snapshot", exc)
 
     def _failed(self, finding: Finding) -> LoadResult:
         me = self.interpreter

@@ -140,6 +140,10 @@ def _serve(proto: IO[str], session: Session) -> int:
         try:
             if request.get("op") == "load":
                 response: dict[str, Any] = {"ok": True, "result": session.load(request)}
+            elif request.get("op") == "schema":
+                from config_audit.validate import presidio_schema
+
+                response = {"ok": True, "result": presidio_schema.derive()}
             elif request.get("op") == "ping":
                 response = {"ok": True, "result": session.identity}
             else:
