@@ -44,23 +44,24 @@ def _versions(
     reader: BlobReader,
     globs: Sequence[str],
 ) -> list[tuple[bytes, str]]:
-    """Every recognizer-file version the range will need, in the order it will need them."""
-    out = []
+    """Every recognizer-file version the range will need, in the order it will need them
+    (read in few round trips to git, and kept by the reader for the audit itself)."""
+    wanted = []
     for info, parents in audited:
         if len(parents) > 1:
             continue  # merges read their own versions
         for change in changed.get(info.sha, []):
-            if not relevant(change, globs):
-                continue
-            for path, blob in (
-                (change.old_path, change.old_blob),
-                (change.new_path, change.new_blob),
-            ):
-                if path and matches_globs(path, globs):
-                    data = reader.read(blob)
-                    if data is not None:
-                        out.append((data, change.path))
-    return out
+            if relevant(change, globs):
+                wanted += [
+                    (change.path, blob)
+                    for path, blob in (
+                        (change.old_path, change.old_blob),
+                        (change.new_path, change.new_blob),
+                    )
+                    if path and matches_globs(path, globs)
+                ]
+    reader.read_many([blob for _, blob in wanted])
+    return [(data, path) for path, blob in wanted if (data := reader.read(blob)) is not None]
 
 
 @dataclass
