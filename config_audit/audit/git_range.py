@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 def _versions(
-    audited: list[tuple[CommitInfo, list[str]]],
+    audited: list[tuple[str, list[str]]],
     changed: dict[str, list[FileChange]],
     reader: BlobReader,
     globs: Sequence[str],
@@ -47,10 +47,10 @@ def _versions(
     """Every recognizer-file version the range will need, in the order it will need them
     (read in few round trips to git, and kept by the reader for the audit itself)."""
     wanted = []
-    for info, parents in audited:
+    for sha, parents in audited:
         if len(parents) > 1:
             continue  # merges read their own versions
-        for change in changed.get(info.sha, []):
+        for change in changed.get(sha, []):
             if relevant(change, globs):
                 wanted += [
                     (change.path, blob)
@@ -212,22 +212,25 @@ def audit_range(
         candidates = listing.changed()
         changed, merged = _changes(candidates, in_range, top)
     worth = _worth_auditing(auditor, candidates, changed, top, links_possible=links_possible)
-    signed = history.signatures_of(
-        [sha for sha, _ in worth], cwd=top, allowed_signers=allowed_signers
-    )
-    audited = [(signed[sha], parents) for sha, parents in worth]
-    audits = _audit_commits(
-        auditor,
-        audited,
-        changed,
-        merged,
-        top=top,
-        allowed_signers=allowed_signers,
-        in_range=in_range,
-        links_possible=links_possible,
-        on_progress=on_progress,
-        trusted=trusted,
-    )
+    with BlobReader(top) as reader:
+        # Versions first: their parsing and linting run while git checks the signatures.
+        auditor.prefetch(_versions(worth, changed, reader, globs))
+        signed = history.signatures_of(
+            [c for c, _ in worth], cwd=top, allowed_signers=allowed_signers
+        )
+        audits = _audit_commits(
+            auditor,
+            [(signed[sha], parents) for sha, parents in worth],
+            changed,
+            merged,
+            reader=reader,
+            top=top,
+            allowed_signers=allowed_signers,
+            in_range=in_range,
+            links_possible=links_possible,
+            on_progress=on_progress,
+            trusted=trusted,
+        )
     return RangeAudit(base_sha, head_sha, audits, notes, scanned=len(listing.commits))
 
 
@@ -237,6 +240,7 @@ def _audit_commits(
     changed: dict[str, list[FileChange]],
     merged: dict[tuple[str, str], list[FileChange]],
     *,
+    reader: BlobReader,
     top: Path,
     allowed_signers: Path | None,
     in_range: frozenset[str],
@@ -247,34 +251,30 @@ def _audit_commits(
     """Each commit worth auditing through `audit_commit`, with its hook note's evidence."""
     hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
     audits = []
-    with BlobReader(top) as reader:
-        auditor.prefetch(_versions(audited, changed, reader, repo_globs(auditor, top)))
-        for i, (info, parents) in enumerate(audited, 1):
-            blob = hook_notes.get(info.sha)
-            note = reader.read(blob) if blob else None
-            record = gitnotes.hook_record_of(note, info.sha, trusted) if note is not None else None
-            others = {p: merged[(info.sha, p)] for p in parents[1:] if (info.sha, p) in merged}
-            facts = CommitFacts(
-                info, parents, changed.get(info.sha, []), record is not None, others
-            )
-            audit = audit_commit(
-                auditor,
-                info.sha,
-                top=top,
-                reader=reader,
-                source="ci",
-                allowed_signers=allowed_signers,
-                write_notes=False,
-                facts=facts,
-                in_range=in_range,
-                links_possible=links_possible,
-            )
-            audit.hook_note_invalid = note is not None and record is None
-            extra_of = record.get("extra") if record is not None else None
-            audit.pre_commit_skipped = (
-                isinstance(extra_of, dict) and extra_of.get("pre_commit") == NOT_RUN
-            )
-            audits.append(audit)
-            if on_progress:
-                on_progress(i, len(audited))
+    for i, (info, parents) in enumerate(audited, 1):
+        blob = hook_notes.get(info.sha)
+        note = reader.read(blob) if blob else None
+        record = gitnotes.hook_record_of(note, info.sha, trusted) if note is not None else None
+        others = {p: merged[(info.sha, p)] for p in parents[1:] if (info.sha, p) in merged}
+        facts = CommitFacts(info, parents, changed.get(info.sha, []), record is not None, others)
+        audit = audit_commit(
+            auditor,
+            info.sha,
+            top=top,
+            reader=reader,
+            source="ci",
+            allowed_signers=allowed_signers,
+            write_notes=False,
+            facts=facts,
+            in_range=in_range,
+            links_possible=links_possible,
+        )
+        audit.hook_note_invalid = note is not None and record is None
+        extra_of = record.get("extra") if record is not None else None
+        audit.pre_commit_skipped = (
+            isinstance(extra_of, dict) and extra_of.get("pre_commit") == NOT_RUN
+        )
+        audits.append(audit)
+        if on_progress:
+            on_progress(i, len(audited))
     return audits
