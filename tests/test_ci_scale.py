@@ -123,3 +123,49 @@ def test_ci_gives_git_no_work_per_unaudited_commit(tmp_path: Path) -> None:
         Counter(call.split()[0] for call in large_calls),
     )
     assert len(large_fed) == len(small_fed), (small_fed, large_fed)
+
+
+def test_the_listing_misses_no_commit_that_changes_an_audited_or_trust_path(
+    tmp_path: Path,
+) -> None:
+    """Odd names cannot hide a change from git's listing: a name made to look like a commit
+    header, upper case, a Unicode letter the glob rule folds (`ſ` is `s`), trust files deep in
+    the tree; a docs-only commit, or one whose first path starts with a newline and the
+    prefix, is no candidate."""
+    from config_audit.audit.git_range import path_filter
+    from config_audit.audit.git_settings import TrustView
+    from config_audit.audit.pipeline import Auditor
+    from config_audit.git import history
+    from config_audit.settings import load_settings
+
+    repo = make_repo(tmp_path, hooks=False)
+    assert repo.commit("base").returncode == 0
+    base = repo.head()
+    made = {}
+    cases = {
+        "forged header": [
+            "\0\0".join(["docs/x", ">" + "0" * 40]).replace("\0", "_"),
+            f"\x01>{'a' * 40} {'b' * 40}",
+            "recognizers/custom.yaml",
+        ],
+        "upper case": ["RECOGNIZERS/Extra.YAML"],
+        "long s": ["recognizerſ/x.yaml"],
+        "newline first": ["\nrecognizers.md"],
+        "attributes deep": ["docs/deep/.gitattributes"],
+        "second settings": ["sub/dir/.config-audit.yaml"],
+        "docs only": ["docs/readme.md"],
+    }
+    for i, (name, paths) in enumerate(cases.items()):
+        for path in paths:
+            target = repo.path / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(RECOGNIZERS.replace("[employee]", f"[employee, w{i}]"))
+        assert repo.commit(name).returncode == 0, name
+        made[repo.head()] = name
+    settings = load_settings(repo.path / ".config-audit.yaml")
+    auditor = Auditor(settings)
+    paths = path_filter(["recognizers/**/*.yaml"], TrustView(auditor, repo.path))
+    listing = history.list_range(base, "HEAD", cwd=repo.path, paths=paths)
+    assert listing.commits == list(made) and listing.boundary == [base]
+    found = {made[sha] for sha, _ in listing.candidates}
+    assert found == set(cases) - {"docs only", "newline first"}, found

@@ -113,8 +113,14 @@ class PathFilter:
     anything: bool = False  # every path (a glob without a literal directory to start from)
 
     def needles(self) -> list[bytes]:
-        """Substrings every path the filter takes (`anything` aside) contains."""
-        return [os.fsencode(p).lower() for p in (*self.under, *self.named)]
+        """Substrings of the output around every path the filter takes (`anything` aside): a
+        prefix right after the NUL or newline before its path, a name anywhere."""
+        under = [os.fsencode(p).lower() for p in self.under]
+        return (
+            [b"\0" + p for p in under]
+            + [b"\n" + p for p in under]
+            + [os.fsencode(n).lower() for n in self.named]
+        )
 
     def regex(self) -> re.Pattern[bytes]:
         """The whole of one such path in lower-cased `git log -z --name-only` output, where
@@ -151,11 +157,13 @@ def list_range(
     """base..head in one git process that lists every commit's changed paths (merges: against
     their first parent; a root commit: against the empty tree) and reads no signature. Python
     finds the filter's substrings in git's output at C speed and looks closer only at the
-    commits holding one: an unaudited commit costs its share of git's diff, no Python loop."""
+    commits holding one: an unaudited commit costs its share of git's diff, nothing per path."""
     spec = [f"{base}..{head}"] if base else [head]
     args = ["log", "--no-show-signature", "--topo-order", "--reverse", "--boundary", "--root"]
-    args += ["--no-renames", "--diff-merges=first-parent", "--name-only", "-z"]
-    # --no-show-signature: log.showSignature in a user's config would run gpg on every commit.
+    args += ["--no-renames", "--diff-merges=first-parent", "--ignore-submodules=none"]
+    args += ["--name-only", "-z"]
+    # --no-show-signature: log.showSignature in a user's config would run gpg on every commit;
+    # diff.ignoreSubmodules would hide a submodule put at an audited path.
     # GIT_FLUSH=0: git would otherwise flush after every commit, 13,000 reads for 20,000 commits.
     out = run_git([*args, f"--format={LISTING_FORMAT}", *spec, "--"], cwd=cwd, env=NO_FLUSH)
     data = b"\0" + out
