@@ -14,6 +14,13 @@ changes during the run weighs on both sides. CPU seconds (ci and the processes i
 shown too: they vary less with the machine's load than wall time.
 
 Run: .venv/bin/python bench/bench_ci_scale.py [--runs 3] [--signed 60] [--unsigned-audited]
+
+Last measured (issue 15 deliverable 1, 2 CPUs shared with other test runs, load average 7-13,
+I/O pressure ~30%; medians of 3 rounds):
+  before (range listed with every commit's diff, load ~4): ci 1.40 s / 2.30 s, ratio 1.65
+  after, three runs: ci(20,000)/ci(1,600) wall 1.07, 0.87, 0.95; CPU 1.25, 1.17, 1.19
+  ci(1,600)/baseline: 0.99, 2.21, 1.63: meaningless at that load (a bare import took 3-9 s
+  instead of 0.9 s, 40 fsyncs of the record log took 0.4-4.8 s); re-measure on a quiet machine.
 """
 
 from __future__ import annotations
