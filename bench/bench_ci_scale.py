@@ -15,12 +15,14 @@ shown too: they vary less with the machine's load than wall time.
 
 Run: .venv/bin/python bench/bench_ci_scale.py [--runs 3] [--signed 60] [--unsigned-audited]
 
-Last measured (issue 15 deliverable 1, 2 CPUs shared with other test runs, load average 7-13,
-I/O pressure ~30%; medians of 3 rounds):
-  before (range listed with every commit's diff, load ~4): ci 1.40 s / 2.30 s, ratio 1.65
-  after, three runs: ci(20,000)/ci(1,600) wall 1.07, 0.87, 0.95; CPU 1.25, 1.17, 1.19
-  ci(1,600)/baseline: 0.99, 2.21, 1.63: meaningless at that load (a bare import took 3-9 s
-  instead of 0.9 s, 40 fsyncs of the record log took 0.4-4.8 s); re-measure on a quiet machine.
+Last measured (issue 15 deliverable 1; 2 CPUs shared with other engineers' test runs, so a bare
+import took 2-3 s instead of ~0.9 s; medians of rounds):
+  before (every commit's diff listed; load ~4): ci 1.40 s / 2.30 s: ratios 1.40 and 1.65
+  after, load 4.6-5.5, --runs 3 / 4 / 4 (warm-up, alternating order for the last two):
+    ci(20,000)/ci(1,600) wall 0.91, 1.09, 0.95 (CPU 1.19, 1.25, 1.25)  goal <= 1.3: met
+    ci(1,600)/baseline        1.47, 1.29, 1.55                          goal <= 1.3: not shown
+  Under load the import and the 40 fsyncs of the record log vary by seconds from run to run;
+  re-measure ratio 1 on a quiet machine.
 """
 
 from __future__ import annotations
