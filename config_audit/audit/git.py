@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from config_audit.audit.git_evidence import commit_requested_signing, sequencer_evidence
 from config_audit.audit.git_settings import policy_in_force, settings_changes, settings_event
@@ -23,9 +22,6 @@ from config_audit.git.precommit import NOT_RUN
 from config_audit.git.repo import EMPTY_TREE, BlobReader, FileChange
 from config_audit.model import AuditResult, ChangeEvent, Evidence, Finding, Severity
 from config_audit.recognizers.globs import matches_globs as any_glob_matches
-
-if TYPE_CHECKING:
-    pass  # only the CI range verifies notes
 
 NOTES_REF = "config-audit"
 log = logging.getLogger(__name__)
@@ -260,6 +256,7 @@ class CommitFacts:
     parents: list[str]
     changes: list[FileChange]
     noted: bool
+    against: dict[str, list[FileChange]] = field(default_factory=dict)  # a merge: other parents
 
 
 def commit_facts(commit: str, *, top: Path, allowed_signers: Path | None) -> CommitFacts:
@@ -297,7 +294,9 @@ def audit_commit(
     facts = facts or commit_facts(commit, top=top, allowed_signers=allowed_signers)
     changes = facts.changes
     if len(facts.parents) > 1:  # facts.changes of a merge: against its first parent
-        changes = merge_changes(commit, facts.parents, in_range, top, first=facts.changes)
+        changes = merge_changes(
+            commit, facts.parents, in_range, top, first=facts.changes, against=facts.against
+        )
     settings_files = settings_changes(auditor, changes, top)
     linked = linked_changes(changes, globs, commit, top) if links_possible else []
     changes = [c for c in changes if relevant(c, globs) and c not in settings_files] + linked
@@ -356,16 +355,18 @@ def merge_changes(
     top: Path,
     *,
     first: Sequence[FileChange] | None = None,
+    against: Mapping[str, Sequence[FileChange]] | None = None,
 ) -> list[FileChange]:
-    """A merge against its first parent (what the target branch had), so a merge whose result
-    restores any older version is audited like a commit; a path is left out only where the
-    result is the version of another parent the range audits itself. `first`: those changes,
-    when already read (a range reads every merge's in one git process)."""
+    """A merge against its first parent (what the target branch had), minus the paths where it
+    is another parent's version that the range audits itself. `first`, `against`: diffs read."""
     if first is None:
         first = gitrepo.commit_changes(commit, parent=parents[0], cwd=top)
     changes = list(first)
     for other in parents[1:]:
         if other in audited and changes:
-            differs = {c.path for c in gitrepo.commit_changes(commit, parent=other, cwd=top)}
+            known = (against or {}).get(other)
+            if known is None:  # not read with the range's other diffs
+                known = gitrepo.commit_changes(commit, parent=other, cwd=top)
+            differs = {c.path for c in known}
             changes = [c for c in changes if c.path in differs]
     return changes

@@ -3,13 +3,14 @@ worth auditing, each judged through `audit_commit` like the hooks' commits."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config_audit.audit.git_settings import TrustView
+from config_audit.audit.git_settings import ATTRIBUTES, TrustView
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import GitError
 from config_audit.git import history
@@ -18,6 +19,7 @@ from config_audit.git import repo as gitrepo
 from config_audit.git.history import CommitInfo
 from config_audit.git.precommit import NOT_RUN
 from config_audit.git.repo import BlobReader, FileChange
+from config_audit.settings import CONFIG_NAME
 
 if TYPE_CHECKING:
     from config_audit.ledger.signing import TrustedKeys  # only the CI range verifies notes
@@ -37,57 +39,72 @@ log = logging.getLogger(__name__)
 
 
 def _versions(
-    listed: list[tuple[CommitInfo, list[str]]],
+    audited: list[tuple[str, list[str]]],
     changed: dict[str, list[FileChange]],
     reader: BlobReader,
     globs: Sequence[str],
 ) -> list[tuple[bytes, str]]:
-    """Every recognizer-file version the range will need, in the order it will need them."""
-    out = []
-    for info, parents in listed:
+    """Every recognizer-file version the range will need, in the order it will need them
+    (read in few round trips to git, and kept by the reader for the audit itself)."""
+    wanted = []
+    for sha, parents in audited:
         if len(parents) > 1:
             continue  # merges read their own versions
-        for change in changed.get(info.sha, []):
-            if not relevant(change, globs):
-                continue
-            for path, blob in (
-                (change.old_path, change.old_blob),
-                (change.new_path, change.new_blob),
-            ):
-                if path and matches_globs(path, globs):
-                    data = reader.read(blob)
-                    if data is not None:
-                        out.append((data, change.path))
-    return out
+        for change in changed.get(sha, []):
+            if relevant(change, globs):
+                wanted += [
+                    (change.path, blob)
+                    for path, blob in (
+                        (change.old_path, change.old_blob),
+                        (change.new_path, change.new_blob),
+                    )
+                    if path and matches_globs(path, globs)
+                ]
+    reader.read_many([blob for _, blob in wanted])
+    return [(data, path) for path, blob in wanted if (data := reader.read(blob)) is not None]
 
 
 @dataclass
 class RangeAudit:
     base: str | None
     head: str
-    commits: list[CommitAudit]
+    commits: list[CommitAudit]  # the commits worth auditing (the others touch nothing audited)
     notes: list[str]  # what the user should know about the range itself (force push, ...)
+    scanned: int  # commits in the range, audited or not
 
     @property
     def blocked(self) -> bool:
         return any(c.blocked for c in self.commits)
 
 
+def path_filter(globs: Sequence[str], trust: TrustView) -> history.PathFilter:
+    """What git's listing must find: every path a glob can match (from its literal leading
+    directories on; case-insensitively, like the glob rule) and every trust file, wherever."""
+    under = [trust.rel] if trust.rel else []
+    under += list(trust.trust)
+    for glob in globs:
+        literal = list(
+            itertools.takewhile(lambda s: "*" not in s and "?" not in s, glob.split("/"))
+        )
+        if not literal:  # `**/*.yaml`: any path may be one
+            return history.PathFilter(anything=True)
+        under.append("/".join(literal))
+    return history.PathFilter(under=tuple(under), named=(CONFIG_NAME, ATTRIBUTES))
+
+
 def _links_possible(
-    base: str | None,
-    head: str,
-    changed: dict[str, list[FileChange]],
-    globs: Sequence[str],
-    top: Path,
+    boundary: list[str], changed: dict[str, list[FileChange]], globs: Sequence[str], top: Path
 ) -> bool:
-    """Whether any tree of base..head can hold a symlink at an audited path: one a commit of
-    the range made, or one already in a boundary commit (the range's parents outside it).
-    Listing every commit's tree for links cost one git process per commit."""
-    if any(LINK in (c.old_mode, c.new_mode) for changes in changed.values() for c in changes):
+    """Whether any tree of the range can hold a symlink at an audited path: one a commit of
+    the range made there, or one already in a boundary commit (the range's parents outside
+    it). Every tree of the range is a boundary tree plus the range's changes, and a change at
+    an audited path is in `changed` (the candidates' diffs), so nothing else can hold one."""
+    if any(
+        LINK in (c.old_mode, c.new_mode) and relevant(c, globs)
+        for changes in changed.values()
+        for c in changes
+    ):
         return True
-    spec = [f"{base}..{head}"] if base else [head]
-    out = gitrepo.run_git(["rev-list", "--boundary", *spec], cwd=top).decode()
-    boundary = [line[1:] for line in out.split() if line.startswith("-")]
     return any(
         matches_globs(path, globs) for rev in boundary for path in gitrepo.symlinks(rev, cwd=top)
     )
@@ -95,55 +112,75 @@ def _links_possible(
 
 def _worth_auditing(
     auditor: Auditor,
-    listed: list[tuple[CommitInfo, list[str]]],
+    candidates: list[tuple[str, list[str]]],
     changed: dict[str, list[FileChange]],
     top: Path,
     *,
     links_possible: bool,
-) -> list[str]:
+) -> list[tuple[str, list[str]]]:
     """Commits worth auditing: those touching recognizer or trust files (a merge: against its
     first parent, a superset of what it brings), and, where a symlink at an audited path may
     exist, any change (it may be the link's target)."""
     globs = repo_globs(auditor, top)
     trust = TrustView(auditor, top)
     out = []
-    for info, _parents in listed:
-        changes = changed.get(info.sha, [])
+    for sha, parents in candidates:
+        changes = changed.get(sha, [])
         if (
             (links_possible and changes)
             or any(relevant(c, globs) for c in changes)
             or any(c in trust for c in changes)
         ):
-            out.append(info.sha)
+            out.append((sha, parents))
     return out
 
 
-def _range_ends(base: str | None, head: str, top: Path, notes: list[str]) -> tuple[str | None, str]:
-    """(base, head) as commits: all zeros is a new branch (no base); a base that is not an
-    ancestor of head (a force push) is replaced by their merge base, with a note saying so."""
+def _range_ends(base: str | None, head: str, top: Path) -> tuple[str | None, str]:
+    """(base, head) as commits: all zeros is a new branch (no base)."""
     head_sha = gitrepo.resolve(head, cwd=top)
-    base_sha = None
-    if base and set(base) != {"0"}:  # all zeros: a new branch was pushed
-        if not gitrepo.rev_exists(base, cwd=top):
-            if gitrepo.is_shallow(top):
-                raise GitError(
-                    f"base '{base}' is not in this shallow clone",
-                    advice="fetch enough history: `git fetch --deepen=200` or "
-                    "`git fetch --unshallow` (actions/checkout: fetch-depth: 0)",
-                )
+    if not base or set(base) == {"0"}:  # all zeros: a new branch was pushed
+        return None, head_sha
+    if not gitrepo.rev_exists(base, cwd=top):
+        if gitrepo.is_shallow(top):
             raise GitError(
-                f"unknown base revision '{base}'",
-                advice="was it force-pushed away? pass --base with the merge base",
+                f"base '{base}' is not in this shallow clone",
+                advice="fetch enough history: `git fetch --deepen=200` or "
+                "`git fetch --unshallow` (actions/checkout: fetch-depth: 0)",
             )
-        base_sha = gitrepo.resolve(base, cwd=top)
-        if not gitrepo.is_ancestor(base_sha, head_sha, cwd=top):
-            mb = gitrepo.merge_base(base_sha, head_sha, cwd=top)
-            notes.append(
-                f"base {base_sha[:12]} is not an ancestor of head {head_sha[:12]} "
-                f"(force push?): auditing from their merge base {str(mb)[:12]}"
-            )
-            base_sha = mb
-    return base_sha, head_sha
+        raise GitError(
+            f"unknown base revision '{base}'",
+            advice="was it force-pushed away? pass --base with the merge base",
+        )
+    return gitrepo.resolve(base, cwd=top), head_sha
+
+
+def _listing(
+    base: str | None, head: str, paths: history.PathFilter, top: Path, notes: list[str]
+) -> tuple[str | None, history.RangeListing]:
+    """The range listed; a base that is not an ancestor of head (a force push) is replaced by
+    their merge base, with a note saying so. The base is an ancestor exactly when it is one of
+    the range's boundary commits (or head itself), so the listing answers without a walk."""
+    listing = history.list_range(base, head, cwd=top, paths=paths)
+    if base is None or base == head or base in listing.boundary:
+        return base, listing
+    mb = gitrepo.merge_base(base, head, cwd=top)
+    notes.append(
+        f"base {base[:12]} is not an ancestor of head {head[:12]} "
+        f"(force push?): auditing from their merge base {str(mb)[:12]}"
+    )
+    return mb, history.list_range(mb, head, cwd=top, paths=paths)
+
+
+def _changes(
+    commits: list[tuple[str, list[str]]], in_range: frozenset[str], top: Path
+) -> tuple[dict[str, list[FileChange]], dict[tuple[str, str], list[FileChange]]]:
+    """Each commit's changes against its first parent, and each merge's against its other
+    parents in the range (what `merge_changes` compares): one git process for all."""
+    pairs: list[tuple[str, str | None]] = [(c, ps[0] if len(ps) > 1 else None) for c, ps in commits]
+    others = [(c, p) for c, ps in commits if len(ps) > 1 for p in ps[1:] if p in in_range]
+    found = history.diffs([*pairs, *others], cwd=top)
+    first = {c: found[i] for i, (c, _) in enumerate(pairs)}
+    return first, {pair: found[len(pairs) + i] for i, pair in enumerate(others)}
 
 
 def audit_range(
@@ -158,59 +195,86 @@ def audit_range(
 ) -> RangeAudit:
     """CI: every commit in base..head that touches recognizer files. With `trusted`, a hook
     record counts only if its note holds a record of that commit signed by a trusted key
-    (anyone can `git notes add` a note)."""
-    notes_seen_invalid: set[str] = set()
-    pre_commit_skipped: set[str] = set()
+    (anyone can `git notes add` a note). Git lists the range once; only the commits that
+    change an audited or trust path are diffed, signature-checked and judged."""
     top = gitrepo.toplevel(cwd)
     notes: list[str] = []
-    base_sha, head_sha = _range_ends(base, head, top, notes)
-    # Listed without signatures; only the commits that will be audited get theirs verified.
-    listed = history.list_range(base_sha, head_sha, cwd=top)
-    shas = [info.sha for info, _ in listed]
-    in_range = frozenset(shas)
-    firsts = {info.sha: parents[0] for info, parents in listed if len(parents) > 1}
-    changed = history.changes_of_commits(shas, cwd=top, first_parents=firsts)
-    links_possible = _links_possible(base_sha, head_sha, changed, repo_globs(auditor, top), top)
-    audited = _worth_auditing(auditor, listed, changed, top, links_possible=links_possible)
-    signed = history.signatures_of(audited, cwd=top, allowed_signers=allowed_signers)
-    listed = [(signed.get(info.sha, info), parents) for info, parents in listed]
+    globs = repo_globs(auditor, top)
+    base_sha, head_sha = _range_ends(base, head, top)
+    base_sha, listing = _listing(
+        base_sha, head_sha, path_filter(globs, TrustView(auditor, top)), top, notes
+    )
+    in_range = frozenset(listing.commits)
+    candidates = listing.candidates
+    changed, merged = _changes(candidates, in_range, top)
+    links_possible = _links_possible(listing.boundary, changed, globs, top)
+    if links_possible:  # any change may be a link's target: every commit changing anything
+        candidates = listing.changed()
+        changed, merged = _changes(candidates, in_range, top)
+    worth = _worth_auditing(auditor, candidates, changed, top, links_possible=links_possible)
+    with BlobReader(top) as reader:
+        # Versions first: their parsing and linting run while git checks the signatures.
+        auditor.prefetch(_versions(worth, changed, reader, globs))
+        signed = history.signatures_of(
+            [c for c, _ in worth], cwd=top, allowed_signers=allowed_signers
+        )
+        audits = _audit_commits(
+            auditor,
+            [(signed[sha], parents) for sha, parents in worth],
+            changed,
+            merged,
+            reader=reader,
+            top=top,
+            allowed_signers=allowed_signers,
+            in_range=in_range,
+            links_possible=links_possible,
+            on_progress=on_progress,
+            trusted=trusted,
+        )
+    return RangeAudit(base_sha, head_sha, audits, notes, scanned=len(listing.commits))
+
+
+def _audit_commits(
+    auditor: Auditor,
+    audited: list[tuple[CommitInfo, list[str]]],
+    changed: dict[str, list[FileChange]],
+    merged: dict[tuple[str, str], list[FileChange]],
+    *,
+    reader: BlobReader,
+    top: Path,
+    allowed_signers: Path | None,
+    in_range: frozenset[str],
+    links_possible: bool,
+    on_progress: Callable[[int, int], None] | None,
+    trusted: TrustedKeys | None,
+) -> list[CommitAudit]:
+    """Each commit worth auditing through `audit_commit`, with its hook note's evidence."""
     hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
     audits = []
-    with BlobReader(top) as reader:
-        auditor.prefetch(_versions(listed, changed, reader, repo_globs(auditor, top)))
-        worth = set(audited)
-        for i, (info, parents) in enumerate(listed, 1):
-            if info.sha not in worth:  # touches no audited or trust file: nothing to judge
-                audits.append(CommitAudit(info.sha, info))
-                if on_progress:
-                    on_progress(i, len(listed))
-                continue
-            blob = hook_notes.get(info.sha)
-            note = reader.read(blob) if blob else None
-            record = gitnotes.hook_record_of(note, info.sha, trusted) if note is not None else None
-            facts = CommitFacts(info, parents, changed.get(info.sha, []), record is not None)
-            if note is not None and record is None:
-                notes_seen_invalid.add(info.sha)
-            extra_of = record.get("extra") if record is not None else None
-            if isinstance(extra_of, dict) and extra_of.get("pre_commit") == NOT_RUN:
-                pre_commit_skipped.add(info.sha)
-            audits.append(
-                audit_commit(
-                    auditor,
-                    info.sha,
-                    top=top,
-                    reader=reader,
-                    source="ci",
-                    allowed_signers=allowed_signers,
-                    write_notes=False,
-                    facts=facts,
-                    in_range=in_range,
-                    links_possible=links_possible,
-                )
-            )
-            if on_progress:
-                on_progress(i, len(listed))
-    for audit in audits:
-        audit.hook_note_invalid = audit.commit in notes_seen_invalid
-        audit.pre_commit_skipped = audit.commit in pre_commit_skipped
-    return RangeAudit(base_sha, head_sha, audits, notes)
+    for i, (info, parents) in enumerate(audited, 1):
+        blob = hook_notes.get(info.sha)
+        note = reader.read(blob) if blob else None
+        record = gitnotes.hook_record_of(note, info.sha, trusted) if note is not None else None
+        others = {p: merged[(info.sha, p)] for p in parents[1:] if (info.sha, p) in merged}
+        facts = CommitFacts(info, parents, changed.get(info.sha, []), record is not None, others)
+        audit = audit_commit(
+            auditor,
+            info.sha,
+            top=top,
+            reader=reader,
+            source="ci",
+            allowed_signers=allowed_signers,
+            write_notes=False,
+            facts=facts,
+            in_range=in_range,
+            links_possible=links_possible,
+        )
+        audit.hook_note_invalid = note is not None and record is None
+        extra_of = record.get("extra") if record is not None else None
+        audit.pre_commit_skipped = (
+            isinstance(extra_of, dict) and extra_of.get("pre_commit") == NOT_RUN
+        )
+        audits.append(audit)
+        if on_progress:
+            on_progress(i, len(audited))
+    return audits

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,8 +15,10 @@ from config_audit.commands.common import (
     settings_from,
 )
 from config_audit.git import repo as gitrepo
-from config_audit.ledger.signing import TrustedKeys
 from config_audit.settings import CONFIG_NAME, Settings
+
+if TYPE_CHECKING:  # cryptography's import (~7% of Presidio's) waits until the worker started
+    from config_audit.ledger.signing import TrustedKeys
 
 
 @click.command()
@@ -104,8 +107,7 @@ def ci(
     """
     from config_audit.audit.git_settings import file_at, settings_in_force
     from config_audit.audit.runtime import open_auditor
-    from config_audit.errors import SigningKeyError, UsageError
-    from config_audit.ledger.keys import load_signer
+    from config_audit.errors import UsageError
 
     top = gitrepo.toplevel()
     base, replaced = _usable_base(base, head, top)  # a force-pushed base: its merge base
@@ -123,22 +125,8 @@ def ci(
             "pass --defaults to audit recognizers/** with the default policy",
         )
     range_notes: list[str] = []
-    if not audit_only:
-        try:
-            load_signer(path=settings.signing_key_path, environ=os.environ)
-        except SigningKeyError as exc:
-            audit_only = True
-            warning = (
-                "audit only: no signing key (is $CONFIG_AUDIT_SIGNING_KEY set? pull requests "
-                f"from forks get no secrets), so no records are written: {exc}"
-            )
-            click.echo(f"config-audit: warning: {warning}", err=True)
-            range_notes.append(warning)
-    else:
+    if audit_only:
         range_notes.append("audit only (--audit-only): no records written")
-    if replaced:
-        range_notes.append(replaced)
-        click.echo(f"config-audit: warning: {replaced}", err=True)
     path = None if audit_only else log_path or settings.log_path or Path("config-audit-ci.jsonl")
     reporters: list[Progress] = []
 
@@ -148,11 +136,23 @@ def ci(
         reporters[0](i)
 
     tampered = False
-    trusted = _trusted_keys(settings, top, base)
+    # The worker starts importing Presidio first; keys are read while it does. Without a key
+    # the range is audited all the same, only no records are written (audit only).
     with (
-        open_auditor(settings, log_path=path, prestart=True, require_key=not audit_only) as auditor,
+        open_auditor(settings, log_path=path, prestart=True, require_key=False) as auditor,
         file_at(base_rev, settings.allowed_signers_path, top) as signers,
     ):
+        if not audit_only and auditor.signer is None:
+            warning = (
+                "audit only: no signing key (is $CONFIG_AUDIT_SIGNING_KEY set? pull requests "
+                f"from forks get no secrets), so no records are written: {_key_problem(settings)}"
+            )
+            click.echo(f"config-audit: warning: {warning}", err=True)
+            range_notes.append(warning)
+        if replaced:
+            range_notes.append(replaced)
+            click.echo(f"config-audit: warning: {replaced}", err=True)
+        trusted = _trusted_keys(settings, top, base)
         from config_audit.audit.git_range import audit_range  # after the worker started importing
 
         result = audit_range(
@@ -248,6 +248,18 @@ def _default_branches(top: Path) -> list[str]:
     names = [out.strip()] if out.strip() else []
     names += ["refs/remotes/origin/main", "refs/remotes/origin/master", "main", "master"]
     return [n for n in dict.fromkeys(names) if gitrepo.rev_exists(n, cwd=top)]
+
+
+def _key_problem(settings: Settings) -> str:
+    """Why no signing key loads (asked again: the auditor only logged it)."""
+    from config_audit.errors import SigningKeyError
+    from config_audit.ledger.keys import load_signer
+
+    try:
+        load_signer(path=settings.signing_key_path, environ=os.environ)
+    except SigningKeyError as exc:
+        return str(exc)
+    return "the key could not be loaded"
 
 
 def _trusted_keys(settings: Settings, top: Path, base: str) -> TrustedKeys | None:

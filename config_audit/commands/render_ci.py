@@ -122,7 +122,7 @@ def to_json(
     return {
         "base": audit.base,
         "head": audit.head,
-        "commits_scanned": len(audit.commits),
+        "commits_scanned": audit.scanned,
         "notes": audit.notes,
         "hook_notes_present": notes_present,
         "commits": commits,
@@ -137,7 +137,7 @@ def to_markdown(audit: RangeAudit, *, require_hook_record: bool, notes_present: 
     lines = [
         f"## Presidio recognizer audit: {'❌ failed' if failed else '✅ passed'}",
         "",
-        f"{len(audit.commits)} commit(s) scanned, {len(touched)} touch recognizer files "
+        f"{audit.scanned} commit(s) scanned, {len(touched)} touch recognizer files "
         f"(`{(audit.base or 'root')[:12]}..{audit.head[:12]}`).",
         "",
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -202,18 +203,47 @@ def read_blob(rev: str, path: str, *, cwd: Path | None = None) -> bytes | None:
 
 
 class BlobReader:
-    """One `git cat-file --batch` process for many blobs (CI reads thousands)."""
+    """One `git cat-file --batch` process for many blobs (CI reads thousands). Blobs read are
+    kept (objects never change; up to CACHE_BYTES): a range reads each version once to hand it
+    to the validator early and again to audit it."""
+
+    CACHE_BYTES = 32 << 20
+    BATCH = 64  # names written before reading answers: their bytes fit any pipe's buffer
 
     def __init__(self, cwd: Path | None = None) -> None:
         self.cwd = cwd
         self.proc = subprocess.Popen(
             ["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
+        self._kept: OrderedDict[str, bytes] = OrderedDict()
+        self._kept_bytes = 0
 
     def read(self, sha: str) -> bytes | None:
         if sha == ZERO:
             return None
-        return self._object(sha)
+        if sha in self._kept:
+            return self._kept[sha]
+        return self._keep(sha, self._object(sha))
+
+    def read_many(self, shas: Sequence[str]) -> None:
+        """Read these blobs into the cache in few round trips (answers read after a batch of
+        names is written, not one by one)."""
+        wanted = list(dict.fromkeys(s for s in shas if s != ZERO and s not in self._kept))
+        for at in range(0, len(wanted), self.BATCH):
+            batch = wanted[at : at + self.BATCH]
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(b"".join(os.fsencode(s) + b"\n" for s in batch))
+            self.proc.stdin.flush()
+            for sha in batch:
+                self._keep(sha, self._answer())
+
+    def _keep(self, sha: str, data: bytes | None) -> bytes | None:
+        if data is not None and len(data) <= self.CACHE_BYTES:
+            self._kept[sha] = data
+            self._kept_bytes += len(data)
+            while self._kept_bytes > self.CACHE_BYTES:
+                self._kept_bytes -= len(self._kept.popitem(last=False)[1])
+        return data
 
     def read_at(self, rev: str, path: str) -> bytes | None:
         """Bytes of `path` at `rev` without a git process of its own; None if absent there."""
@@ -222,9 +252,13 @@ class BlobReader:
         return self._object(f"{rev}:{path.lstrip('/')}")
 
     def _object(self, name: str) -> bytes | None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
         self.proc.stdin.write(os.fsencode(name) + b"\n")
         self.proc.stdin.flush()
+        return self._answer()
+
+    def _answer(self) -> bytes | None:
+        assert self.proc.stdout is not None
         header = self.proc.stdout.readline().split()
         if len(header) < 3 or header[-1] == b"missing":
             return None
