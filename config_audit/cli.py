@@ -99,6 +99,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "validate",
         "Load recognizer files into Presidio and lint them.",
     ),
+    "server": (
+        "config_audit.commands.server",
+        "server",
+        "The warm validator for hooks and validate: start, stop, status.",
+    ),
     "where": (
         "config_audit.commands.where",
         "where",

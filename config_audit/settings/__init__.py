@@ -41,7 +41,7 @@ KNOWN_KEYS = frozenset(
         "review",
     }
 )
-VALIDATION_KEYS = frozenset({"timeout_s"})
+VALIDATION_KEYS = frozenset({"timeout_s", "warm_idle_s"})
 # Sections read lazily elsewhere are checked here too, so a typo fails at load, not never.
 SECTION_KEYS = {
     "alerts": frozenset({"channels", "dedup_window_s", "throttle", "rules"}),
@@ -75,7 +75,7 @@ class Settings:
     review: Mapping[str, Any] = field(default_factory=dict)  # access review (siem.access.model)
 
 
-VALIDATION_KEYS = frozenset({"timeout_s"})
+VALIDATION_KEYS = frozenset({"timeout_s", "warm_idle_s"})
 
 
 def user_signing_key(environ: Mapping[str, str]) -> Path:

@@ -207,12 +207,16 @@ class Validator:
         limits: ValidationLimits = ValidationLimits(),
         samples_path: Path | None = None,
         cache_dir: Path | None = None,
+        sample_list: tuple[samples.Sample, ...] | None = None,
     ) -> None:
         self.limits = limits
         # Results by content: the hooks validate HEAD's version again at every commit, and it
         # was proved at the previous one. Keep it inside .git (it holds nothing .git does not).
         self.cache_dir = cache_dir
+        # `sample_list`: samples already read (the warm server gets them from its client).
         self.samples = samples.load_samples(samples_path) if samples_path else ()
+        if sample_list is not None:
+            self.samples = sample_list
         self._wire_samples = samples.samples_to_wire(self.samples)
         self._cache = LoadCache(
             cache_dir, context=(json.dumps(self._wire_samples, sort_keys=True), repr(limits))
@@ -233,6 +237,12 @@ class Validator:
     def worker_pid(self) -> int | None:
         worker = self._state.get("worker")
         return worker.pid if worker is not None else None
+
+    @property
+    def worker_ready(self) -> bool:
+        """A worker has imported Presidio and answered (the warm server tells clients)."""
+        worker = self._state.get("worker")
+        return worker is not None and worker.hello is not None and worker.proc.poll() is None
 
     def prestart(self) -> None:
         """Spawn the worker now without waiting, so Presidio's import overlaps the caller's own
