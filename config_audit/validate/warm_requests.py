@@ -96,4 +96,5 @@ def status(server: WarmServer) -> dict[str, Any]:
         "key": server.key,
         "idle_s": server.idle_s,
         "warm": server.validator.worker_ready,
+        "worker_pid": server.validator.worker_pid,
     }
