@@ -278,3 +278,28 @@ def test_limits_travel_to_the_server(servers: Servers) -> None:
     with servers.client(limits=limits) as warm:
         warm.load(CLEAN, path="c.yaml", fmt=ConfigFormat.ADHOC)
     assert servers.seen()["key"] == warm.key
+
+
+def test_sigterm_stops_the_server_cleanly(servers: Servers) -> None:
+    with servers.client() as warm:
+        warm.load(CLEAN, path="c.yaml", fmt=ConfigFormat.ADHOC)
+    os.kill(servers.seen()["pid"], signal.SIGTERM)
+    assert wait_gone(servers.pids)
+    assert not (servers.directory / wire.SOCKET).exists()
+
+
+def test_warm_idle_comes_from_the_environment_else_the_settings(tmp_path: Path) -> None:
+    from config_audit.audit.runtime import warm_idle
+    from config_audit.errors import UsageError
+    from config_audit.settings import parse_settings
+
+    def settings(raw: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return parse_settings(raw, root=tmp_path, config_path=None)
+
+    assert warm_idle(settings({}), {}) == 900.0
+    assert warm_idle(settings({"validation": {"warm_idle_s": 0}}), {}) == 0.0
+    assert warm_idle(settings({"validation": {"warm_idle_s": 60}}), {}) == 60.0
+    assert warm_idle(settings({}), {"CONFIG_AUDIT_WARM_IDLE_S": "0"}) == 0.0
+    for bad in (-1, "soon", True):
+        with pytest.raises(UsageError, match="warm_idle_s"):
+            warm_idle(settings({"validation": {"warm_idle_s": bad}}), {})

@@ -18,6 +18,7 @@ from config_audit.validate import warm_wire as wire
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 1.0
+LOG_CAP = 1 << 20
 # Never handed to the server: it only validates (the client signs).
 SECRET_ENV = ("CONFIG_AUDIT_SIGNING_KEY", "CONFIG_AUDIT_SIGNING_KEY_FILE")
 
@@ -67,11 +68,11 @@ def launch(directory: Path, spec: dict[str, Any]) -> bool:
     launches at once are fine: the server's lock lets one win; the other exits."""
     try:
         os.close(wire.open_private_dir(directory, create=True))
-        log_fd = os.open(
-            directory / wire.LOG,
-            os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o600,
-        )
+        log = directory / wire.LOG
+        # One line per load and a few per start: cap it rather than rotate (it is a diagnosis aid).
+        big = os.path.getsize(log) > LOG_CAP if os.path.lexists(log) else False
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        log_fd = os.open(log, flags | (os.O_TRUNC if big else 0), 0o600)
     except (wire.UnsafeDirectory, OSError) as exc:
         logger.warning("warm validator not started: %s", exc)
         return False

@@ -14,6 +14,7 @@ import fcntl
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -45,6 +46,7 @@ class WarmServer:
         self.active = 0
         self.last = time.monotonic()
         self.stopping = threading.Event()
+        self.terminated = threading.Event()  # SIGTERM: the loop stops, then shuts down
         self.state = threading.Lock()
         self._lock_fd: int | None = None
         self._socket_id: tuple[int, int] | None = None
@@ -93,7 +95,7 @@ class WarmServer:
         warm_up = threading.Thread(target=self._warm_up, name="warm-up", daemon=True)
         warm_up.start()
         threads: list[threading.Thread] = [warm_up]
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and not self.terminated.is_set():
             try:
                 conn, _ = self.listener.accept()
             except TimeoutError:
@@ -175,6 +177,8 @@ def main(argv: list[str]) -> int:
     if not server.bind():
         return 0
     logger.info("listening (key %s..., idle exit after %.0fs)", server.key[:12], server.idle_s)
+    # Only a flag here: the handler may interrupt the main thread while it holds a lock.
+    signal.signal(signal.SIGTERM, lambda *_: server.terminated.set())
     try:
         server.serve()
     finally:
