@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config_audit.audit.pipeline import Auditor
 from config_audit.errors import SigningKeyError, UsageError
 from config_audit.settings import Settings
 
 if TYPE_CHECKING:
+    from config_audit.audit.pipeline import Auditor
     from config_audit.ledger.log import Ledger
     from config_audit.ledger.signing import Signer
     from config_audit.validate import Validator
@@ -129,6 +129,10 @@ def open_auditor(
         for validator in created:
             validator.close()
         raise
+    # Imported here: `validate` builds only a validator, and the pipeline (records, verdict
+    # cache, policy) costs it ~10 ms it never uses.
+    from config_audit.audit.pipeline import Auditor
+
     auditor = Auditor(
         settings,
         validator=created[0] if created else None,
