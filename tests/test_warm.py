@@ -303,3 +303,12 @@ def test_warm_idle_comes_from_the_environment_else_the_settings(tmp_path: Path) 
     for bad in (-1, "soon", True):
         with pytest.raises(UsageError, match="warm_idle_s"):
             warm_idle(settings({"validation": {"warm_idle_s": bad}}), {})
+
+
+def test_without_a_server_prestart_starts_our_own_worker_as_before(servers: Servers) -> None:
+    with servers.client(start=False) as validate:  # `validate`: uses a server, never starts one
+        validate.prestart()  # Presidio's import overlaps parsing and linting, as in-process
+        assert validate.workers_started == 1
+        assert validate.load(CLEAN, path="c.yaml", fmt=ConfigFormat.ADHOC).valid
+        assert validate.served_warm == 0 and validate.workers_started == 1
+    assert status(servers.directory) is None

@@ -61,10 +61,13 @@ class WarmValidator(Validator):
         self._launched = False
 
     def prestart(self) -> None:
-        """Start the server now (it imports Presidio while we read the index); never an
-        in-process worker unless the server cannot be had."""
-        if self.start and not self._launched and not self._reachable():
-            self._launch()
+        """Start the server now (it imports Presidio while we read the index), or, when there
+        is none to be had, our own worker, as `Validator` does."""
+        if self._reachable():
+            return
+        if self.start and not self._launched and self._launch():
+            return
+        super().prestart()
 
     def ensure_started(self) -> bool:
         """A server answers for this directory (started and waited for if needed)."""
