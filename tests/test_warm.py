@@ -312,3 +312,24 @@ def test_without_a_server_prestart_starts_our_own_worker_as_before(servers: Serv
         assert validate.load(CLEAN, path="c.yaml", fmt=ConfigFormat.ADHOC).valid
         assert validate.served_warm == 0 and validate.workers_started == 1
     assert status(servers.directory) is None
+
+
+class _BrokenSpec(WarmValidator):
+    def spec(self) -> dict[str, Any]:
+        return {**super().spec(), "limits": {"no_such_bound": 1}}  # the server dies building it
+
+
+def test_a_server_dying_at_start_is_noticed_at_once(
+    servers: Servers, caplog: pytest.LogCaptureFixture
+) -> None:
+    warm = _BrokenSpec(
+        directory=servers.directory, settings_digest="s", start=True, samples_path=SAMPLES
+    )
+    with warm, caplog.at_level("WARNING"):
+        assert warm.load(CLEAN, path="c.yaml", fmt=ConfigFormat.ADHOC).valid  # in-process
+        assert warm.served_warm == 0 and warm.workers_started == 1
+        assert warm._server_pid is not None
+        servers.pids.add(warm._server_pid)
+    assert "no_such_bound" in (servers.directory / wire.LOG).read_text()
+    # seen dead, not waited for until the launch bound
+    assert "warm validator exited at start" in caplog.text

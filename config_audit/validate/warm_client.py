@@ -19,7 +19,7 @@ from config_audit.model import ConfigFormat
 from config_audit.validate import warm_wire as wire
 from config_audit.validate.pool import STARTUP_TIMEOUT_S, LoadResult, ValidationLimits, Validator
 from config_audit.validate.versions import presidio_version
-from config_audit.validate.warm_connect import connect, launch
+from config_audit.validate.warm_connect import alive, connect, launch, lock_free
 from config_audit.validate.warm_key import server_key
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class WarmValidator(Validator):
         self.served_warm = 0
         self._broken = False  # after one failure this process stays in-process
         self._launched = False
+        self._server_pid: int | None = None
 
     def prestart(self) -> None:
         """Start the server now (it imports Presidio while we read the index), or, when there
@@ -105,15 +106,25 @@ class WarmValidator(Validator):
         sock.close()
         return True
 
-    def _launch(self) -> bool:
-        self._launched = True
-        spec = {
+    def spec(self) -> dict[str, Any]:
+        """What the server is built from (besides the key, it holds nothing of ours)."""
+        return {
             "key": self.key,
             "limits": asdict(self.limits),
             "samples": self._wire_samples,
             "idle_s": self.idle_s,
         }
-        return launch(self.directory, spec)
+
+    def _launch(self) -> bool:
+        self._launched = True
+        self._server_pid = launch(self.directory, self.spec())
+        return self._server_pid is not None
+
+    def _starting(self) -> bool:
+        """Our server may still bind: alive, or it lost the lock to another that is starting."""
+        if self._server_pid is not None and alive(self._server_pid):
+            return True
+        return not lock_free(self.directory)
 
     def _connect(self) -> socket.socket | None:
         """The server's connection; launched and waited for when allowed."""
@@ -126,6 +137,11 @@ class WarmValidator(Validator):
         while sock is None and time.monotonic() < deadline:
             time.sleep(0.02)
             sock = connect(self.directory)
+            if sock is None and not self._starting():
+                logger.warning(
+                    "warm validator exited at start: see %s", self.directory / "validator.log"
+                )
+                return connect(self.directory)
         return sock
 
     def _ask_server(self, data: bytes, *, path: str, fmt: ConfigFormat) -> dict[str, Any] | None:

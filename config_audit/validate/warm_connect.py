@@ -3,7 +3,7 @@ request, and launching a detached server whose environment holds no signing key.
 
 from __future__ import annotations
 
-import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -63,9 +63,9 @@ def ask(directory: Path, request: dict[str, Any], timeout_s: float = 5.0) -> dic
             return None
 
 
-def launch(directory: Path, spec: dict[str, Any]) -> bool:
-    """Start a detached server for `directory` (its log beside the socket, 0600). Two
-    launches at once are fine: the server's lock lets one win; the other exits."""
+def launch(directory: Path, spec: dict[str, Any]) -> int | None:
+    """Start a detached server for `directory` (its log beside the socket, 0600); its pid.
+    Two launches at once are fine: the server's lock lets one win; the other exits."""
     try:
         os.close(wire.open_private_dir(directory, create=True))
         log = directory / wire.LOG
@@ -75,27 +75,55 @@ def launch(directory: Path, spec: dict[str, Any]) -> bool:
         log_fd = os.open(log, flags | (os.O_TRUNC if big else 0), 0o600)
     except (wire.UnsafeDirectory, OSError) as exc:
         logger.warning("warm validator not started: %s", exc)
-        return False
+        return None
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
     env["PYTHONUTF8"] = "1"
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "config_audit.validate.warm_server", str(directory)],
             stdin=subprocess.PIPE,
-            stdout=log_fd,
+            stdout=subprocess.PIPE,
             stderr=log_fd,
             cwd=directory,
             env=env,
             close_fds=True,
         )
-        with contextlib.suppress(BrokenPipeError):
-            assert proc.stdin is not None
-            proc.stdin.write((json.dumps(spec) + "\n").encode("utf-8"))
-            proc.stdin.close()
-        proc.wait(timeout=30)  # its first half exits once the spec is read (it detaches)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        # Its first half exits once the spec is read (it detaches), printing the server's pid.
+        out, _ = proc.communicate((json.dumps(spec) + "\n").encode("utf-8"), timeout=30)
+        return int(out.split()[0])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError) as exc:
         logger.warning("warm validator not started: %s", exc)
-        return False
+        return None
     finally:
         os.close(log_fd)
+
+
+def lock_free(directory: Path) -> bool:
+    """No server holds the directory's lock (none runs, and none is starting)."""
+    try:
+        fd = wire.open_private_dir(directory, create=False)
+    except (wire.UnsafeDirectory, OSError):
+        return True
+    try:
+        lock = os.open(wire.LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(lock)
+    return True
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
     return True

@@ -59,12 +59,16 @@ class WarmServer:
         lock_fd = os.open(
             wire.LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self.fd
         )
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(lock_fd)
-            logger.info("another server holds the lock: exiting")
-            return False
+        for attempt in range(10):  # a client may hold it shared for an instant (lock_free)
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if attempt == 9:
+                    os.close(lock_fd)
+                    logger.info("another server holds the lock: exiting")
+                    return False
+                time.sleep(0.02)
         self._lock_fd = lock_fd
         try:
             if wire.check_socket_file(self.fd) is not None:  # left by a killed server
@@ -146,13 +150,17 @@ class WarmServer:
 
 
 def _detach() -> None:
-    """Leave the client: fork (the client waits for our first half only), new session."""
-    if os.fork() > 0:
+    """Leave the client: fork (the client waits for our first half only, which tells it the
+    server's pid on stdout), new session, stdout to the log (stderr)."""
+    child = os.fork()
+    if child > 0:
+        os.write(1, f"{child}\n".encode())
         os._exit(0)
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    os.dup2(2, 1)
 
 
 def main(argv: list[str]) -> int:
