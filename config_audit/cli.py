@@ -104,6 +104,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "baseline",
         "Accept today's findings in the settings (adopt the gate, fix later).",
     ),
+    "server": (
+        "config_audit.commands.server",
+        "server",
+        "The warm validator for hooks and validate: start, stop, status.",
+    ),
     "where": (
         "config_audit.commands.where",
         "where",

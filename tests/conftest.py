@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Hooks and `validate` run by tests validate in-process unless a test asks for the warm
+# validator (tests/test_warm.py): a server lingering 15 minutes would outlive its test.
+os.environ.setdefault("CONFIG_AUDIT_WARM_IDLE_S", "0")
 GRACE_S = 3.0  # threads and children that are already stopping get this long to finish
 
 

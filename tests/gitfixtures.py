@@ -112,6 +112,8 @@ def make_repo(tmp: Path, *, mode: str = "owner", hooks: bool = True) -> Repo:
         "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
         "CONFIG_AUDIT_CRASH_DIR": str(tmp),
         "LANG": "C.UTF-8",
+        # No warm validator outliving the test (tests/test_warm.py turns it on where it is tested).
+        "CONFIG_AUDIT_WARM_IDLE_S": "0",
     }
     repo = Repo(path, env)
     repo.git("init", "-q", "-b", "main")

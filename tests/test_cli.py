@@ -66,7 +66,7 @@ def test_diff_paths_and_rev_path(tmp_path: Path) -> None:
     repo = tmp_path / "r"
     repo.mkdir()
     env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
-           "GIT_COMMITTER_EMAIL": "a@x", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+           "GIT_COMMITTER_EMAIL": "a@x", "CONFIG_AUDIT_WARM_IDLE_S": "0", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     src = (ROOT / "recognizers" / "custom.yaml").read_text()
     (repo / "custom.yaml").write_text(src)
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "x"]):
@@ -120,7 +120,7 @@ def test_init_sets_up_a_repository_and_is_idempotent(tmp_path: Path) -> None:
     repo.mkdir()
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
            "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
-           "GIT_COMMITTER_EMAIL": "a@x"}
+           "GIT_COMMITTER_EMAIL": "a@x", "CONFIG_AUDIT_WARM_IDLE_S": "0"}
     subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
     first = subprocess.run([TOOL, "init"], cwd=repo, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
@@ -185,7 +185,7 @@ def test_init_fits_the_repository_and_commits_no_machine_path(tmp_path: Path, su
     home.mkdir()
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
            "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
-           "GIT_COMMITTER_EMAIL": "a@x", "GIT_CONFIG_NOSYSTEM": "1"}
+           "GIT_COMMITTER_EMAIL": "a@x", "CONFIG_AUDIT_WARM_IDLE_S": "0", "GIT_CONFIG_NOSYSTEM": "1"}
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, env=env, check=True)
     done = subprocess.run([TOOL, "init"], cwd=here, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

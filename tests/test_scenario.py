@@ -29,6 +29,7 @@ def test_a_new_team_adopts_it_in_an_afternoon(tmp_path: Path) -> None:
         "LANG": "C.UTF-8", "CONFIG_AUDIT_CRASH_DIR": str(tmp_path),
         "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@nw.example",
         "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@nw.example",
+        "CONFIG_AUDIT_WARM_IDLE_S": "0",  # no warm validator outliving the test
     }  # fmt: skip
     ide = {**env, "PATH": "/usr/bin:/bin"}  # a git GUI: no venv, no config-audit on PATH
     repo = tmp_path / "pii-config"

@@ -49,7 +49,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     """
     from config_audit.audit.git import audit_commit, audit_staged, commit_facts
     from config_audit.audit.git_settings import file_at
-    from config_audit.audit.runtime import open_auditor
+    from config_audit.audit.runtime import open_auditor, warm_dir
 
     where = gitrepo.locations()
     top = where.top
@@ -73,9 +73,10 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
         )
     log_path = hook_log_path(settings, top, where.git_dir)
     cache_dir = where.git_dir / "config-audit" / "cache"
+    warm = warm_dir(where.git_dir)
     if name == "pre-commit":
         with open_auditor(
-            settings, log_path=log_path, require_key=False, cache_dir=cache_dir
+            settings, log_path=log_path, require_key=False, cache_dir=cache_dir, warm_dir=warm
         ) as auditor:
             results = audit_staged(auditor, cwd=top)
         print_results(results)
@@ -104,7 +105,7 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
 
     with (
         open_auditor(
-            settings, log_path=log_path, require_key=False, cache_dir=cache_dir
+            settings, log_path=log_path, require_key=False, cache_dir=cache_dir, warm_dir=warm
         ) as auditor,
         BlobReader(top) as reader,
         file_at(parent, settings.allowed_signers_path, top) as signers,

@@ -90,7 +90,7 @@ def validate(
     if not no_presidio:
         from config_audit.audit.runtime import build_validator
 
-        validator = build_validator(settings, timeout_s=timeout)
+        validator = build_validator(settings, timeout_s=timeout, warm_dir=repository_warm_dir())
         validator.prestart()
     try:
         for name in progress(files, "validating"):
@@ -120,6 +120,19 @@ def validate(
             advice="check the path (it is relative to the current directory)",
         )
     ctx.exit(0 if all(r.valid for r in reports) else 1)
+
+
+def repository_warm_dir() -> Path | None:
+    """The warm validator of the repository we are in, if any (validate uses one that runs;
+    the hooks start it)."""
+    from config_audit.audit.runtime import warm_dir
+    from config_audit.errors import GitError
+    from config_audit.git import repo as gitrepo
+
+    try:
+        return warm_dir(gitrepo.locations().git_dir)
+    except GitError:
+        return None
 
 
 def settings_relative(path: Path, settings: Settings) -> str:

@@ -45,7 +45,7 @@ KNOWN_KEYS = frozenset(
         "presidio",
     }
 )
-VALIDATION_KEYS = frozenset({"timeout_s"})
+VALIDATION_KEYS = frozenset({"timeout_s", "warm_idle_s"})
 # Sections read lazily elsewhere are checked here too, so a typo fails at load, not never.
 SECTION_KEYS = {
     "alerts": frozenset({"channels", "dedup_window_s", "throttle", "rules"}),

@@ -88,6 +88,7 @@ class Validator:
         samples_path: Path | None = None,
         cache_dir: Path | None = None,
         presidio: PresidioSettings | None = None,
+        sample_list: tuple[samples.Sample, ...] | None = None,
     ) -> None:
         self.limits = limits
         self.presidio = presidio = presidio or PresidioSettings()
@@ -95,7 +96,10 @@ class Validator:
         # Results by content: the hooks validate HEAD's version again at every commit, and it
         # was proved at the previous one. Keep it inside .git (it holds nothing .git does not).
         self.cache_dir = cache_dir
+        # `sample_list`: samples already read (the warm server gets them from its client).
         self.samples = samples.load_samples(samples_path) if samples_path else ()
+        if sample_list is not None:
+            self.samples = sample_list
         self._wire_samples = samples.samples_to_wire(self.samples)
         self._cache = LoadCache(
             cache_dir,
@@ -127,6 +131,12 @@ class Validator:
     def worker_pid(self) -> int | None:
         worker = self._state.get("worker")
         return worker.pid if worker is not None else None
+
+    @property
+    def worker_ready(self) -> bool:
+        """A worker has imported Presidio and answered (the warm server tells clients)."""
+        worker = self._state.get("worker")
+        return worker is not None and worker.hello is not None and worker.proc.poll() is None
 
     def prestart(self) -> None:
         """Spawn the worker now without waiting, so Presidio's import overlaps the caller's own

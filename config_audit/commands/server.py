@@ -1,0 +1,117 @@
+"""`config-audit server start|stop|status`: the repository's warm validator."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config_audit.commands.common import config_option, format_option, settings_from
+from config_audit.errors import UsageError
+
+
+def _warm_dir() -> Path:
+    from config_audit.audit.runtime import warm_dir
+    from config_audit.git import repo as gitrepo
+
+    return warm_dir(gitrepo.locations().git_dir)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@click.group()
+def server() -> None:
+    """The warm validator: Presidio kept loaded for this repository's hooks and `validate`.
+
+    The first hook that needs Presidio starts it; it exits after `validation.warm_idle_s`
+    seconds unused (default 900; 0, or CONFIG_AUDIT_WARM_IDLE_S=0, disables it), and when the
+    tool, Presidio, the settings or the samples change. Its socket and log are in
+    .git/config-audit/warm/ (mode 0700). Without it, files are validated in-process.
+    """
+
+
+@server.command()
+@config_option
+def start(config_path: Path | None) -> None:
+    """Start the warm validator now (with HEAD's settings, as the next commit's hook uses)."""
+    from config_audit.audit.git_settings import settings_in_force
+    from config_audit.audit.runtime import build_validator, warm_idle
+    from config_audit.git import repo as gitrepo
+    from config_audit.validate.warm_client import WarmValidator
+
+    top = gitrepo.toplevel()
+    head = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
+    settings = settings_in_force(
+        config_path, lambda: settings_from(config_path, top=top), top=top, rev=head
+    )
+    if warm_idle(settings) == 0:
+        raise UsageError(
+            "the warm validator is disabled (validation.warm_idle_s or "
+            "CONFIG_AUDIT_WARM_IDLE_S is 0)",
+            advice="set validation: {warm_idle_s: 900}",
+        )
+    validator = build_validator(settings, warm_dir=_warm_dir(), start_warm=True)
+    try:
+        assert isinstance(validator, WarmValidator)
+        if not validator.ensure_started():
+            raise UsageError(
+                "the warm validator did not start",
+                advice=f"see {_warm_dir() / 'validator.log'}",
+            )
+    finally:
+        validator.close()
+    click.echo(f"warm validator running ({_warm_dir()})")
+
+
+@server.command()
+def stop() -> None:
+    """Stop the warm validator (nothing happens if none runs)."""
+    from config_audit.validate.warm_connect import ask
+
+    directory = _warm_dir()
+    status = ask(directory, {"op": "status"})
+    if status is None:
+        click.echo("no warm validator runs")
+        return
+    pid = int(status["status"]["pid"])
+    ask(directory, {"op": "stop"})
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    click.echo(f"warm validator {pid} stopped" if not _alive(pid) else f"{pid} still stopping")
+
+
+@server.command()
+@format_option
+def status(output_format: str) -> None:
+    """Pid, uptime, requests served, Presidio version and key of the warm validator.
+
+    Exit 0 when one runs, 1 when none does.
+    """
+    from config_audit.validate.warm_connect import ask
+
+    answer = ask(_warm_dir(), {"op": "status"})
+    info: dict[str, Any] | None = answer.get("status") if answer else None
+    if output_format == "json":
+        click.echo(json.dumps({"running": info is not None, **(info or {})}, sort_keys=True))
+    elif info is None:
+        click.echo("no warm validator runs")
+    else:
+        click.echo(
+            f"pid {info['pid']}, up {info['uptime_s']:.0f}s, {info['requests']} requests, "
+            f"Presidio {info['presidio_version']}, key {str(info['key'])[:16]}, "
+            f"idle exit after {info['idle_s']:.0f}s{'' if info['warm'] else ' (starting)'}"
+        )
+    click.get_current_context().exit(0 if info is not None else 1)
