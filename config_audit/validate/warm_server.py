@@ -154,6 +154,16 @@ class WarmServer:
             self._lock_fd = None
 
 
+def _presidio(spec: dict[str, Any]) -> PresidioSettings:
+    """The client's `presidio:` settings (already checked there): the same interpreter."""
+    python = spec.get("python")
+    return PresidioSettings(
+        python=Path(python) if python else None,
+        imports=tuple(spec.get("imports") or ()),
+        version=spec.get("version"),
+    )
+
+
 def _detach() -> None:
     """Leave the client: fork (the client waits for our first half only, which tells it the
     server's pid on stdout), new session, stdout to the log (stderr)."""
@@ -204,13 +214,3 @@ if __name__ == "__main__":
     code = main(sys.argv)
     logging.shutdown()
     os._exit(code)  # skip teardown: the worker is gone, nothing is left to flush
-
-
-def _presidio(spec: dict[str, Any]) -> PresidioSettings:
-    """The client's `presidio:` settings (already checked there): the same interpreter."""
-    python = spec.get("python")
-    return PresidioSettings(
-        python=Path(python) if python else None,
-        imports=tuple(spec.get("imports") or ()),
-        version=spec.get("version"),
-    )
