@@ -276,3 +276,29 @@ def test_the_dependency_range_is_the_verified_releases() -> None:
     pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("presidio-analyzer")]
     lowest, highest = VERIFIED_RELEASES[0], VERIFIED_RELEASES[-1]
     assert pins == [f"presidio-analyzer>={lowest},<={highest}"]
+
+
+def test_the_warm_server_validates_with_the_deployment_presidio(
+    deployment: Path, tmp_path: Path
+) -> None:
+    """The hooks' warm server runs its worker in the deployment's interpreter too: the class
+    only that environment has is found through the server, and the verdict names it."""
+    from config_audit.validate.warm_client import WarmValidator
+    from tests.test_warm import Servers
+
+    directory = tmp_path / "git" / "config-audit" / "warm"
+    directory.parent.mkdir(parents=True)
+    servers = Servers(directory)
+    presidio = PresidioSettings(python=deployment, imports=("acme_pii",))
+    client = WarmValidator(
+        directory=directory, settings_digest="deploy", start=True, idle_s=60.0, presidio=presidio
+    )
+    try:
+        result = client.load(REGISTRY.encode(), path="conf/registry.yaml", fmt=ConfigFormat.REGISTRY)
+        assert client.served_warm == 1, "the server answered, not the in-process fallback"
+        assert result.valid, [f.code for f in result.findings]
+        assert result.interpreter == str(deployment)
+        assert servers.seen()["pid"] != os.getpid()
+    finally:
+        client.close()
+        servers.stop()
