@@ -18,6 +18,8 @@ from config_audit.git import repo as gitrepo
 from config_audit.settings import CONFIG_NAME, Settings
 
 if TYPE_CHECKING:  # cryptography's import (~7% of Presidio's) waits until the worker started
+    from config_audit.audit.git_range import RangeAudit
+    from config_audit.audit.pipeline import Auditor
     from config_audit.ledger.signing import TrustedKeys
 
 
@@ -105,13 +107,26 @@ def ci(
 
     Exit 0 clean, 1 on invalid files or policy violations, 2 on usage errors.
     """
-    from config_audit.audit.git_settings import file_at, settings_in_force
-    from config_audit.audit.runtime import open_auditor
-    from config_audit.errors import UsageError
-
     top = gitrepo.toplevel()
     base, replaced = _usable_base(base, head, top)  # a force-pushed base: its merge base
-    # The base's settings, keys and signers judge the range, never the pushed tree's.
+    settings, base_rev = _base_settings(config_path, base, top, use_defaults=use_defaults)
+    range_notes = ["audit only (--audit-only): no records written"] if audit_only else []
+    path = None if audit_only else log_path or settings.log_path or Path("config-audit-ci.jsonl")
+    result, tampered = _audit(
+        settings, (base, head, base_rev), top, path, range_notes, audit_only, replaced
+    )
+    opts = {"require_hook_record": require_hook_record, "notes_present": False}
+    failed = _report(result, settings, top, opts, markdown_path, sarif_path, output_format)
+    ctx.exit(1 if tampered or failed else 0)
+
+
+def _base_settings(
+    config_path: Path | None, base: str, top: Path, *, use_defaults: bool
+) -> tuple[Settings, str | None]:
+    """The base's settings, keys and signers judge the range, never the pushed tree's."""
+    from config_audit.audit.git_settings import settings_in_force
+    from config_audit.errors import UsageError
+
     known = set(base) != {"0"} and gitrepo.rev_exists(base, cwd=top)
     base_rev = gitrepo.resolve(base, cwd=top) if known else None
     settings = settings_in_force(
@@ -124,10 +139,24 @@ def ci(
             advice=f"commit a {CONFIG_NAME} (config-audit init), name one with --config, or "
             "pass --defaults to audit recognizers/** with the default policy",
         )
-    range_notes: list[str] = []
-    if audit_only:
-        range_notes.append("audit only (--audit-only): no records written")
-    path = None if audit_only else log_path or settings.log_path or Path("config-audit-ci.jsonl")
+    return settings, base_rev
+
+
+def _audit(
+    settings: Settings,
+    ends: tuple[str, str, str | None],
+    top: Path,
+    path: Path | None,
+    range_notes: list[str],
+    audit_only: bool,
+    replaced: str | None,
+) -> tuple[RangeAudit, bool]:
+    """The range judged and recorded; True when the CI log was found cut (that fails).
+    `ends`: base and head as given, and the base as a commit (None: a new branch)."""
+    base, head, base_rev = ends
+    from config_audit.audit.git_settings import file_at
+    from config_audit.audit.runtime import open_auditor
+
     reporters: list[Progress] = []
 
     def progress(i: int, n: int) -> None:
@@ -135,7 +164,6 @@ def ci(
             reporters.append(Progress("audited commits", n, minimum=5))
         reporters[0](i)
 
-    tampered = False
     # The worker starts importing Presidio first; keys are read while it does. Without a key
     # the range is audited all the same, only no records are written (audit only).
     with (
@@ -170,24 +198,40 @@ def ci(
                 "hook records taken on trust: no trusted keys to verify their notes with "
                 "(.config-audit/trusted-keys.yaml)"
             )
-        if (
-            auditor.ledger is not None
-            and auditor.signer is not None
-            and any(r.record for c in result.commits for r in c.results)
-        ):
-            from config_audit.audit.publish import alert_failure, publish_checkpoint
+        return result, _publish(auditor, settings, result)
 
-            outcome = publish_checkpoint(  # beside the CI log
-                auditor.ledger.path,
-                auditor.signer,
-                on_conflict=lambda summary: alert_failure(settings, summary),
-            )
-            if outcome.conflict:  # someone cut the CI log: that fails the job
-                click.echo(f"config-audit: {outcome.conflict}", err=True)
-                result.notes.append(f"record log tampered: {outcome.conflict}")  # every format
-                tampered = True
-            elif outcome.error:
-                click.echo(f"config-audit: warning: {outcome.error}", err=True)
+
+def _publish(auditor: Auditor, settings: Settings, result: RangeAudit) -> bool:
+    """The CI log's checkpoint, when records were written; True when the log was cut."""
+    written = any(r.record for c in result.commits for r in c.results)
+    if auditor.ledger is None or auditor.signer is None or not written:
+        return False
+    from config_audit.audit.publish import alert_failure, publish_checkpoint
+
+    outcome = publish_checkpoint(  # beside the CI log
+        auditor.ledger.path,
+        auditor.signer,
+        on_conflict=lambda summary: alert_failure(settings, summary),
+    )
+    if outcome.conflict:  # someone cut the CI log: that fails the job
+        click.echo(f"config-audit: {outcome.conflict}", err=True)
+        result.notes.append(f"record log tampered: {outcome.conflict}")  # every format
+        return True
+    if outcome.error:
+        click.echo(f"config-audit: warning: {outcome.error}", err=True)
+    return False
+
+
+def _report(
+    result: RangeAudit,
+    settings: Settings,
+    top: Path,
+    opts: dict[str, bool],
+    markdown_path: Path | None,
+    sarif_path: Path | None,
+    output_format: str,
+) -> bool:
+    """Alerts, then every output asked for; True when the range fails the gate."""
     from config_audit.alerts.rules import alert_results
     from config_audit.commands.render_ci import (
         notes_missing,
@@ -198,13 +242,12 @@ def ci(
     from config_audit.commands.render_sarif import to_github, to_sarif
     from config_audit.git.notes import NOTES_PREFIX, audit_note_refs
 
-    notes_present = NOTES_PREFIX in audit_note_refs(cwd=top)
-    missing = notes_missing(result, notes_present=notes_present)
+    opts["notes_present"] = NOTES_PREFIX in audit_note_refs(cwd=top)
+    missing = notes_missing(result, notes_present=opts["notes_present"])
     if missing:
         result.notes.append(missing)
         click.echo(f"config-audit: warning: {missing}", err=True)
     alert_results(settings, [r for c in result.commits for r in c.results], burst=False)
-    opts = {"require_hook_record": require_hook_record, "notes_present": notes_present}
     markdown = to_markdown(result, **opts)
     if markdown_path:
         markdown_path.write_text(markdown, encoding="utf-8")
@@ -220,7 +263,7 @@ def ci(
             click.echo(line)
     else:
         click.echo(markdown)
-    ctx.exit(1 if tampered or range_failed(result, **opts) else 0)
+    return range_failed(result, **opts)
 
 
 def _usable_base(base: str, head: str, top: Path) -> tuple[str, str | None]:
