@@ -33,28 +33,50 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
     old, new = parse_policy(old_raw), parse_policy(new_raw)
     old_protected = {str(e) for e in old_raw.get("protected_entities") or []}
     new_protected = {str(e) for e in new_raw.get("protected_entities") or []}
+    # What a loosening reaches is judged by what was protected before the change.
     everything = tuple(sorted(old_protected))
+    owners_a, owners_b = dict(old.directory.owners), dict(new.directory.owners)
+    return [
+        *_protection_changes(old_protected, new_protected),
+        *_rule_changes(old_raw, new_raw, everything),
+        *_owner_changes(owners_a, owners_b, everything),
+        *_identity_changes(old.directory.people, new.directory.people, owners_a, everything),
+        *_access_changes(old_raw, new_raw, everything),
+        *_policy_owner_changes(old.policy_owners(), new.policy_owners(), everything),
+    ]
+
+
+def _protection_changes(old_protected: set[str], new_protected: set[str]) -> list[Change]:
+    """Entities leaving the protected list (weakens), then entities joining it (strengthens)."""
+    removed = [
+        Change(
+            "policy.protection_removed",
+            W,
+            POLICY,
+            f"{entity} is no longer a protected entity",
+            (entity,),
+        )
+        for entity in sorted(old_protected - new_protected)
+    ]
+    added = [
+        Change(
+            "policy.protection_added",
+            S,
+            POLICY,
+            f"{entity} is now a protected entity",
+            (entity,),
+        )
+        for entity in sorted(new_protected - old_protected)
+    ]
+    return removed + added
+
+
+def _rule_changes(
+    old_raw: Mapping[str, Any], new_raw: Mapping[str, Any], everything: tuple[str, ...]
+) -> list[Change]:
+    """The three enforcement knobs: the weakening mode, the removal rule, the score floor;
+    each laxer setting weakens every protected entity."""
     out: list[Change] = []
-    for entity in sorted(old_protected - new_protected):
-        out.append(
-            Change(
-                "policy.protection_removed",
-                W,
-                POLICY,
-                f"{entity} is no longer a protected entity",
-                (entity,),
-            )
-        )
-    for entity in sorted(new_protected - old_protected):
-        out.append(
-            Change(
-                "policy.protection_added",
-                S,
-                POLICY,
-                f"{entity} is now a protected entity",
-                (entity,),
-            )
-        )
     a = str(old_raw.get("weakening_protected", "owner-signed"))
     b = str(new_raw.get("weakening_protected", "owner-signed"))
     if a != b:
@@ -97,12 +119,21 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                 str(floor_b),
             )
         )
-    owners_a, owners_b = dict(old.directory.owners), dict(new.directory.owners)
+    return out
 
-    def reach(glob: str) -> tuple[str, ...]:
-        """The glob, and every protected pattern it can match a name of (not its text)."""
-        return (glob, *(p for p in sorted(old_protected) if p != glob and overlaps(glob, p)))
 
+def _reach(glob: str, protected: tuple[str, ...]) -> tuple[str, ...]:
+    """The glob, and every protected pattern it can match a name of (not its text)."""
+    return (glob, *(p for p in protected if p != glob and overlaps(glob, p)))
+
+
+def _owner_changes(
+    owners_a: Mapping[str, frozenset[str]],
+    owners_b: Mapping[str, frozenset[str]],
+    everything: tuple[str, ...],
+) -> list[Change]:
+    """Per owner glob: people gained (they may now weaken what it covers), then people lost."""
+    out: list[Change] = []
     for glob in sorted(owners_a.keys() | owners_b.keys()):
         gained = owners_b.get(glob, frozenset()) - owners_a.get(glob, frozenset())
         lost = owners_a.get(glob, frozenset()) - owners_b.get(glob, frozenset())
@@ -113,7 +144,7 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                     W,
                     POLICY,
                     f"{sorted(gained)} now own {glob}",
-                    reach(glob),
+                    _reach(glob, everything),
                 )
             )
         if lost:
@@ -126,11 +157,29 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                     (glob,),
                 )
             )
-    for person in sorted(old.directory.people.keys() & new.directory.people.keys()):
-        added = new.directory.people[person] - old.directory.people[person]
+    return out
+
+
+def _identity_changes(
+    people_a: Mapping[str, frozenset[str]],
+    people_b: Mapping[str, frozenset[str]],
+    owners_a: Mapping[str, frozenset[str]],
+    everything: tuple[str, ...],
+) -> list[Change]:
+    """Identities added to a person in both policies; weakens what that person owned before."""
+    out: list[Change] = []
+    for person in sorted(people_a.keys() & people_b.keys()):
+        added = people_b[person] - people_a[person]
         if added:  # a new identity for an owner is a way to act as that owner
             owned = tuple(
-                sorted({r for g, people in owners_a.items() if person in people for r in reach(g)})
+                sorted(
+                    {
+                        r
+                        for g, people in owners_a.items()
+                        if person in people
+                        for r in _reach(g, everything)
+                    }
+                )
             )
             out.append(
                 Change(
@@ -141,19 +190,25 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                     owned,
                 )
             )
-    out += _access_changes(old_raw, new_raw, everything)
-    gained = new.policy_owners() - old.policy_owners()
-    if gained:  # more people may now loosen everything the policy protects
-        out.append(
-            Change(
-                "policy.policy_owners_added",
-                W,
-                POLICY,
-                f"{sorted(gained)} may now change the policy",
-                everything,
-            )
-        )
     return out
+
+
+def _policy_owner_changes(
+    before: frozenset[str], after: frozenset[str], everything: tuple[str, ...]
+) -> list[Change]:
+    """More people may now loosen everything the policy protects."""
+    gained = after - before
+    if not gained:
+        return []
+    return [
+        Change(
+            "policy.policy_owners_added",
+            W,
+            POLICY,
+            f"{sorted(gained)} may now change the policy",
+            everything,
+        )
+    ]
 
 
 def _access_changes(
