@@ -11,6 +11,7 @@ from config_audit.recognizers.lint_coerce import (
     entity_keys,
     predefined_thresholds,
 )
+from config_audit.recognizers.lint_custom import custom_entry
 from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, as_number, suggest
 from config_audit.recognizers.parse import entry_kind, entry_languages
 from config_audit.recognizers.yamlsafe import line_of
@@ -133,7 +134,7 @@ def registry_entry(
             )
         predefined_dropped_keys(linter, entry, name=name, registry_languages=registry_languages)
     else:
-        linter.custom_entry(entry, name=name, line=line, lax=True)
+        custom_entry(linter, entry, name=name, line=line, lax=True)
         custom_needs_single_entity(linter, entry, name=name)
         score = entry.get("deny_list_score")
         if as_number(score) is not None:
