@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from config_audit.model import Change, Impact
+
+# The settings that decide what is audited live beside this module; callers diff both here.
+from config_audit.policy.coverage import diff_coverage as diff_coverage
 from config_audit.policy.globs import overlaps
 from config_audit.policy.rules import parse_policy
 from config_audit.settings import Settings
@@ -30,28 +33,50 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
     old, new = parse_policy(old_raw), parse_policy(new_raw)
     old_protected = {str(e) for e in old_raw.get("protected_entities") or []}
     new_protected = {str(e) for e in new_raw.get("protected_entities") or []}
+    # What a loosening reaches is judged by what was protected before the change.
     everything = tuple(sorted(old_protected))
+    owners_a, owners_b = dict(old.directory.owners), dict(new.directory.owners)
+    return [
+        *_protection_changes(old_protected, new_protected),
+        *_rule_changes(old_raw, new_raw, everything),
+        *_owner_changes(owners_a, owners_b, everything),
+        *_identity_changes(old.directory.people, new.directory.people, owners_a, everything),
+        *_access_changes(old_raw, new_raw, everything),
+        *_policy_owner_changes(old.policy_owners(), new.policy_owners(), everything),
+    ]
+
+
+def _protection_changes(old_protected: set[str], new_protected: set[str]) -> list[Change]:
+    """Entities leaving the protected list (weakens), then entities joining it (strengthens)."""
+    removed = [
+        Change(
+            "policy.protection_removed",
+            W,
+            POLICY,
+            f"{entity} is no longer a protected entity",
+            (entity,),
+        )
+        for entity in sorted(old_protected - new_protected)
+    ]
+    added = [
+        Change(
+            "policy.protection_added",
+            S,
+            POLICY,
+            f"{entity} is now a protected entity",
+            (entity,),
+        )
+        for entity in sorted(new_protected - old_protected)
+    ]
+    return removed + added
+
+
+def _rule_changes(
+    old_raw: Mapping[str, Any], new_raw: Mapping[str, Any], everything: tuple[str, ...]
+) -> list[Change]:
+    """The three enforcement knobs: the weakening mode, the removal rule, the score floor;
+    each laxer setting weakens every protected entity."""
     out: list[Change] = []
-    for entity in sorted(old_protected - new_protected):
-        out.append(
-            Change(
-                "policy.protection_removed",
-                W,
-                POLICY,
-                f"{entity} is no longer a protected entity",
-                (entity,),
-            )
-        )
-    for entity in sorted(new_protected - old_protected):
-        out.append(
-            Change(
-                "policy.protection_added",
-                S,
-                POLICY,
-                f"{entity} is now a protected entity",
-                (entity,),
-            )
-        )
     a = str(old_raw.get("weakening_protected", "owner-signed"))
     b = str(new_raw.get("weakening_protected", "owner-signed"))
     if a != b:
@@ -94,12 +119,21 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                 str(floor_b),
             )
         )
-    owners_a, owners_b = dict(old.directory.owners), dict(new.directory.owners)
+    return out
 
-    def reach(glob: str) -> tuple[str, ...]:
-        """The glob, and every protected pattern it can match a name of (not its text)."""
-        return (glob, *(p for p in sorted(old_protected) if p != glob and overlaps(glob, p)))
 
+def _reach(glob: str, protected: tuple[str, ...]) -> tuple[str, ...]:
+    """The glob, and every protected pattern it can match a name of (not its text)."""
+    return (glob, *(p for p in protected if p != glob and overlaps(glob, p)))
+
+
+def _owner_changes(
+    owners_a: Mapping[str, frozenset[str]],
+    owners_b: Mapping[str, frozenset[str]],
+    everything: tuple[str, ...],
+) -> list[Change]:
+    """Per owner glob: people gained (they may now weaken what it covers), then people lost."""
+    out: list[Change] = []
     for glob in sorted(owners_a.keys() | owners_b.keys()):
         gained = owners_b.get(glob, frozenset()) - owners_a.get(glob, frozenset())
         lost = owners_a.get(glob, frozenset()) - owners_b.get(glob, frozenset())
@@ -110,7 +144,7 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                     W,
                     POLICY,
                     f"{sorted(gained)} now own {glob}",
-                    reach(glob),
+                    _reach(glob, everything),
                 )
             )
         if lost:
@@ -123,11 +157,29 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                     (glob,),
                 )
             )
-    for person in sorted(old.directory.people.keys() & new.directory.people.keys()):
-        added = new.directory.people[person] - old.directory.people[person]
+    return out
+
+
+def _identity_changes(
+    people_a: Mapping[str, frozenset[str]],
+    people_b: Mapping[str, frozenset[str]],
+    owners_a: Mapping[str, frozenset[str]],
+    everything: tuple[str, ...],
+) -> list[Change]:
+    """Identities added to a person in both policies; weakens what that person owned before."""
+    out: list[Change] = []
+    for person in sorted(people_a.keys() & people_b.keys()):
+        added = people_b[person] - people_a[person]
         if added:  # a new identity for an owner is a way to act as that owner
             owned = tuple(
-                sorted({r for g, people in owners_a.items() if person in people for r in reach(g)})
+                sorted(
+                    {
+                        r
+                        for g, people in owners_a.items()
+                        if person in people
+                        for r in _reach(g, everything)
+                    }
+                )
             )
             out.append(
                 Change(
@@ -138,19 +190,25 @@ def diff_policies(old_raw: Mapping[str, Any], new_raw: Mapping[str, Any]) -> lis
                     owned,
                 )
             )
-    out += _access_changes(old_raw, new_raw, everything)
-    gained = new.policy_owners() - old.policy_owners()
-    if gained:  # more people may now loosen everything the policy protects
-        out.append(
-            Change(
-                "policy.policy_owners_added",
-                W,
-                POLICY,
-                f"{sorted(gained)} may now change the policy",
-                everything,
-            )
-        )
     return out
+
+
+def _policy_owner_changes(
+    before: frozenset[str], after: frozenset[str], everything: tuple[str, ...]
+) -> list[Change]:
+    """More people may now loosen everything the policy protects."""
+    gained = after - before
+    if not gained:
+        return []
+    return [
+        Change(
+            "policy.policy_owners_added",
+            W,
+            POLICY,
+            f"{sorted(gained)} may now change the policy",
+            everything,
+        )
+    ]
 
 
 def _access_changes(
@@ -189,159 +247,6 @@ def settings_of(data: bytes | None) -> tuple[Settings, Mapping[str, Any]]:
     settings = parse_settings(raw, root=Path("."), config_path=None)
     parse_policy(settings.policy)  # unknown people, bad modes: errors here, not later
     return settings, raw
-
-
-def diff_coverage(
-    old: tuple[Settings, Mapping[str, Any]], new: tuple[Settings, Mapping[str, Any]]
-) -> list[Change]:
-    """What the tool looks at: a recognizer glob dropped (or the samples moved away) means
-    files, or detection checks, silently leave the audit, which weakens every protected entity;
-    a commit could otherwise narrow the globs, then weaken what fell outside them unchecked."""
-    (before, raw_a), (after, raw_b) = old, new
-    everything = tuple(sorted(str(e) for e in before.policy.get("protected_entities") or []))
-    out: list[Change] = []
-    old_globs, new_globs = set(before.recognizer_globs), set(after.recognizer_globs)
-    if old_globs - new_globs:
-        out.append(
-            Change(
-                "coverage.globs_removed",
-                W,
-                POLICY,
-                f"recognizer files matching {sorted(old_globs - new_globs)} are no longer audited",
-                everything,
-                ", ".join(sorted(old_globs)),
-                ", ".join(sorted(new_globs)),
-            )
-        )
-    if new_globs - old_globs:
-        out.append(
-            Change(
-                "coverage.globs_added",
-                S,
-                POLICY,
-                f"recognizer files matching {sorted(new_globs - old_globs)} are now audited",
-            )
-        )
-    if before.format_overrides != after.format_overrides:
-        out.append(
-            Change(
-                "coverage.formats_changed",
-                W,  # a file read as another format is checked by other rules
-                POLICY,
-                "format overrides changed",
-                everything,
-                str(dict(before.format_overrides)),
-                str(dict(after.format_overrides)),
-            )
-        )
-    for key in ("trusted_keys", "allowed_signers"):  # who may vouch for hook records, commits
-        if raw_a and raw_a.get(key) != raw_b.get(key):
-            out.append(
-                Change(
-                    "trust.path_changed",
-                    W,
-                    POLICY,
-                    f"{key} {raw_a.get(key)} -> {raw_b.get(key)}",
-                    everything,
-                    str(raw_a.get(key)),
-                    str(raw_b.get(key)),
-                )
-            )
-    if before.deployed != after.deployed:
-        # Fewer deployed paths: renaming what Presidio reads would no longer count as removal.
-        wider = after.deployed is None or (
-            before.deployed is not None and set(before.deployed) <= set(after.deployed)
-        )
-        out.append(
-            Change(
-                "coverage.deployed_changed",
-                S if wider else W,
-                POLICY,
-                f"deployed paths {before.deployed or 'every audited file'} -> "
-                f"{after.deployed or 'every audited file'}",
-                () if wider else everything,
-            )
-        )
-    if raw_a and (raw_a.get("ledger") or {}).get("anchor") != (raw_b.get("ledger") or {}).get(
-        "anchor"
-    ):  # where `verify` finds the checkpoint the writer cannot rewrite
-        out.append(Change("trust.anchor_changed", W, POLICY, "ledger.anchor changed", everything))
-    if before.hash_deny_list != after.hash_deny_list:
-        out.append(
-            Change(
-                "records.deny_list_hashing_changed",
-                # in clear, deny lists (personal data) would reach every signed record
-                W if not after.hash_deny_list else S,
-                POLICY,
-                f"hash_deny_list {before.hash_deny_list} -> {after.hash_deny_list}",
-                everything if not after.hash_deny_list else (),
-            )
-        )
-    samples_a, samples_b = raw_a.get("samples"), raw_b.get("samples")
-    if samples_a != samples_b:
-        out.append(
-            Change(
-                "coverage.samples_changed",
-                W if samples_a is not None else S,
-                POLICY,
-                f"detection samples {samples_a} -> {samples_b}",
-                everything if samples_a is not None else (),
-                str(samples_a),
-                str(samples_b),
-            )
-        )
-    return out + diff_waivers(before, after, everything)
-
-
-RANK = {"off": 0, "info": 1, "warning": 2, "error": 3}
-
-
-def diff_waivers(before: Settings, after: Settings, everything: tuple[str, ...]) -> list[Change]:
-    """Waivers loosen the gate: an acceptance added or widened (new glob, no or later expiry), a
-    severity lowered, `strict` turned off. Each weakens every protected entity, so the owners
-    of what is protected must agree, under the policy in force before."""
-    out: list[Change] = []
-    old_accepts = set(before.waivers.accepts)
-    for acc in after.waivers.accepts:
-        if acc not in old_accepts:
-            scope = f"{acc.code} in {acc.path}" + (f" [{acc.recognizer}]" if acc.recognizer else "")
-            until = f" until {acc.expires}" if acc.expires else " with no expiry"
-            out.append(
-                Change(
-                    "waivers.acceptance_added",
-                    W,
-                    POLICY,
-                    f"accepts {scope}{until}: {acc.reason}",
-                    everything,
-                )
-            )
-    for acc in old_accepts - set(after.waivers.accepts):
-        out.append(Change("waivers.acceptance_removed", S, POLICY, f"no longer accepts {acc.code}"))
-    old_levels, new_levels = dict(before.waivers.severities), dict(after.waivers.severities)
-    for code in sorted(old_levels.keys() | new_levels.keys()):
-        a, b = old_levels.get(code), new_levels.get(code)
-        if a == b:
-            continue
-        # Unset means the tool's own severity; any explicit level below error may lower it.
-        lower = RANK.get(b or "error", 3) < RANK.get(a or "error", 3) or (
-            a is None and b != "error"
-        )
-        out.append(
-            Change(
-                "waivers.severity_changed",
-                W if lower else S,
-                POLICY,
-                f"{code}: {a or 'default'} -> {b or 'default'}",
-                everything if lower else (),
-                str(a),
-                str(b),
-            )
-        )
-    if before.strict and not after.strict:
-        out.append(
-            Change("waivers.strict_off", W, POLICY, "existing errors no longer block", everything)
-        )
-    return out
 
 
 LAYOUT = {

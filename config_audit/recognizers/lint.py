@@ -11,6 +11,7 @@ from typing import Any
 
 from config_audit.model import ConfigFormat, Finding
 from config_audit.recognizers.lint_coerce import first_entity_only
+from config_audit.recognizers.lint_custom import custom_entry
 from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, suggest
 from config_audit.recognizers.lint_registry import registry as lint_registry
 from config_audit.recognizers.nlp import lint_nlp
@@ -97,7 +98,7 @@ class _Linter(EntryLinter):
                     recognizer=name,
                     hint="add a unique name so changes can be attributed to it",
                 )
-            self.custom_entry(entry, name=name, line=line)
+            custom_entry(self, entry, name=name, line=line)
             first_entity_only(self, entry, name=name)
             lang = entry.get("supported_language", "en")
             self.languages(

@@ -17,7 +17,6 @@ from config_audit.recognizers.yamlsafe import line_of
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 IGNORECASE, VERBOSE, ASCII = 2, 64, 256
-LIST_KEYS = ("deny_list", "context", "patterns", "supported_languages", "supported_entities")
 
 
 def as_number(value: Any) -> float | None:
@@ -194,124 +193,6 @@ class EntryLinter:
             )
         else:
             seen[key] = line
-
-    def custom_entry(
-        self, entry: dict[Any, Any], *, name: str, line: int | None, lax: bool = False
-    ) -> None:
-        """Checks shared by ad-hoc entries and registry custom entries. `lax`: the registry's
-        pydantic models convert numeric strings (its caller reports them, CA130)."""
-        has_single, has_plural = "supported_entity" in entry, "supported_entities" in entry
-        if has_single and has_plural:
-            self.add(
-                "CA116",
-                E,
-                "both supported_entity and supported_entities are set: Presidio raises ValueError",
-                line=line,
-                recognizer=name,
-                hint="keep one",
-            )
-        elif not has_single and not has_plural:
-            self.add(
-                "CA116",
-                E,
-                "no supported_entity: Presidio cannot build this recognizer",
-                line=line,
-                recognizer=name,
-                hint="add supported_entity: MY_ENTITY",
-            )
-        has_patterns = isinstance(entry.get("patterns"), list) and bool(entry["patterns"])
-        has_deny = isinstance(entry.get("deny_list"), list) and bool(entry["deny_list"])
-        if not has_patterns and not has_deny:
-            self.add(
-                "CA116",
-                E,
-                "neither patterns nor deny_list: the recognizer finds nothing",
-                line=line,
-                recognizer=name,
-                hint="add patterns or a deny_list",
-            )
-        for key in LIST_KEYS:
-            value = entry.get(key)
-            if key not in entry or value is None or isinstance(value, list):
-                continue
-            # Never echo the value: a deny list can hold personal data.
-            what = "a string" if isinstance(value, str) else f"a {type(value).__name__}"
-            self.add(
-                "CA103",
-                E,
-                f"'{key}' is {what}, not a list: Presidio iterates it "
-                + ("character by character" if isinstance(value, str) else "wrongly or fails"),
-                line=line_of(entry, key),
-                recognizer=name,
-                hint=f'write it as a YAML list: {key}: ["...", "..."]',
-            )
-        for key in ("supported_entity", "name"):
-            value = entry.get(key)
-            if key in entry and not isinstance(value, str):
-                self.add(
-                    "CA116",
-                    E,
-                    f"'{key}' must be a string, got a {type(value).__name__}",
-                    line=line_of(entry, key),
-                    recognizer=name,
-                    hint=f"write {key}: MY_VALUE",
-                )
-        deny = entry.get("deny_list")
-        if isinstance(deny, list):
-            for i, item in enumerate(deny):
-                if not isinstance(item, str) or not item:
-                    self.add(
-                        "CA121",
-                        E,
-                        "deny_list entry is empty or not a string",
-                        line=line_of(deny, i),
-                        recognizer=name,
-                        hint="quote each entry",
-                    )
-        if "deny_list_score" in entry and not (lax and as_number(entry["deny_list_score"])):
-            self.score(
-                entry["deny_list_score"],
-                line=line_of(entry, "deny_list_score"),
-                recognizer=name,
-                what="deny_list_score",
-            )
-        thresholds = entry.get("score_thresholds")
-        if isinstance(thresholds, dict):
-            entities = {str(entry.get("supported_entity"))} | set(
-                map(str, entry.get("supported_entities") or [])
-            )
-            for key, value in thresholds.items():
-                kline = line_of(thresholds, key)
-                self.score(
-                    value, line=kline, recognizer=name, what=f"score_thresholds.{key}", zero_ok=True
-                )
-                if key != "default" and str(key) not in entities:
-                    self.add(
-                        "CA123",
-                        W,
-                        f"score_thresholds key '{key}' is neither 'default' nor "
-                        "an entity of this recognizer: it has no effect",
-                        line=kline,
-                        recognizer=name,
-                        hint="use 'default' or the entity name",
-                    )
-        patterns = entry.get("patterns")
-        if isinstance(patterns, list):
-            names: set[Any] = set()
-            for i, pattern in enumerate(patterns):
-                self.pattern(pattern, line=line_of(patterns, i), recognizer=name)
-                if isinstance(pattern, dict) and pattern.get("name") in names:
-                    self.add(
-                        "CA126",
-                        W,
-                        f"pattern name '{pattern['name']}' repeats: changes to it "
-                        "cannot be told apart",
-                        line=line_of(patterns, i),
-                        recognizer=name,
-                        hint="give each pattern a unique name",
-                    )
-                if isinstance(pattern, dict):
-                    names.add(pattern.get("name"))
 
     def pattern(self, pattern: Any, *, line: int | None, recognizer: str) -> None:
         if not isinstance(pattern, dict):

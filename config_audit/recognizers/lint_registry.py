@@ -11,6 +11,7 @@ from config_audit.recognizers.lint_coerce import (
     entity_keys,
     predefined_thresholds,
 )
+from config_audit.recognizers.lint_custom import custom_entry
 from config_audit.recognizers.lint_entries import INFO, E, EntryLinter, W, as_number, suggest
 from config_audit.recognizers.parse import entry_kind, entry_languages
 from config_audit.recognizers.yamlsafe import line_of
@@ -79,13 +80,44 @@ def registry_entry(
     registry_languages: tuple[str, ...],
     seen: dict[tuple[str, str], int | None],
 ) -> None:
+    """One registry entry: its keys, its `type` and `enabled`, its languages, what its kind
+    requires, then what it loads per language (templates, duplicates)."""
     kind = entry_kind(entry)
     cls = str(entry.get("class_name") or name)
+    _entry_keys(linter, entry, name=name, kind=kind, cls=cls)
+    _type_and_enabled(linter, entry, name=name)
+    _entry_languages(linter, entry, name=name)
+    if kind == "predefined":
+        _predefined_entry(
+            linter, entry, name=name, line=line, registry_languages=registry_languages
+        )
+    else:
+        _custom_registry_entry(linter, entry, name=name, line=line)
+    _per_language(
+        linter,
+        entry,
+        name=name,
+        kind=kind,
+        line=line,
+        registry_languages=registry_languages,
+        seen=seen,
+    )
+
+
+def _entry_keys(
+    linter: EntryLinter, entry: dict[Any, Any], *, name: str, kind: str, cls: str
+) -> None:
+    """Keys the class does not take (unless it accepts any), entity keys, a predefined class's
+    thresholds: all judged against the constructor signatures (`KeySchema.classes`)."""
     if cls not in linter.schema.extra_allowed_classes:
         unknown_entry_keys(linter, entry, name=name, kind=kind, cls=cls)
     entity_keys(linter, entry, name=name, kind=kind, cls=cls)
     if kind == "predefined":
         predefined_thresholds(linter, entry, name=name, cls=cls)
+
+
+def _type_and_enabled(linter: EntryLinter, entry: dict[Any, Any], *, name: str) -> None:
+    """CA101: an unknown `type` (case-sensitive); CA119: an `enabled` that is not a boolean."""
     if entry.get("type") not in (None, "custom", "predefined"):
         linter.add(
             "CA101",
@@ -105,6 +137,10 @@ def registry_entry(
             recognizer=name,
             hint="write enabled: true or enabled: false",
         )
+
+
+def _entry_languages(linter: EntryLinter, entry: dict[Any, Any], *, name: str) -> None:
+    """CA110: recognizer-level `context` lost to `supported_languages`; then the languages."""
     if "supported_languages" in entry and "context" in entry:
         linter.add(
             "CA110",
@@ -121,35 +157,64 @@ def registry_entry(
         line=line_of(entry, "supported_languages"),
         recognizer=name,
     )
-    if kind == "predefined":
-        if "patterns" in entry or "deny_list" in entry:
-            linter.add(
-                "CA116",
-                E,
-                "type: predefined with patterns or deny_list: Presidio rejects it",
-                line=line,
-                recognizer=name,
-                hint="use type: custom",
-            )
-        predefined_dropped_keys(linter, entry, name=name, registry_languages=registry_languages)
-    else:
-        linter.custom_entry(entry, name=name, line=line, lax=True)
-        custom_needs_single_entity(linter, entry, name=name)
-        score = entry.get("deny_list_score")
-        if as_number(score) is not None:
-            coerced_number(
-                linter,
-                score,
-                line=line_of(entry, "deny_list_score"),
-                recognizer=name,
-                what="deny_list_score",
-            )
-            linter.score(
-                as_number(score),
-                line=line_of(entry, "deny_list_score"),
-                recognizer=name,
-                what="deny_list_score",
-            )
+
+
+def _predefined_entry(
+    linter: EntryLinter,
+    entry: dict[Any, Any],
+    *,
+    name: str,
+    line: int | None,
+    registry_languages: tuple[str, ...],
+) -> None:
+    """A predefined entry takes no patterns or deny list; some of its keys are dropped."""
+    if "patterns" in entry or "deny_list" in entry:
+        linter.add(
+            "CA116",
+            E,
+            "type: predefined with patterns or deny_list: Presidio rejects it",
+            line=line,
+            recognizer=name,
+            hint="use type: custom",
+        )
+    predefined_dropped_keys(linter, entry, name=name, registry_languages=registry_languages)
+
+
+def _custom_registry_entry(
+    linter: EntryLinter, entry: dict[Any, Any], *, name: str, line: int | None
+) -> None:
+    """A custom entry's shared checks, read laxly: the registry's pydantic models convert a
+    numeric-string deny_list_score, so it is reported as converted (CA130), then scored."""
+    custom_entry(linter, entry, name=name, line=line, lax=True)
+    custom_needs_single_entity(linter, entry, name=name)
+    score = entry.get("deny_list_score")
+    if as_number(score) is not None:
+        coerced_number(
+            linter,
+            score,
+            line=line_of(entry, "deny_list_score"),
+            recognizer=name,
+            what="deny_list_score",
+        )
+        linter.score(
+            as_number(score),
+            line=line_of(entry, "deny_list_score"),
+            recognizer=name,
+            what="deny_list_score",
+        )
+
+
+def _per_language(
+    linter: EntryLinter,
+    entry: dict[Any, Any],
+    *,
+    name: str,
+    kind: str,
+    line: int | None,
+    registry_languages: tuple[str, ...],
+    seen: dict[tuple[str, str], int | None],
+) -> None:
+    """The languages the entry loads for: their templates, then duplicates across entries."""
     languages = [lang for lang, _ctx in entry_languages(entry, registry_languages, kind)]
     template_languages(
         linter,

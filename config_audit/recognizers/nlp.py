@@ -184,107 +184,123 @@ def _entity(value: str | None) -> str:
     return value.strip("'\"") if value else ""
 
 
+# The flattened keys (see nlp_settings) of the four parts diff_nlp judges.
+_MAPPING = f"{PREFIX}.ner_model_configuration.model_to_presidio_entity_mapping."
+_IGNORE = f"{PREFIX}.ner_model_configuration.labels_to_ignore["
+_LOW = f"{PREFIX}.ner_model_configuration.low_score_entity_names["
+_MODELS = f"{PREFIX}.models."
+
+
 def diff_nlp(old: dict[str, str], new: dict[str, str]) -> list[Change]:
     """Changes between the `nlp_configuration.*` settings of two versions, with impact
     (PRESIDIO_NOTES §4.2): a mapping removed or retargeted, a label ignored, an entity marked
     low-score, a language's model removed: weakens."""
-    mapping = f"{PREFIX}.ner_model_configuration.model_to_presidio_entity_mapping."
-    ignore = f"{PREFIX}.ner_model_configuration.labels_to_ignore["
-    low = f"{PREFIX}.ner_model_configuration.low_score_entity_names["
-    models = f"{PREFIX}.models."
-    labels = {k[len(mapping) :]: _entity(v) for k, v in new.items() if k.startswith(mapping)}
+    # An ignored label also stops the entity it maps to in the new version.
+    labels = {k[len(_MAPPING) :]: _entity(v) for k, v in new.items() if k.startswith(_MAPPING)}
     out: list[Change] = []
     for key in sorted(old.keys() | new.keys()):
         a, b = old.get(key), new.get(key)
         if a == b or not key.startswith(PREFIX):
             continue
-        if key.startswith(mapping):
-            label = key[len(mapping) :]
-            if b is None:
-                out.append(
-                    _c(
-                        "nlp.mapping_removed",
-                        W,
-                        f"NER label {label} no longer maps to {_entity(a)}",
-                        (_entity(a),),
-                        a,
-                        b,
-                    )
-                )
-            elif a is None:
-                out.append(
-                    _c(
-                        "nlp.mapping_added",
-                        S,
-                        f"NER label {label} now maps to {_entity(b)}",
-                        (_entity(b),),
-                        a,
-                        b,
-                    )
-                )
-            else:
-                out.append(
-                    _c(
-                        "nlp.mapping_retargeted",
-                        W,
-                        f"NER label {label}: {_entity(a)} -> {_entity(b)}",
-                        (_entity(a), _entity(b)),
-                        a,
-                        b,
-                    )
-                )
-        elif key.startswith(ignore):
-            label = key[len(ignore) : -1]
-            ents = tuple(dict.fromkeys(e for e in (labels.get(label), label) if e))
-            out.append(
-                _c(
-                    "nlp.label_ignored" if b else "nlp.label_unignored",
-                    W if b else S,
-                    f"label {label} " + ("added to" if b else "removed from") + " labels_to_ignore",
-                    ents,
-                    a,
-                    b,
-                )
-            )
-        elif key.startswith(low):
-            name = key[len(low) : -1]
-            out.append(
-                _c(
-                    "nlp.low_score_entity_added" if b else "nlp.low_score_entity_removed",
-                    W if b else S,
-                    f"{name} " + ("added to" if b else "removed from") + " low_score_entity_names",
-                    (name,),
-                    a,
-                    b,
-                )
-            )
-        elif key.startswith(models):
-            lang = key[len(models) :]
-            if b is None:
-                out.append(
-                    _c(
-                        "nlp.model_removed",
-                        W,
-                        f"no NLP model for language '{lang}': its NER entities stop",
-                        (),
-                        a,
-                        b,
-                    )
-                )
-            elif a is None:
-                out.append(_c("nlp.model_added", S, f"NLP model for '{lang}': {b}", (), a, b))
-            else:
-                out.append(
-                    _c(
-                        "nlp.model_changed",
-                        W,
-                        f"NLP model for '{lang}': {a} -> {b} (review)",
-                        (),
-                        a,
-                        b,
-                    )
-                )
+        change = _setting_change(key, a, b, labels)
+        if change is not None:
+            out.append(change)
     return out
+
+
+def _setting_change(
+    key: str, a: str | None, b: str | None, labels: dict[str, str]
+) -> Change | None:
+    """The change one differing setting makes, by the part it belongs to (others: none)."""
+    if key.startswith(_MAPPING):
+        return _mapping_change(key[len(_MAPPING) :], a, b)
+    if key.startswith(_IGNORE):
+        return _ignored_label_change(key[len(_IGNORE) : -1], a, b, labels)
+    if key.startswith(_LOW):
+        return _low_score_change(key[len(_LOW) : -1], a, b)
+    if key.startswith(_MODELS):
+        return _model_change(key[len(_MODELS) :], a, b)
+    return None
+
+
+def _mapping_change(label: str, a: str | None, b: str | None) -> Change:
+    """An NER label's entity: removed or retargeted weakens (the old entity is lost)."""
+    if b is None:
+        return _c(
+            "nlp.mapping_removed",
+            W,
+            f"NER label {label} no longer maps to {_entity(a)}",
+            (_entity(a),),
+            a,
+            b,
+        )
+    if a is None:
+        return _c(
+            "nlp.mapping_added",
+            S,
+            f"NER label {label} now maps to {_entity(b)}",
+            (_entity(b),),
+            a,
+            b,
+        )
+    return _c(
+        "nlp.mapping_retargeted",
+        W,
+        f"NER label {label}: {_entity(a)} -> {_entity(b)}",
+        (_entity(a), _entity(b)),
+        a,
+        b,
+    )
+
+
+def _ignored_label_change(
+    label: str, a: str | None, b: str | None, labels: dict[str, str]
+) -> Change:
+    """A label added to labels_to_ignore weakens it and the entity it maps to."""
+    ents = tuple(dict.fromkeys(e for e in (labels.get(label), label) if e))
+    return _c(
+        "nlp.label_ignored" if b else "nlp.label_unignored",
+        W if b else S,
+        f"label {label} " + ("added to" if b else "removed from") + " labels_to_ignore",
+        ents,
+        a,
+        b,
+    )
+
+
+def _low_score_change(name: str, a: str | None, b: str | None) -> Change:
+    """An entity added to low_score_entity_names weakens it (its results score lower)."""
+    return _c(
+        "nlp.low_score_entity_added" if b else "nlp.low_score_entity_removed",
+        W if b else S,
+        f"{name} " + ("added to" if b else "removed from") + " low_score_entity_names",
+        (name,),
+        a,
+        b,
+    )
+
+
+def _model_change(lang: str, a: str | None, b: str | None) -> Change:
+    """A language's model: removed stops its NER entities; changed needs a review."""
+    if b is None:
+        return _c(
+            "nlp.model_removed",
+            W,
+            f"no NLP model for language '{lang}': its NER entities stop",
+            (),
+            a,
+            b,
+        )
+    if a is None:
+        return _c("nlp.model_added", S, f"NLP model for '{lang}': {b}", (), a, b)
+    return _c(
+        "nlp.model_changed",
+        W,
+        f"NLP model for '{lang}': {a} -> {b} (review)",
+        (),
+        a,
+        b,
+    )
 
 
 def _c(
