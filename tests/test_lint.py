@@ -95,3 +95,19 @@ def test_wrongly_typed_fields_are_errors(field: str, value: str) -> None:
     body = "".join(f"    {k}: {v}\n" for k, v in fields.items()).replace("    ", "  - ", 1)
     report = check_bytes(f"recognizers:\n{body}".encode(), path="x.yaml").report
     assert not report.valid, report.findings
+
+
+def test_several_unnamed_patterns_are_findings_not_a_crash() -> None:
+    # Two patterns without `name` used to meet in the repeated-name check as None, which then
+    # read pattern['name']: "internal error: KeyError" instead of the finding.
+    data = b"""recognizers:
+  - name: r
+    supported_language: en
+    supported_entity: X
+    patterns:
+      - {regex: "a+b", score: 0.5}
+      - {regex: "c+d", score: 0.5}
+"""
+    checked = check_bytes(data, path="unnamed.yaml")
+    codes = [f.code for f in checked.report.findings]
+    assert codes.count("CA117") == 2 and "CA126" not in codes

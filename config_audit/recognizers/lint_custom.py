@@ -146,7 +146,8 @@ def _patterns(linter: EntryLinter, entry: dict[Any, Any], *, name: str) -> None:
     names: set[Any] = set()
     for i, pattern in enumerate(patterns):
         linter.pattern(pattern, line=line_of(patterns, i), recognizer=name)
-        if isinstance(pattern, dict) and pattern.get("name") in names:
+        named = isinstance(pattern, dict) and pattern.get("name") is not None
+        if named and pattern.get("name") in names:  # unnamed patterns are another finding
             linter.add(
                 "CA126",
                 W,
@@ -155,5 +156,5 @@ def _patterns(linter: EntryLinter, entry: dict[Any, Any], *, name: str) -> None:
                 recognizer=name,
                 hint="give each pattern a unique name",
             )
-        if isinstance(pattern, dict):
+        if named:
             names.add(pattern.get("name"))
