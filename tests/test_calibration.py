@@ -46,6 +46,17 @@ def test_presidio_shipped_files_have_no_error_nor_warning(name: str, validator: 
     assert not [c for c in found if not c.startswith("info:")], found
 
 
+def test_every_shipped_conf_file_but_slim_has_no_error(validator: Validator) -> None:
+    # slim.yaml needs GLiNER (a true CA209 here; with presidio.python naming an environment that
+    # has it, it is valid). The LangExtract configs are another reader's: a warning, not a block.
+    for path in sorted(SHIPPED.glob("*.yaml")):
+        found = counts(path, validator)
+        errors = [c for c in found if c.startswith("error:")]
+        assert path.name == "slim.yaml" or not errors, (path.name, found)
+        if path.name.startswith("langextract_config"):
+            assert found == Counter({"warning:CA004": 1}), found
+
+
 def test_shipped_template_languages_are_info(validator: Validator) -> None:
     # CreditCardRecognizer lists en, es, it, pl in a registry of [en]: Presidio's template.
     checked = check_bytes(

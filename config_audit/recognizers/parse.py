@@ -79,6 +79,18 @@ def parse_bytes(data: bytes, *, path: str, fmt: ConfigFormat | None = None) -> P
             )
         )
     fmt = fmt or detect_format(raw)
+    if fmt is None and is_langextract_document(raw):
+        raise UnparseableFile(
+            Finding(
+                "CA004",
+                Severity.WARNING,  # a valid file of another reader: not ours to block
+                "a LangExtract recognizer configuration, read by LangExtractRecognizer, not by "
+                "Presidio's four loaders: its entities and labels are not audited",
+                path=path,
+                line=line_of(raw),
+                hint="review its changes by hand, or keep it out of the recognizer globs",
+            )
+        )
     if fmt is None:
         raise UnparseableFile(
             Finding(
@@ -95,6 +107,11 @@ def parse_bytes(data: bytes, *, path: str, fmt: ConfigFormat | None = None) -> P
     return ParsedFile(
         path=path, format=fmt, raw=raw, recognizers=normalize(raw, path=path, fmt=fmt)
     )
+
+
+def is_langextract_document(raw: Any) -> bool:
+    """Presidio's shipped langextract_config_*.yaml: an LLM recognizer's own settings."""
+    return isinstance(raw, dict) and bool(raw) and set(raw) <= {"lm_recognizer", "langextract"}
 
 
 def detect_format(raw: Any) -> ConfigFormat | None:
