@@ -41,7 +41,7 @@ def _globs_of(data: bytes, rel: str, top: Path) -> RepoGlobs | None:
         raw = yaml.safe_load(data.decode("utf-8")) or {}
         path = top / rel
         settings = parse_settings(raw, root=path.parent, config_path=path)
-    except (yaml.YAMLError, UnicodeDecodeError, ConfigAuditError, TypeError, AttributeError):
+    except (yaml.YAMLError, UnicodeDecodeError, ConfigAuditError, TypeError, ValueError):
         return None
     prefix = posixpath.dirname(rel)
 
