@@ -759,3 +759,23 @@ def test_a_glob_removed_in_the_range_audits_until_the_range_ends(tmp_path: Path)
     out, data = ci(repo, "--base", "base", "--require-hook-record")
     assert out.returncode == 1, out.stdout + out.stderr
     assert any(c["commit"] == weakened for c in data["commits"]), data
+
+
+def test_a_branch_forked_before_a_glob_was_removed_is_audited_with_it(tmp_path: Path) -> None:
+    """The base no longer covers extra/, but a branch merged in the range forked where it did:
+    its commits are audited with their parent's globs (read at the range's boundary)."""
+    repo = make_repo(tmp_path)
+    repo.write(EXTRA, RECOGNIZERS)
+    _cover_extra(repo, covered=True)
+    assert repo.commit("cover extra/").returncode == 0
+    repo.git("branch", "side")
+    _cover_extra(repo, covered=False)
+    assert repo.commit("stop auditing extra/").returncode == 0
+    repo.git("tag", "base")
+    repo.git("checkout", "-q", "side")
+    weakened = _weaken_extra_hooks_off(repo)
+    repo.git("checkout", "-q", "main")
+    repo.git("-c", "core.hooksPath=/dev/null", "merge", "-q", "--no-ff", "-m", "merge", "side")
+    out, data = ci(repo, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert any(c["commit"] == weakened for c in data["commits"]), data

@@ -69,9 +69,11 @@ class RangeGlobs:
         self._reader = reader
         self._at: dict[str, RepoGlobs] = {}
 
-    def widen(self, changed: Iterable[list[FileChange]]) -> bool:
-        """Look at the settings-file versions among the candidates' changes (a settings change
-        is always a candidate: it is trust material); True if one adds a glob to the base's."""
+    def widen(self, changed: Iterable[list[FileChange]], boundary: Iterable[str]) -> bool:
+        """Look at the settings versions the range can have at a parent: those among the
+        candidates' changes (a settings change is trust material: always a candidate) and
+        those of its boundary commits (a branch forked before the base starts from an older
+        one); True if one adds a glob to the base's."""
         if self._rel is None:
             return False
         blobs = [
@@ -81,8 +83,9 @@ class RangeGlobs:
             if c.new_path == self._rel and c.new_blob != gitrepo.ZERO
         ]
         self._reader.read_many(blobs)
-        for blob in dict.fromkeys(blobs):
-            data = self._reader.read(blob)
+        versions = [self._reader.read(blob) for blob in dict.fromkeys(blobs)]
+        versions += [self._reader.read_at(rev, self._rel) for rev in boundary]
+        for data in dict.fromkeys(versions):
             found = _globs_of(data, self._rel, self._top) if data is not None else None
             self.widest = union(self.widest, found)
         self.widened = set(self.widest) != set(self.base) or self.widest.excluded != (

@@ -208,7 +208,7 @@ def _candidates(
     range listed again with every glob it ever has (the cost stays with what is audited)."""
     in_range = frozenset(listing.commits)
     changed, merged = _changes(listing.candidates, in_range, top)
-    if scope.widen(changed.values()):
+    if scope.widen(changed.values(), listing.boundary):
         listing = history.list_range(*ends, cwd=top, paths=path_filter(scope.widest, trust))
         changed, merged = _changes(listing.candidates, in_range, top)
     candidates = listing.candidates
