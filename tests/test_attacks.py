@@ -672,3 +672,110 @@ def test_a_log_shorter_than_the_external_anchor_is_a_finding(based: Repo, tmp_pa
     anchor.unlink()  # and the anchor itself gone: a failure, not a skip
     gone = based.run("verify", "--log", str(based.log))
     assert gone.returncode == 1 and "ledger.anchor" in gone.stderr, gone.stdout + gone.stderr
+
+
+# -- a glob added inside the range: later commits of the range are audited with it ----------
+
+EXTRA = "extra/custom.yaml"
+
+
+@pytest.fixture
+def extra_based(tmp_path: Path) -> Repo:
+    """`based`, plus a copy of the protected recognizers under extra/, outside every glob."""
+    repo = make_repo(tmp_path)
+    repo.write(EXTRA, RECOGNIZERS)
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    return repo
+
+
+def _weaken_extra_hooks_off(repo: Repo) -> str:
+    repo.write(EXTRA, WEAK)
+    repo.git("add", "-A")
+    done = repo.git(
+        "-c", "core.hooksPath=/dev/null", "commit", "-q", "--no-verify", "-m", "tune extra",
+        check=False, author="bob",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return repo.head()
+
+
+def test_glob_added_in_the_range_audits_the_later_commits_of_the_range(
+    extra_based: Repo,
+) -> None:
+    cfg = extra_based.path / ".config-audit.yaml"
+    cfg.write_text(
+        cfg.read_text()
+        + "recognizers: ['recognizers/**/*.yaml', 'recognizers/**/*.yml', 'extra/*.yaml']\n"
+    )
+    added = extra_based.commit("audit extra/ too")  # alice, an owner: a widening is allowed
+    assert added.returncode == 0, added.stderr
+    weakened = _weaken_extra_hooks_off(extra_based)
+    out, data = ci(extra_based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1, out.stdout + out.stderr
+    named = [c for c in data["commits"] if c["commit"] == weakened]
+    assert named and any(f["path"] == EXTRA and f["blocked"] for f in named[0]["files"]), data
+    assert "CA501" in {f["code"] for f in named[0]["findings"]}  # no hook record either
+
+
+def test_without_the_glob_the_same_weakening_is_outside_coverage(extra_based: Repo) -> None:
+    _weaken_extra_hooks_off(extra_based)
+    out, data = ci(extra_based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not data["commits"]
+
+
+def _cover_extra(repo: Repo, *, covered: bool) -> None:
+    cfg = repo.path / ".config-audit.yaml"
+    text = cfg.read_text().split("recognizers: [")[0]
+    globs = "'recognizers/**/*.yaml', 'recognizers/**/*.yml'" + (
+        ", 'extra/*.yaml'" if covered else ""
+    )
+    cfg.write_text(f"{text}recognizers: [{globs}]\n")
+
+
+def test_a_weakening_before_the_glob_is_added_is_still_outside_coverage(
+    extra_based: Repo,
+) -> None:
+    """The globs of a commit's parent, not the range's widest: before the glob the file was
+    nobody's, and the glob adopts the file as it then is."""
+    _weaken_extra_hooks_off(extra_based)
+    _cover_extra(extra_based, covered=True)
+    assert extra_based.commit("audit extra/ too").returncode == 0
+    out, data = ci(extra_based, "--base", "base", "--require-hook-record")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert all(f["path"] != EXTRA for c in data["commits"] for f in c["files"]), data
+
+
+def test_a_glob_removed_in_the_range_audits_until_the_range_ends(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    repo.write(EXTRA, RECOGNIZERS)
+    _cover_extra(repo, covered=True)
+    assert repo.commit("base").returncode == 0
+    repo.git("tag", "base")
+    _cover_extra(repo, covered=False)
+    assert repo.commit("stop auditing extra/").returncode == 0  # alice: judged on its own
+    weakened = _weaken_extra_hooks_off(repo)
+    out, data = ci(repo, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert any(c["commit"] == weakened for c in data["commits"]), data
+
+
+def test_a_branch_forked_before_a_glob_was_removed_is_audited_with_it(tmp_path: Path) -> None:
+    """The base no longer covers extra/, but a branch merged in the range forked where it did:
+    its commits are audited with their parent's globs (read at the range's boundary)."""
+    repo = make_repo(tmp_path)
+    repo.write(EXTRA, RECOGNIZERS)
+    _cover_extra(repo, covered=True)
+    assert repo.commit("cover extra/").returncode == 0
+    repo.git("branch", "side")
+    _cover_extra(repo, covered=False)
+    assert repo.commit("stop auditing extra/").returncode == 0
+    repo.git("tag", "base")
+    repo.git("checkout", "-q", "side")
+    weakened = _weaken_extra_hooks_off(repo)
+    repo.git("checkout", "-q", "main")
+    repo.git("-c", "core.hooksPath=/dev/null", "merge", "-q", "--no-ff", "-m", "merge", "side")
+    out, data = ci(repo, "--base", "base", "--require-hook-record")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert any(c["commit"] == weakened for c in data["commits"]), data

@@ -285,12 +285,14 @@ def audit_commit(
     facts: CommitFacts | None = None,
     in_range: frozenset[str] = frozenset(),
     links_possible: bool = True,
+    globs: Sequence[str] | None = None,
 ) -> CommitAudit:
     """Audit the recognizer files one commit changed; records are written, notes attached.
     `in_range`: the other commits of the range (a merge bringing their versions is not new).
     `links_possible=False`: no tree of the range has a symlink at an audited path (the range
-    proved it once), so no commit's tree is listed to look for one."""
-    globs = repo_globs(auditor, top)
+    proved it once), so no commit's tree is listed to look for one. `globs`: those auditing
+    this commit (a range's: its parent's and the base's), else the settings' in force."""
+    globs = globs if globs is not None else repo_globs(auditor, top)
     facts = facts or commit_facts(commit, top=top, allowed_signers=allowed_signers)
     changes = facts.changes
     if len(facts.parents) > 1:  # facts.changes of a merge: against its first parent

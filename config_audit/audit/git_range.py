@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from config_audit.audit.git_globs import RangeGlobs
 from config_audit.audit.git_settings import ATTRIBUTES, TrustView
 from config_audit.audit.pipeline import Auditor
 from config_audit.errors import GitError
@@ -29,6 +30,7 @@ from config_audit.audit.git import (
     NOTES_REF,
     CommitAudit,
     CommitFacts,
+    RepoGlobs,
     audit_commit,
     matches_globs,
     relevant,
@@ -42,7 +44,7 @@ def _versions(
     audited: list[tuple[str, list[str]]],
     changed: dict[str, list[FileChange]],
     reader: BlobReader,
-    globs: Sequence[str],
+    globs_of: dict[str, RepoGlobs],
 ) -> list[tuple[bytes, str]]:
     """Every recognizer-file version the range will need, in the order it will need them
     (read in few round trips to git, and kept by the reader for the audit itself)."""
@@ -50,6 +52,7 @@ def _versions(
     for sha, parents in audited:
         if len(parents) > 1:
             continue  # merges read their own versions
+        globs = globs_of[sha]
         for change in changed.get(sha, []):
             if relevant(change, globs):
                 wanted += [
@@ -111,25 +114,30 @@ def _links_possible(
 
 
 def _worth_auditing(
-    auditor: Auditor,
+    scope: RangeGlobs,
+    trust: TrustView,
     candidates: list[tuple[str, list[str]]],
     changed: dict[str, list[FileChange]],
-    top: Path,
     *,
     links_possible: bool,
 ) -> list[tuple[str, list[str]]]:
-    """Commits worth auditing: those touching recognizer or trust files (a merge: against its
-    first parent, a superset of what it brings), and, where a symlink at an audited path may
-    exist, any change (it may be the link's target)."""
-    globs = repo_globs(auditor, top)
-    trust = TrustView(auditor, top)
+    """Commits worth auditing: those touching recognizer files (by the globs in force at their
+    parent and the base's) or trust files (a merge: against its first parent, a superset of
+    what it brings), and, where a symlink at an audited path may exist, any change (it may be
+    the link's target)."""
     out = []
     for sha, parents in candidates:
         changes = changed.get(sha, [])
         if (
             (links_possible and changes)
-            or any(relevant(c, globs) for c in changes)
             or any(c in trust for c in changes)
+            or any(relevant(c, scope.base) for c in changes)
+            # the parent's settings read only where a glob the range adds could matter
+            or (
+                scope.widened
+                and any(relevant(c, scope.widest) for c in changes)
+                and any(relevant(c, scope.of(parents)) for c in changes)
+            )
         ):
             out.append((sha, parents))
     return out
@@ -183,6 +191,34 @@ def _changes(
     return first, {pair: found[len(pairs) + i] for i, pair in enumerate(others)}
 
 
+def _candidates(
+    listing: history.RangeListing,
+    ends: tuple[str | None, str],
+    scope: RangeGlobs,
+    trust: TrustView,
+    top: Path,
+) -> tuple[
+    list[tuple[str, list[str]]],
+    dict[str, list[FileChange]],
+    dict[tuple[str, str], list[FileChange]],
+    bool,
+]:
+    """The commits to look at, their diffs, and whether a symlink may sit at an audited path.
+    Listed with the base's globs; only if a settings version of the range adds a glob is the
+    range listed again with every glob it ever has (the cost stays with what is audited)."""
+    in_range = frozenset(listing.commits)
+    changed, merged = _changes(listing.candidates, in_range, top)
+    if scope.widen(changed.values(), listing.boundary):
+        listing = history.list_range(*ends, cwd=top, paths=path_filter(scope.widest, trust))
+        changed, merged = _changes(listing.candidates, in_range, top)
+    candidates = listing.candidates
+    links_possible = _links_possible(listing.boundary, changed, scope.widest, top)
+    if links_possible:  # any change may be a link's target: every commit changing anything
+        candidates = listing.changed()
+        changed, merged = _changes(candidates, in_range, top)
+    return candidates, changed, merged, links_possible
+
+
 def audit_range(
     auditor: Auditor,
     base: str | None,
@@ -199,22 +235,20 @@ def audit_range(
     change an audited or trust path are diffed, signature-checked and judged."""
     top = gitrepo.toplevel(cwd)
     notes: list[str] = []
+    trust = TrustView(auditor, top)
     globs = repo_globs(auditor, top)
     base_sha, head_sha = _range_ends(base, head, top)
-    base_sha, listing = _listing(
-        base_sha, head_sha, path_filter(globs, TrustView(auditor, top)), top, notes
-    )
+    base_sha, listing = _listing(base_sha, head_sha, path_filter(globs, trust), top, notes)
     in_range = frozenset(listing.commits)
-    candidates = listing.candidates
-    changed, merged = _changes(candidates, in_range, top)
-    links_possible = _links_possible(listing.boundary, changed, globs, top)
-    if links_possible:  # any change may be a link's target: every commit changing anything
-        candidates = listing.changed()
-        changed, merged = _changes(candidates, in_range, top)
-    worth = _worth_auditing(auditor, candidates, changed, top, links_possible=links_possible)
     with BlobReader(top) as reader:
+        scope = RangeGlobs(globs, trust.rel, top, reader)
+        candidates, changed, merged, links_possible = _candidates(
+            listing, (base_sha, head_sha), scope, trust, top
+        )
+        worth = _worth_auditing(scope, trust, candidates, changed, links_possible=links_possible)
+        globs_of = {sha: scope.of(parents) for sha, parents in worth}
         # Versions first: their parsing and linting run while git checks the signatures.
-        auditor.prefetch(_versions(worth, changed, reader, globs))
+        auditor.prefetch(_versions(worth, changed, reader, globs_of))
         signed = history.signatures_of(
             [c for c, _ in worth], cwd=top, allowed_signers=allowed_signers
         )
@@ -230,6 +264,7 @@ def audit_range(
             links_possible=links_possible,
             on_progress=on_progress,
             trusted=trusted,
+            globs_of=globs_of,
         )
     return RangeAudit(base_sha, head_sha, audits, notes, scanned=len(listing.commits))
 
@@ -247,6 +282,7 @@ def _audit_commits(
     links_possible: bool,
     on_progress: Callable[[int, int], None] | None,
     trusted: TrustedKeys | None,
+    globs_of: dict[str, RepoGlobs],
 ) -> list[CommitAudit]:
     """Each commit worth auditing through `audit_commit`, with its hook note's evidence."""
     hook_notes = gitnotes.note_blobs(NOTES_REF, cwd=top)
@@ -268,6 +304,7 @@ def _audit_commits(
             facts=facts,
             in_range=in_range,
             links_possible=links_possible,
+            globs=globs_of[info.sha],
         )
         audit.hook_note_invalid = note is not None and record is None
         extra_of = record.get("extra") if record is not None else None
