@@ -296,6 +296,11 @@ def commit_changes(
 
 
 def commit_parents(commit: str, *, cwd: Path | None = None) -> list[str]:
+    reader = _reader_for(cwd, commit)
+    found = reader.commit(commit) if reader is not None else None
+    if found is not None:  # the headers of the commit object name its parents, in order
+        headers = found[1].split(b"\n\n", 1)[0].split(b"\n")
+        return [h[7:].decode() for h in headers if h.startswith(b"parent ")]
     return git_text(["rev-list", "--parents", "-n", "1", commit], cwd=cwd).split()[1:]
 
 
