@@ -6,6 +6,7 @@ import json
 import logging
 import posixpath
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -179,8 +180,11 @@ def events_for(
     return events
 
 
-def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResult]:
-    """pre-commit: audit what the index would commit (not the working tree)."""
+def audit_staged(
+    auditor: Auditor, *, cwd: Path | None = None, reader: BlobReader | None = None
+) -> list[AuditResult]:
+    """pre-commit: audit what the index would commit (not the working tree). `reader`: the
+    hook run's, when it has one open (else one for this audit)."""
     top = gitrepo.toplevel(cwd)
     globs = repo_globs(auditor, top)
     staged = gitrepo.staged_changes(top)
@@ -195,10 +199,10 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
     will_sign = (gitrepo.config_get("commit.gpgsign", cwd=top) or "").lower() == "true"
     will_sign = will_sign or commit_requested_signing()
     author = pending_evidence(name, email, will_sign=will_sign)
-    with BlobReader(top) as reader:
+    with nullcontext(reader) if reader is not None else BlobReader(top) as blobs:
         events = events_for(
             changes,
-            reader,
+            blobs,
             globs,
             source="pre-commit",
             repository=str(top),
@@ -209,11 +213,11 @@ def audit_staged(auditor: Auditor, *, cwd: Path | None = None) -> list[AuditResu
         for settings_file in settings_files:
             events.append(
                 settings_event(
-                    settings_file, reader, "pre-commit", top, None, author, auditor=auditor
+                    settings_file, blobs, "pre-commit", top, None, author, auditor=auditor
                 )
             )
         base = "HEAD" if gitrepo.rev_exists("HEAD", cwd=top) else None
-        with policy_in_force(auditor, base, top, reader):
+        with policy_in_force(auditor, base, top, blobs):
             results = [_judged(auditor, event) for event in events]
     if auditor.cache_dir is not None and not any(r.blocked for r in results):
         audited = changes + settings_files

@@ -27,7 +27,7 @@ def commit_requested_signing(ppid: int | None = None) -> bool:
     return any(a == b"-S" or a.startswith((b"-S", b"--gpg-sign")) for a in args[1:])
 
 
-REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
+REVERTS = r"This reverts commit ([0-9a-f]{40})"  # compiled when asked (rarely: git revert)
 
 
 def sequencer_evidence(commit: str, parents: Sequence[str], top: Path) -> str:
@@ -41,7 +41,7 @@ def sequencer_evidence(commit: str, parents: Sequence[str], top: Path) -> str:
     state = gitrepo.sequencer_state(cwd=top)
     if "sequencer" in state or step.upper().replace("-", "_") + "_HEAD" in state:
         return step
-    named = REVERTS.search(gitrepo.commit_message(commit, cwd=top))
+    named = re.search(REVERTS, gitrepo.commit_message(commit, cwd=top))
     if step == "revert" and named and len(parents) == 1:
         undone = named.group(1)
         try:

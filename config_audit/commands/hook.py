@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import click
@@ -47,10 +48,6 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     post-rewrite  the same for commits rewritten by amend or rebase (pairs on stdin)
     pre-push      push the records' notes (refs/notes/config-audit*) to the same remote
     """
-    from config_audit.audit.git import audit_commit, audit_staged, commit_facts
-    from config_audit.audit.git_settings import file_at
-    from config_audit.audit.runtime import open_auditor, warm_dir
-
     where = gitrepo.locations()
     top = where.top
     if name == "pre-push":
@@ -60,6 +57,19 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     if name == "post-rewrite":
         text = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
         pairs = [line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2]
+    with gitrepo.one_run(top) as reader:
+        _run_hook(ctx, name, pairs, config_path, where, reader)
+
+
+def _run_hook(
+    ctx: click.Context,
+    name: str,
+    pairs: list[list[str]],
+    config_path: Path | None,
+    where: gitrepo.Locations,
+    reader: gitrepo.BlobReader,
+) -> None:
+    top = where.top
     parent = _parent(name, pairs, top)
     current, settings = _settings_for(config_path, top, parent)
     # The shims filter for the next commit, whose parent is HEAD: HEAD's globs.
@@ -71,29 +81,65 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
             f"config-audit: hooks updated (configured globs, or the interpreter): {refreshed}",
             err=True,
         )
-    log_path = hook_log_path(settings, top, where.git_dir)
-    cache_dir = where.git_dir / "config-audit" / "cache"
-    warm = warm_dir(where.git_dir)
     if name == "pre-commit":
-        with open_auditor(
-            settings, log_path=log_path, require_key=False, cache_dir=cache_dir, warm_dir=warm
-        ) as auditor:
-            results = audit_staged(auditor, cwd=top)
-        print_results(results)
-        _alert(settings, [r for r in results if r.blocked])
-        marker = where.git_dir / "config-audit" / "shown.json"
-        if any(r.blocked for r in results):
-            forget_shown(marker)
-            click.echo(
-                "config-audit: commit blocked. Fix the findings above, or ask an owner.", err=True
-            )
-            ctx.exit(1)
-        if results:
-            head = gitrepo.resolve("HEAD", cwd=top) if parent else None
-            remember_shown(marker, results, head=head)
-        else:
-            forget_shown(marker)
-        return
+        _pre_commit(ctx, settings, where, parent, reader)
+    else:
+        _after_commit(name, pairs, settings, where, parent, reader)
+
+
+def _opened(settings: Settings, where: gitrepo.Locations) -> AbstractContextManager[Auditor]:
+    from config_audit.audit.runtime import open_auditor, warm_dir
+
+    return open_auditor(
+        settings,
+        log_path=hook_log_path(settings, where.top, where.git_dir),
+        require_key=False,
+        cache_dir=where.git_dir / "config-audit" / "cache",
+        warm_dir=warm_dir(where.git_dir),
+    )
+
+
+def _pre_commit(
+    ctx: click.Context,
+    settings: Settings,
+    where: gitrepo.Locations,
+    parent: str | None,
+    reader: gitrepo.BlobReader,
+) -> None:
+    from config_audit.audit.git import audit_staged
+
+    top = where.top
+    with _opened(settings, where) as auditor:
+        results = audit_staged(auditor, cwd=top, reader=reader)
+    print_results(results)
+    _alert(settings, [r for r in results if r.blocked])
+    marker = where.git_dir / "config-audit" / "shown.json"
+    if any(r.blocked for r in results):
+        forget_shown(marker)
+        click.echo(
+            "config-audit: commit blocked. Fix the findings above, or ask an owner.", err=True
+        )
+        ctx.exit(1)
+    if results:
+        head = gitrepo.resolve("HEAD", cwd=top) if parent else None
+        remember_shown(marker, results, head=head)
+    else:
+        forget_shown(marker)
+
+
+def _after_commit(
+    name: str,
+    pairs: list[list[str]],
+    settings: Settings,
+    where: gitrepo.Locations,
+    parent: str | None,
+    reader: gitrepo.BlobReader,
+) -> None:
+    """post-commit and post-rewrite: the records of the commits made."""
+    from config_audit.audit.git import audit_commit, commit_facts
+    from config_audit.audit.git_settings import file_at
+
+    top = where.top
     shown = frozenset[str]()
     if name == "post-commit":
         shown = take_shown(where.git_dir / "config-audit" / "shown.json", parent=parent)
@@ -101,13 +147,8 @@ def hook(ctx: click.Context, name: str, args: tuple[str, ...], config_path: Path
     else:
         # The pre-commit framework passes no pairs: HEAD, the commit amend or rebase left.
         commits = [(new, old) for old, new in pairs] or [("HEAD", None)]
-    from config_audit.git.repo import BlobReader
-
     with (
-        open_auditor(
-            settings, log_path=log_path, require_key=False, cache_dir=cache_dir, warm_dir=warm
-        ) as auditor,
-        BlobReader(top) as reader,
+        _opened(settings, where) as auditor,
         file_at(parent, settings.allowed_signers_path, top) as signers,
     ):
         for commit, old in commits:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from config_audit.errors import GitError
 
+# Re-exported: where the rest of the code has always found them.
+from config_audit.git.reader import ZERO as ZERO
+from config_audit.git.reader import BlobReader as BlobReader
+from config_audit.git.reader import read_blob_process
+
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-ZERO = "0" * 40
 
 
 def run_git(
@@ -47,7 +51,35 @@ def git_text(args: Sequence[str], *, cwd: Path | None = None) -> str:
     return run_git(args, cwd=cwd).decode("utf-8", errors="replace").strip()
 
 
+_run: BlobReader | None = None  # the one hook run's reader (see `one_run`)
+
+
+@contextmanager
+def one_run(top: Path) -> Iterator[BlobReader]:
+    """One hook run: what git is asked by name (which commit HEAD or the parent is, the
+    settings and trust files there, entry modes, the commit objects) goes through one
+    `cat-file --batch` reader, each name asked once. Sound because nothing a hook asks by
+    name moves while it runs (post-commit starts after the commit exists; the notes it writes
+    are never read through it). Only calls for this work tree use it."""
+    global _run
+    with BlobReader(top) as reader:
+        outer, _run = _run, reader
+        try:
+            yield reader
+        finally:
+            _run = outer
+
+
+def _reader_for(cwd: Path | None, *names: str) -> BlobReader | None:
+    run = _run
+    if run is None or cwd != run.cwd or any("\n" in n for n in names):
+        return None
+    return run
+
+
 def toplevel(cwd: Path | None = None) -> Path:
+    if cwd is not None and _reader_for(cwd) is not None:
+        return cwd  # the hook run's work tree is the top of it
     try:
         return Path(git_text(["rev-parse", "--show-toplevel"], cwd=cwd))
     except GitError:
@@ -102,6 +134,9 @@ def tree_entries(rev: str, name: str, *, cwd: Path | None = None) -> dict[str, s
 
 def entry_mode(rev: str, path: str, *, cwd: Path | None = None) -> str | None:
     """The git mode of `path` at `rev` ("" for the index); None when it is not there."""
+    reader = _reader_for(cwd, rev, path) if rev else None
+    if reader is not None:
+        return reader.entry_mode(rev, path)
     if rev == "":
         args = ["ls-files", "-s", "-z", "--", f":(literal){path}"]
     else:
@@ -168,6 +203,10 @@ def locations(cwd: Path | None = None) -> Locations:
 
 
 def _verified(rev: str, *, cwd: Path | None) -> str:
+    reader = _reader_for(cwd, rev)
+    if reader is not None:
+        found = reader.commit(rev)
+        return found[0] if found else ""
     return (
         run_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=cwd, check=False)
         .decode()
@@ -193,90 +232,10 @@ def is_shallow(cwd: Path | None = None) -> bool:
 def read_blob(rev: str, path: str, *, cwd: Path | None = None) -> bytes | None:
     """Bytes of `path` at `rev` (repository-relative); None if the file is absent there."""
     resolve(rev, cwd=cwd)
-    proc = subprocess.run(
-        ["git", "cat-file", "blob", os.fsencode(f"{rev}:{path.lstrip('/')}")],
-        cwd=cwd,
-        capture_output=True,
-        check=False,
-    )
-    return proc.stdout if proc.returncode == 0 else None
-
-
-class BlobReader:
-    """One `git cat-file --batch` process for many blobs (CI reads thousands). Blobs read are
-    kept (objects never change; up to CACHE_BYTES): a range reads each version once to hand it
-    to the validator early and again to audit it."""
-
-    CACHE_BYTES = 32 << 20
-    BATCH = 64  # names written before reading answers: their bytes fit any pipe's buffer
-
-    def __init__(self, cwd: Path | None = None) -> None:
-        self.cwd = cwd
-        self.proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        self._kept: OrderedDict[str, bytes] = OrderedDict()
-        self._kept_bytes = 0
-
-    def read(self, sha: str) -> bytes | None:
-        if sha == ZERO:
-            return None
-        if sha in self._kept:
-            return self._kept[sha]
-        return self._keep(sha, self._object(sha))
-
-    def read_many(self, shas: Sequence[str]) -> None:
-        """Read these blobs into the cache in few round trips (answers read after a batch of
-        names is written, not one by one)."""
-        wanted = list(dict.fromkeys(s for s in shas if s != ZERO and s not in self._kept))
-        for at in range(0, len(wanted), self.BATCH):
-            batch = wanted[at : at + self.BATCH]
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(b"".join(os.fsencode(s) + b"\n" for s in batch))
-            self.proc.stdin.flush()
-            for sha in batch:
-                self._keep(sha, self._answer())
-
-    def _keep(self, sha: str, data: bytes | None) -> bytes | None:
-        if data is not None and len(data) <= self.CACHE_BYTES:
-            self._kept[sha] = data
-            self._kept_bytes += len(data)
-            while self._kept_bytes > self.CACHE_BYTES:
-                self._kept_bytes -= len(self._kept.popitem(last=False)[1])
-        return data
-
-    def read_at(self, rev: str, path: str) -> bytes | None:
-        """Bytes of `path` at `rev` without a git process of its own; None if absent there."""
-        if "\n" in path:
-            return read_blob(rev, path, cwd=self.cwd)
-        return self._object(f"{rev}:{path.lstrip('/')}")
-
-    def _object(self, name: str) -> bytes | None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(os.fsencode(name) + b"\n")
-        self.proc.stdin.flush()
-        return self._answer()
-
-    def _answer(self) -> bytes | None:
-        assert self.proc.stdout is not None
-        header = self.proc.stdout.readline().split()
-        if len(header) < 3 or header[-1] == b"missing":
-            return None
-        size = int(header[2])
-        data = self.proc.stdout.read(size)
-        self.proc.stdout.read(1)  # trailing newline
-        return data if header[1] == b"blob" else None
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=10)
-
-    def __enter__(self) -> BlobReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    reader = _reader_for(cwd, rev, path)
+    if reader is not None:
+        return reader.read_at(rev, path)
+    return read_blob_process(rev, path, cwd=cwd)
 
 
 @dataclass(frozen=True)
@@ -337,6 +296,11 @@ def commit_changes(
 
 
 def commit_parents(commit: str, *, cwd: Path | None = None) -> list[str]:
+    reader = _reader_for(cwd, commit)
+    found = reader.commit(commit) if reader is not None else None
+    if found is not None:  # the headers of the commit object name its parents, in order
+        headers = found[1].split(b"\n\n", 1)[0].split(b"\n")
+        return [h[7:].decode() for h in headers if h.startswith(b"parent ")]
     return git_text(["rev-list", "--parents", "-n", "1", commit], cwd=cwd).split()[1:]
 
 
@@ -365,6 +329,15 @@ def sequencer_state(*, cwd: Path | None = None) -> set[str]:
     args = ["rev-parse", "--path-format=absolute"] + [a for n in names for a in ("--git-path", n)]
     paths = git_text(args, cwd=cwd).splitlines()
     return {name for name, path in zip(names, paths, strict=False) if os.path.exists(path)}
+
+
+def commit_object(commit: str, *, cwd: Path | None = None) -> bytes:
+    """The raw commit object (headers, a blank line, the message); b"" when there is none."""
+    reader = _reader_for(cwd, commit)
+    if reader is not None:
+        found = reader.commit(commit)
+        return found[1] if found else b""
+    return run_git(["cat-file", "commit", commit], cwd=cwd, check=False)
 
 
 def commit_message(commit: str, *, cwd: Path | None = None) -> str:

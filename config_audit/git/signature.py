@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from config_audit.git.repo import run_git
+from config_audit.git.repo import commit_object
 
 UNCHECKED = ("N", "U", "E")  # %G? codes that can hide a signature git did not verify
 
@@ -19,7 +19,7 @@ def unchecked_signature_reason(
     commit: str, *, cwd: Path | None = None, allowed_signers: Path | None = None
 ) -> str | None:
     """None when the commit is unsigned or its signature verifies; else git's first complaint."""
-    raw = run_git(["cat-file", "commit", commit], cwd=cwd, check=False)
+    raw = commit_object(commit, cwd=cwd)
     header = raw.split(b"\n\n", 1)[0]
     if b"\ngpgsig " not in header and b"\ngpgsig-sha256 " not in header:
         return None
