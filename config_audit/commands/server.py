@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import click
 
 from config_audit.commands.common import config_option, format_option, settings_from
 from config_audit.errors import UsageError
+from config_audit.validate.warm_connect import alive
 
 
 def _warm_dir() -> Path:
@@ -19,16 +19,6 @@ def _warm_dir() -> Path:
     from config_audit.git import repo as gitrepo
 
     return warm_dir(gitrepo.locations().git_dir)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @click.group()
@@ -88,9 +78,9 @@ def stop() -> None:
     pid = int(status["status"]["pid"])
     ask(directory, {"op": "stop"})
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    click.echo(f"warm validator {pid} stopped" if not _alive(pid) else f"{pid} still stopping")
+    click.echo(f"warm validator {pid} stopped" if not alive(pid) else f"{pid} still stopping")
 
 
 @server.command()
