@@ -131,3 +131,16 @@ def test_readers_read_the_evidence_the_watcher_writes() -> None:
     assert summarize(Entry(record, b"{}", "0" * 64)).user_name == owner
     assert who(record) == owner
     assert owner.lower() in Actor.from_author(author).identities
+
+
+def test_a_tampered_author_reads_back_without_raising() -> None:
+    # Access reviews read `author` back from records; a hand-edited log must not crash them,
+    # nor upgrade what the record claims.
+    from config_audit.model import Assurance, CommitEvidence, HostEvidence, evidence_from_dict
+
+    assert evidence_from_dict(["not", "a", "mapping"]).assurance is Assurance.NONE
+    odd = evidence_from_dict({"assurance": "trust-me", "author_email": "x@y", "bogus": 1})
+    assert odd.assurance is Assurance.CLAIMED and odd.claimed() == {"x@y"}
+    assert isinstance(odd, CommitEvidence) and odd.verified_signer is None
+    host = evidence_from_dict({"assurance": "unattributed", "file_owner": "bob", "host": "h"})
+    assert isinstance(host, HostEvidence) and host.who == "bob@h"
