@@ -228,11 +228,15 @@ def audit_range(
     allowed_signers: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     trusted: TrustedKeys | None = None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> RangeAudit:
     """CI: every commit in base..head that touches recognizer files. With `trusted`, a hook
     record counts only if its note holds a record of that commit signed by a trusted key
     (anyone can `git notes add` a note). Git lists the range once; only the commits that
-    change an audited or trust path are diffed, signature-checked and judged."""
+    change an audited or trust path are diffed, signature-checked and judged. `while_waiting`
+    runs once the range is listed and signatures checked, before the first verdict: the
+    worker is usually still importing Presidio then, so whatever the caller needs afterwards
+    (its report's imports) costs nothing there."""
     top = gitrepo.toplevel(cwd)
     notes: list[str] = []
     trust = TrustView(auditor, top)
@@ -252,6 +256,8 @@ def audit_range(
         signed = history.signatures_of(
             [c for c, _ in worth], cwd=top, allowed_signers=allowed_signers
         )
+        if while_waiting is not None:
+            while_waiting()
         audits = _audit_commits(
             auditor,
             [(signed[sha], parents) for sha, parents in worth],

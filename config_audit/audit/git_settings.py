@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import yaml
 
-from config_audit.audit.pipeline import Auditor
 from config_audit.errors import ConfigAuditError, UsageError
 from config_audit.git import repo as gitrepo
 from config_audit.git.repo import BlobReader, FileChange
@@ -24,6 +24,9 @@ from config_audit.policy.diff import policy_section
 from config_audit.policy.directory import directory_paths
 from config_audit.policy.rules import Policy, parse_policy
 from config_audit.settings import CONFIG_NAME, Settings, parse_settings
+
+if TYPE_CHECKING:  # the pipeline is imported after CI's worker started importing Presidio
+    from config_audit.audit.pipeline import Auditor
 
 log = logging.getLogger(__name__)
 REGULAR = ("100644", "100755")

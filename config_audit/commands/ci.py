@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,10 +113,21 @@ def ci(
     settings, base_rev = _base_settings(config_path, base, top, use_defaults=use_defaults)
     range_notes = ["audit only (--audit-only): no records written"] if audit_only else []
     path = None if audit_only else log_path or settings.log_path or Path("config-audit-ci.jsonl")
-    result, tampered = _audit(
-        settings, (base, head, base_rev), top, path, range_notes, audit_only, replaced
-    )
     opts = {"require_hook_record": require_hook_record, "notes_present": False}
+
+    def while_waiting() -> None:  # for the worker's Presidio import: what the report needs
+        opts["notes_present"] = _prepare_report(top)
+
+    result, tampered = _audit(
+        settings,
+        (base, head, base_rev),
+        top,
+        path,
+        range_notes,
+        audit_only,
+        replaced,
+        while_waiting,
+    )
     failed = _report(result, settings, top, opts, markdown_path, sarif_path, output_format)
     ctx.exit(1 if tampered or failed else 0)
 
@@ -150,6 +162,7 @@ def _audit(
     range_notes: list[str],
     audit_only: bool,
     replaced: str | None,
+    while_waiting: Callable[[], None],
 ) -> tuple[RangeAudit, bool]:
     """The range judged and recorded; True when the CI log was found cut (that fails).
     `ends`: base and head as given, and the base as a commit (None: a new branch)."""
@@ -191,6 +204,7 @@ def _audit(
             allowed_signers=signers,
             on_progress=progress,
             trusted=trusted,
+            while_waiting=while_waiting,
         )
         result.notes[:0] = range_notes
         if trusted is None:
@@ -222,6 +236,18 @@ def _publish(auditor: Auditor, settings: Settings, result: RangeAudit) -> bool:
     return False
 
 
+def _prepare_report(top: Path) -> bool:
+    """Import what the report and the checkpoint use (~60 ms) and ask whether hook notes were
+    fetched, while the worker still imports Presidio; True when they were."""
+    import config_audit.alerts.rules
+    import config_audit.audit.publish
+    import config_audit.commands.render_ci
+    import config_audit.commands.render_sarif  # noqa: F401
+    from config_audit.git.notes import NOTES_PREFIX, audit_note_refs
+
+    return NOTES_PREFIX in audit_note_refs(cwd=top)
+
+
 def _report(
     result: RangeAudit,
     settings: Settings,
@@ -240,9 +266,7 @@ def _report(
         to_markdown,
     )
     from config_audit.commands.render_sarif import to_github, to_sarif
-    from config_audit.git.notes import NOTES_PREFIX, audit_note_refs
 
-    opts["notes_present"] = NOTES_PREFIX in audit_note_refs(cwd=top)
     missing = notes_missing(result, notes_present=opts["notes_present"])
     if missing:
         result.notes.append(missing)
