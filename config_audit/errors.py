@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Iterable
+
+# A library stays silent until its user configures logging (the CLI does, in `cli`).
+logging.getLogger("config_audit").addHandler(logging.NullHandler())
 
 
 class ConfigAuditError(Exception):

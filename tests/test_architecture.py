@@ -10,7 +10,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "config_audit"
 ROOMS = {"recognizers", "policy", "validate", "ledger", "git", "watch", "audit", "alerts", "siem", "settings",
-         "commands", "schemas"}
+         "commands", "schemas", "hookrunner"}
 # Functions longer than the limit (80 lines) may not come back: split them along their phases.
 LONG_FUNCTIONS_LEFT: set[str] = set()  # wave 2 paid the debt: keep it empty
 
@@ -21,7 +21,7 @@ def modules() -> list[Path]:
 
 def test_the_top_level_holds_only_the_shared_base() -> None:
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
-    assert len(top) <= 8, top
+    assert len(top) <= 9, top  # private.py: the two servers' socket checks, in two layers
     rooms = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert rooms == ROOMS
 

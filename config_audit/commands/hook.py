@@ -72,6 +72,7 @@ def _run_hook(
     top = where.top
     parent = _parent(name, pairs, top)
     current, settings = _settings_for(config_path, top, parent)
+    _want_runner(settings, where)
     # The shims filter for the next commit, whose parent is HEAD: HEAD's globs.
     refreshed = refresh(
         where.hooks_dir, pathspecs=repo_pathspecs(current, top), config=hook_config(current, top)
@@ -85,6 +86,20 @@ def _run_hook(
         _pre_commit(ctx, settings, where, parent, reader)
     else:
         _after_commit(name, pairs, settings, where, parent, reader)
+
+
+def _want_runner(settings: Settings, where: gitrepo.Locations) -> None:
+    """Tell the warm hook runner what the settings in force allow: after an in-process hook
+    it is started for the next one, and one that is not wanted (or with another idle time)
+    exits after this hook."""
+    from config_audit.audit.runtime import warm_dir, warm_idle
+    from config_audit.hookrunner.launch import want
+
+    try:
+        idle_s = warm_idle(settings)
+    except UsageError:
+        idle_s = 0.0  # the validator reports it
+    want(warm_dir(where.git_dir), idle_s)
 
 
 def _opened(settings: Settings, where: gitrepo.Locations) -> AbstractContextManager[Auditor]:

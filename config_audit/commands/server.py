@@ -11,6 +11,7 @@ import click
 
 from config_audit.commands.common import config_option, format_option, settings_from
 from config_audit.errors import UsageError
+from config_audit.hookrunner import client
 from config_audit.validate.warm_connect import alive
 
 
@@ -23,12 +24,15 @@ def _warm_dir() -> Path:
 
 @click.group()
 def server() -> None:
-    """The warm validator: Presidio kept loaded for this repository's hooks and `validate`.
+    """The warm validator (Presidio kept loaded for this repository's hooks and `validate`)
+    and the hook runner (the tool kept imported: each hook runs in a fork of it).
 
-    The first hook that needs Presidio starts it; it exits after `validation.warm_idle_s`
-    seconds unused (default 900; 0, or CONFIG_AUDIT_WARM_IDLE_S=0, disables it), and when the
-    tool, Presidio, the settings or the samples change. Its socket and log are in
-    .git/config-audit/warm/ (mode 0700). Without it, files are validated in-process.
+    The first hook that needs Presidio starts the validator; the first hook that runs
+    in-process starts the runner. Each exits after `validation.warm_idle_s` seconds unused
+    (default 900; 0, or CONFIG_AUDIT_WARM_IDLE_S=0, disables both), and when the tool (or for
+    the validator Presidio, the settings or the samples) changes. Neither ever holds a signing
+    key. Sockets and logs are in .git/config-audit/warm/ (mode 0700). Without them, hooks run
+    and files are validated in-process, with the same verdicts.
     """
 
 
@@ -67,20 +71,37 @@ def start(config_path: Path | None) -> None:
 
 @server.command()
 def stop() -> None:
-    """Stop the warm validator (nothing happens if none runs)."""
+    """Stop the warm validator and the hook runner (nothing happens if none runs)."""
     from config_audit.validate.warm_connect import ask
 
     directory = _warm_dir()
     status = ask(directory, {"op": "status"})
+    runner = _runner_status(directory)
     if status is None:
         click.echo("no warm validator runs")
-        return
-    pid = int(status["status"]["pid"])
-    ask(directory, {"op": "stop"})
+    else:
+        ask(directory, {"op": "stop"})
+        _wait_gone("warm validator", int(status["status"]["pid"]))
+    if runner is not None:
+        client.query(str(directory), "stop")
+        _wait_gone("hook runner", int(runner["pid"]))
+
+
+def _wait_gone(what: str, pid: int) -> None:
     deadline = time.monotonic() + 10
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    click.echo(f"warm validator {pid} stopped" if not alive(pid) else f"{pid} still stopping")
+    click.echo(f"{what} {pid} stopped" if not alive(pid) else f"{what} {pid} still stopping")
+
+
+def _runner_status(directory: Path) -> dict[str, Any] | None:
+    """The hook runner's own account (pid, uptime, hooks run, idle time); None if none runs."""
+    line = client.query(str(directory), "status")
+    try:
+        info = json.loads(line) if line else None
+    except ValueError:
+        return None
+    return info if isinstance(info, dict) else None
 
 
 @server.command()
@@ -94,14 +115,22 @@ def status(output_format: str) -> None:
 
     answer = ask(_warm_dir(), {"op": "status"})
     info: dict[str, Any] | None = answer.get("status") if answer else None
+    runner = _runner_status(_warm_dir())
     if output_format == "json":
-        click.echo(json.dumps({"running": info is not None, **(info or {})}, sort_keys=True))
-    elif info is None:
-        click.echo("no warm validator runs")
+        shown = {"running": info is not None, **(info or {}), "hook_runner": runner}
+        click.echo(json.dumps(shown, sort_keys=True))
     else:
-        click.echo(
-            f"pid {info['pid']}, up {info['uptime_s']:.0f}s, {info['requests']} requests, "
-            f"Presidio {info['presidio_version']}, key {str(info['key'])[:16]}, "
-            f"idle exit after {info['idle_s']:.0f}s{'' if info['warm'] else ' (starting)'}"
-        )
+        if info is None:
+            click.echo("no warm validator runs")
+        else:
+            click.echo(
+                f"pid {info['pid']}, up {info['uptime_s']:.0f}s, {info['requests']} requests, "
+                f"Presidio {info['presidio_version']}, key {str(info['key'])[:16]}, "
+                f"idle exit after {info['idle_s']:.0f}s{'' if info['warm'] else ' (starting)'}"
+            )
+        if runner is not None:
+            click.echo(
+                f"hook runner: pid {runner['pid']}, up {runner['uptime_s']:.0f}s, "
+                f"{runner['requests']} requests, idle exit after {runner['idle_s']:.0f}s"
+            )
     click.get_current_context().exit(0 if info is not None else 1)

@@ -1,25 +1,25 @@
 """What the warm validator's client and server share: the private directory, the socket's
 safety checks, JSON lines over the socket and the result encoding (the key: `warm_key`).
 
-The directory (`<git common dir>/config-audit/warm`) is opened once with O_NOFOLLOW and used
-through `/proc/self/fd/N/...`: a planted symlink cannot redirect us, and the socket path stays
-short (AF_UNIX allows 108 bytes; temporary checkouts are longer). Nothing here imports Presidio.
+The directory (`<git common dir>/config-audit/warm`) and the socket are checked by
+`config_audit.private` (shared with the warm hook runner). Nothing here imports Presidio.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
-import stat
-import struct
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
+from config_audit import private
 from config_audit.model import Finding
+from config_audit.private import UnsafeDirectory as UnsafeDirectory  # re-exported: the
+from config_audit.private import in_dir as in_dir  # warm validator's modules use them as
+from config_audit.private import open_private_dir as open_private_dir  # `wire.NAME`
+from config_audit.private import peer_uid as peer_uid
 
 SOCKET = "validator.sock"
 LOCK = "validator.lock"
@@ -29,53 +29,10 @@ DEFAULT_IDLE_S = 900.0
 MAX_LINE = 64 << 20  # a request carries one file: far below this
 
 
-class UnsafeDirectory(Exception):
-    """The directory or the socket is not ours alone: refuse it (validate in-process)."""
-
-
-def open_private_dir(directory: Path, *, create: bool) -> int:
-    """An fd of `directory`, made 0700 if we create it; refuses a symlink, another owner or
-    a mode that lets anyone else in."""
-    if create:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(directory, 0o700)
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise UnsafeDirectory(f"{directory}: {exc.strerror}") from None
-    info = os.fstat(fd)
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        os.close(fd)
-        raise UnsafeDirectory(
-            f"{directory}: owned by uid {info.st_uid} with mode {stat.S_IMODE(info.st_mode):o}"
-            " (expected ours, 0700)"
-        )
-    return fd
-
-
-def in_dir(fd: int, name: str) -> str:
-    return f"/proc/self/fd/{fd}/{name}"
-
-
 def check_socket_file(fd: int) -> os.stat_result | None:
-    """The socket file's status; None when absent. Raises when it is not a socket of ours
-    with mode 0600 (a symlink or a file planted at its path)."""
-    try:
-        info = os.stat(SOCKET, dir_fd=fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISSOCK(info.st_mode):
-        raise UnsafeDirectory(f"{SOCKET} is not a socket (mode {info.st_mode:o})")
-    if info.st_uid != os.getuid() or info.st_mode & 0o177:
-        raise UnsafeDirectory(f"{SOCKET}: owner {info.st_uid}, mode {info.st_mode & 0o777:o}")
-    return info
-
-
-def peer_uid(sock: socket.socket) -> int:
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
+    """The validator socket's status; None when absent (raises `UnsafeDirectory`, as
+    `config_audit.private.check_socket_file` does)."""
+    return private.check_socket_file(fd, SOCKET)
 
 
 def send(sock: socket.socket, message: dict[str, Any]) -> None:
