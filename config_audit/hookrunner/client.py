@@ -24,6 +24,9 @@ from config_audit.hookrunner.identity import identity
 WARM_IDLE_ENV = "CONFIG_AUDIT_WARM_IDLE_S"  # 0 disables the warm validator and the runner
 ACCEPT_TIMEOUT_S = 5.0  # a fork answers in milliseconds; a runner that does not is stuck
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)
+# Why the last `run_warm` gave None: "stale" means the runner is leaving, so the in-process
+# hook starts its successor at once rather than finding the old socket still there.
+REFUSED: list[bytes] = []
 
 
 def disabled(environ: dict[str, str] | os._Environ[str]) -> bool:
@@ -149,6 +152,7 @@ def run_warm(argv: list[str]) -> int | None:
         lines = ask(sock, "hook", argv)
         answer = lines.read()
         if answer is None or not answer.startswith(b"accepted "):
+            REFUSED[:] = [answer or b""]
             return None  # stale (it exits; we start its successor) or refused
         child = int(answer.split()[1])
         interrupted: list[int] = []

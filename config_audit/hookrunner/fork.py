@@ -60,10 +60,10 @@ def serve_one(runner: Runner, conn: socket.socket, main: Callable[[list[str]], o
         os.kill(os.getppid(), signal.SIGTERM)
         _send(conn, b"stopping")
         return 0
-    stale = identity() != request.executable or _tool_changed(runner)
+    stale = _staleness(runner, request)
     if request.op != "hook" or len(fds) != 3 or stale:
         if stale:
-            logger.info("the tool, a dependency or the interpreter changed: exiting")
+            logger.info("%s changed: exiting", stale)
             os.kill(os.getppid(), signal.SIGTERM)
         _send(conn, b"stale" if stale else b"refused request")
         return 0
@@ -158,8 +158,17 @@ def _release_streams() -> None:
     os.close(devnull)
 
 
-def _tool_changed(runner: Runner) -> bool:
-    return tool_fingerprint() != runner.fingerprint
+def _staleness(runner: Runner, request: wire.Request) -> str:
+    """What changed since the runner started ("" when nothing did)."""
+    if identity() != request.executable:
+        return "the client's interpreter"
+    now = tool_fingerprint().split("\0")
+    then = runner.fingerprint.split("\0")
+    if now == then:
+        return ""
+    if now[:2] != then[:2]:
+        return "the tool's code"
+    return "an installed package" if now[3:] != then[3:] else "the interpreter"
 
 
 def _tell_runner(runner: Runner) -> None:

@@ -58,8 +58,10 @@ def run_in_process(main: Callable[[list[str]], object], argv: list[str]) -> int:
     """The hook here; then, if its settings allow one and none answers, a runner started."""
     code = run(main, argv)
     wanted = WANTED.get("runner")
-    if wanted is not None and wanted[1] > 0 and client.connect(str(wanted[0])) is None:
-        launch(*wanted)
+    if wanted is None or wanted[1] <= 0:
+        return code
+    if client.REFUSED == [b"stale"] or client.connect(str(wanted[0])) is None:
+        launch(*wanted)  # a stale runner is leaving: its successor waits for its lock
     return code
 
 

@@ -92,12 +92,12 @@ class Runner:
         lock_fd = os.open(
             wire.LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self.fd
         )
-        for attempt in range(25):  # a stale predecessor may still be leaving
+        for attempt in range(100):  # a stale predecessor may still be leaving (<= 0.5 s)
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except OSError:
-                if attempt == 24:
+                if attempt == 99:
                     os.close(lock_fd)
                     logger.info("another runner holds the lock: exiting")
                     return False
