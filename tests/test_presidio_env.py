@@ -218,6 +218,14 @@ def test_a_commit_is_validated_by_the_deployment_presidio(deployment: Path, tmp_
     assert au["validation"]["valid"] is True
     assert au["validation"]["presidio_interpreter"] == str(deployment)
     assert au["validation"]["presidio_version"] == "2.2.366"
+    # CI starts a worker of its own Presidio before it reads the base's settings: one that
+    # names another interpreter must be judged by that one (the early worker is not adopted).
+    ci_log = tmp_path / "ci.jsonl"
+    audited = repo.run("ci", "--base", "HEAD~1", "--log", str(ci_log), "--format", "json")
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    (ci_au,) = [json.loads(x) for x in ci_log.read_text().splitlines()]
+    assert ci_au["validation"]["valid"] is True
+    assert ci_au["validation"]["presidio_interpreter"] == str(deployment)
 
     # bob (no owner of the protected NW_* entities) may not change what decides validity
     wrapper = repo.path / "tools" / "presidio-python"

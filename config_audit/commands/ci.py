@@ -108,6 +108,9 @@ def ci(
 
     Exit 0 clean, 1 on invalid files or policy violations, 2 on usage errors.
     """
+    from config_audit.validate.pool import start_early
+
+    start_early()  # Presidio's import (~1 s) overlaps everything up to the first verdict
     top = gitrepo.toplevel()
     base, replaced = _usable_base(base, head, top)  # a force-pushed base: its merge base
     settings, base_rev = _base_settings(config_path, base, top, use_defaults=use_defaults)

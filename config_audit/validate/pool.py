@@ -66,6 +66,20 @@ def _finding(code: str, message: str, path: str, hint: str = "") -> Finding:
     return Finding(code=code, severity=Severity.ERROR, message=message, path=path, hint=hint)
 
 
+# A worker started before the settings are known (CI starts one first thing: Presidio's ~1 s
+# import then overlaps reading the settings too). Adopted by the first validator that would
+# start the very same worker; stopped otherwise, so verdicts never come from another worker.
+_EARLY: list[Validator] = []
+
+
+def start_early() -> None:
+    """Start a worker with the default interpreter and bounds now (see `_EARLY`)."""
+    if not _EARLY:
+        early = Validator()
+        early.prestart()
+        _EARLY.append(early)
+
+
 def _cleanup(state: dict[str, Any]) -> None:
     worker = state.pop("worker", None)
     if worker is not None:
@@ -161,6 +175,9 @@ class Validator:
         return worker
 
     def _spawn(self) -> Worker:
+        if self._adopt_early():
+            worker: Worker = self._state["worker"]
+            return worker
         if "tmpdir" not in self._state:
             self._state["tmpdir"] = tempfile.mkdtemp(prefix="config-audit-validate-")  # 0700
         tmpdir = self._state["tmpdir"]
@@ -171,6 +188,32 @@ class Validator:
         logger.debug("validation worker %s started (it imports Presidio)", worker.pid)
         self._state["worker"] = worker
         return worker
+
+    def _adopt_early(self) -> bool:
+        """Take the worker `start_early` started, when it is the one we would start (same
+        interpreter, imports and bounds the worker applies itself); else stop it."""
+        if not _EARLY or "worker" in self._state:
+            return False
+        early = _EARLY.pop()
+        worker = early._state.get("worker")
+        same = (
+            early.interpreter.key() == self.interpreter.key()
+            and early.presidio.imports == self.presidio.imports
+            and early.limits.memory_mb == self.limits.memory_mb
+            and early.limits.regex_timeout_s == self.limits.regex_timeout_s
+        )
+        if not same or worker is None or worker.proc.poll() is not None:
+            early.close()
+            return False
+        with early._lock:
+            self._state["worker"] = early._state.pop("worker")
+            self._state["tmpdir"] = early._state.pop("tmpdir")
+        worker.imports_timeout_s = self.limits.timeout_s
+        self.workers_started += 1
+        logger.debug(
+            "validation worker %s adopted (started before the settings were read)", worker.pid
+        )
+        return True
 
     def _discard_worker(self) -> None:
         worker = self._state.pop("worker", None)
