@@ -32,4 +32,6 @@ if __name__ == "__main__":
         code = serve_forever(sys.argv[1:], _main)
         logging.shutdown()
         os._exit(code)  # no teardown of the imported modules: nothing is left to flush
-    _main(sys.argv[1:])
+    from config_audit.cli import main
+
+    main()  # the process's own command line (argv None): it may leave without teardown

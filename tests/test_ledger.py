@@ -46,6 +46,24 @@ def test_append_chains_and_returns_full_record(tmp_path: Path, key) -> None:
         ledger.append({"seq": 9, **build_record_body(source="ci", path=None)}, signer)
 
 
+def test_a_body_that_cannot_be_canonical_is_refused_and_nothing_is_written(
+    tmp_path: Path, key
+) -> None:
+    """NaN and integers beyond 2**53 have no RFC 8785 form: the append fails before a byte
+    is written, and the log takes the next good record as if nothing had happened."""
+    ledger = Ledger(tmp_path / "log.jsonl")
+    signer = signer_of(key)
+    first = ledger.append(build_record_body(source="manual", path="a.yaml"), signer)
+    before = ledger.path.read_bytes()
+    for bad in (float("nan"), 2**60):
+        body = build_record_body(source="manual", path="b.yaml", extra={"value": bad})
+        with pytest.raises(Exception):  # noqa: B017  (rfc8785's own error types)
+            ledger.append(body, signer)
+        assert ledger.path.read_bytes() == before
+    second = ledger.append(build_record_body(source="manual", path="c.yaml"), signer)
+    assert (second["seq"], second["prev_hash"]) == (2, record_hash(first))
+
+
 def test_records_match_the_json_schema(tmp_path: Path, key) -> None:
     schema = json.loads(
         resources.files("config_audit").joinpath("schemas/record-v1.json").read_text()

@@ -13,6 +13,7 @@ import click
 from config_audit.commands.common import (
     Progress,
     config_option,
+    leave_fast,
     settings_from,
 )
 from config_audit.git import repo as gitrepo
@@ -108,7 +109,7 @@ def ci(
 
     Exit 0 clean, 1 on invalid files or policy violations, 2 on usage errors.
     """
-    from config_audit.validate.pool import start_early
+    from config_audit.validate.pool import start_early, stop_early
 
     start_early()  # Presidio's import (~1 s) overlaps everything up to the first verdict
     top = gitrepo.toplevel()
@@ -132,6 +133,8 @@ def ci(
         while_waiting,
     )
     failed = _report(result, settings, top, opts, markdown_path, sarif_path, output_format)
+    stop_early()
+    leave_fast()  # the auditor, its worker and every file written are closed by now
     ctx.exit(1 if tampered or failed else 0)
 
 

@@ -12,6 +12,15 @@ import click
 
 from config_audit.settings import Settings, load_settings
 
+# Set by a command whose files, threads and children are all closed when it returns: the
+# command line then exits without interpreter teardown (`cli._leave`).
+LEAVE_FAST: list[bool] = []
+
+
+def leave_fast() -> None:
+    LEAVE_FAST[:] = [True]
+
+
 format_option = click.option(
     "--format",
     "output_format",

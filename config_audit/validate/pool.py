@@ -80,6 +80,12 @@ def start_early() -> None:
         _EARLY.append(early)
 
 
+def stop_early() -> None:
+    """Stop an early worker nobody adopted (before an exit that skips finalizers)."""
+    while _EARLY:
+        _EARLY.pop().close()
+
+
 def _cleanup(state: dict[str, Any]) -> None:
     worker = state.pop("worker", None)
     if worker is not None:
