@@ -276,3 +276,25 @@ def test_settings_that_disable_the_warm_validator_start_no_runner(tmp_path: Path
         if os.path.exists(f"/proc/{pid}"):
             os.kill(pid, signal.SIGTERM)
         stop(repo)
+
+
+def test_a_runner_that_does_not_answer_costs_seconds_not_the_commit(tmp_path: Path) -> None:
+    """A runner that is stuck (stopped here) accepts nothing: after ACCEPT_TIMEOUT_S the hook
+    runs in-process, with the same verdict, and the commit is never left hanging."""
+    from config_audit.hookrunner.client import ACCEPT_TIMEOUT_S
+
+    repo = make_repo(tmp_path)
+    directory = warm(repo)
+    assert repo.commit("first").returncode == 0
+    pid = runner_pid(directory)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        repo.write("recognizers/custom.yaml", BAD_SCORE)
+        started = time.monotonic()
+        done = repo.commit("broken")
+        took = time.monotonic() - started
+        assert done.returncode == 1 and "CA105" in done.stderr, done.stderr
+        assert ACCEPT_TIMEOUT_S <= took < ACCEPT_TIMEOUT_S + 60
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        stop(repo, pid)

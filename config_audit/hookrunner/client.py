@@ -106,8 +106,8 @@ class Lines:
         return line
 
 
-def ask(sock: _socket.socket, op: str, argv: list[str], *, streams: bool = True) -> Lines:
-    """Send one request, with our stdin, stdout and stderr when it runs a hook."""
+def ask(sock: _socket.socket, op: str, argv: list[str]) -> Lines:
+    """Send one request (our streams go only once a fork has accepted it: see `run_warm`)."""
     request = wire.encode_request(
         op,
         executable=identity(),
@@ -116,11 +116,16 @@ def ask(sock: _socket.socket, op: str, argv: list[str], *, streams: bool = True)
         argv=argv,
         environ=dict(os.environb),
     )
-    fds = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))] if streams else []
-    sent = sock.sendmsg([request], fds)
-    if sent < len(request):
-        sock.sendall(request[sent:])
+    sock.sendall(request)
     return Lines(sock)
+
+
+def hand_over_streams(sock: _socket.socket) -> None:
+    """Our stdin, stdout and stderr to the fork that accepted. Never before: descriptors in
+    flight to a runner that is stuck would keep our output pipe open after we exit, and
+    whoever reads it (an IDE running `git commit`) would wait for the runner."""
+    fds = struct.pack("3i", 0, 1, 2)
+    sock.sendmsg([b"F"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
 
 
 def query(directory: str, op: str) -> bytes | None:
@@ -129,7 +134,7 @@ def query(directory: str, op: str) -> bytes | None:
     if sock is None:
         return None
     try:
-        return ask(sock, op, [], streams=False).read()
+        return ask(sock, op, []).read()
     except OSError:
         return None
     finally:
@@ -155,6 +160,7 @@ def run_warm(argv: list[str]) -> int | None:
             REFUSED[:] = [answer or b""]
             return None  # stale (it exits; we start its successor) or refused
         child = int(answer.split()[1])
+        hand_over_streams(sock)
         interrupted: list[int] = []
 
         def forward(signum: int, _frame: object) -> None:

@@ -46,7 +46,7 @@ def serve_one(runner: Runner, conn: socket.socket, main: Callable[[list[str]], o
         os.close(runner.lock_fd)
     log_fd = os.dup(2)  # the runner's log, kept once stderr becomes the client's
     try:
-        request, fds = _read_request(conn)
+        request = _read_request(conn)
     except EOFError:
         return 0  # a client that only checked a runner is there
     except (wire.BadRequest, OSError, TimeoutError) as exc:
@@ -61,13 +61,18 @@ def serve_one(runner: Runner, conn: socket.socket, main: Callable[[list[str]], o
         _send(conn, b"stopping")
         return 0
     stale = _staleness(runner, request)
-    if request.op != "hook" or len(fds) != 3 or stale:
+    if request.op != "hook" or stale:
         if stale:
             logger.info("%s changed: exiting", stale)
             os.kill(os.getppid(), signal.SIGTERM)
         _send(conn, b"stale" if stale else b"refused request")
         return 0
     _send(conn, b"accepted %d" % os.getpid())
+    try:
+        fds = _receive_streams(conn)
+    except (wire.BadRequest, OSError, TimeoutError) as exc:
+        logger.info("no streams came with the request: %s", exc)
+        return 0
     started = time.perf_counter()
     before = set(sys.modules)
     _become(request, fds)
@@ -87,15 +92,11 @@ def serve_one(runner: Runner, conn: socket.socket, main: Callable[[list[str]], o
     return 0
 
 
-def _read_request(conn: socket.socket) -> tuple[wire.Request, list[int]]:
+def _read_request(conn: socket.socket) -> wire.Request:
     conn.settimeout(REQUEST_TIMEOUT_S)
-    fds = array.array("i")
     data = b""
     while True:
-        chunk, ancillary, _flags, _addr = conn.recvmsg(1 << 16, socket.CMSG_SPACE(3 * fds.itemsize))
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+        chunk = conn.recv(1 << 16)
         if not chunk:
             if not data:
                 raise EOFError
@@ -105,7 +106,21 @@ def _read_request(conn: socket.socket) -> tuple[wire.Request, list[int]]:
             raise wire.BadRequest("too large")
         fields = wire.parse_netstrings(data)
         if fields is not None and fields and fields[-1] == b"":
-            return wire.Request(fields), list(fds)
+            return wire.Request(fields)
+
+
+def _receive_streams(conn: socket.socket) -> list[int]:
+    """The client's stdin, stdout and stderr, sent once we accepted (one byte with them)."""
+    fds = array.array("i")
+    marker, ancillary, _flags, _addr = conn.recvmsg(1, socket.CMSG_SPACE(3 * fds.itemsize))
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    if marker != b"F" or len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        raise wire.BadRequest("no streams")
+    return list(fds)
 
 
 def _become(request: wire.Request, fds: list[int]) -> None:

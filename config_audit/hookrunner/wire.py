@@ -2,9 +2,10 @@
 
 A request is a run of netstrings (`<length>:<bytes>,`): the protocol name, the operation
 ("hook", "status", "stop"), the client's interpreter, working directory and umask, its
-arguments and its environment (as bytes: names and values need not be UTF-8). The client's
-stdin, stdout and stderr travel with the first bytes (SCM_RIGHTS). Answers are ASCII lines:
-`accepted PID`, then `exit CODE`; or `stale` / `refused WHY` before anything ran.
+arguments and its environment (as bytes: names and values need not be UTF-8). Answers are
+ASCII lines: `accepted PID`, then `exit CODE`; or `stale` / `refused WHY` before anything ran.
+Only after `accepted` does the client send its stdin, stdout and stderr (one byte `F` with
+SCM_RIGHTS), so that no descriptor of its waits in a socket nobody reads.
 """
 
 from __future__ import annotations
