@@ -119,6 +119,10 @@ policy:
     lines[blocked] = lines[blocked].replace('"verdict":"violation"', '"verdict":"pass"')
     tampered.write_text("".join(lines))
     sh([TOOL, "verify", "--log", str(tampered)], repo, env, expect=1)
+
+    step("9. The hooks' warm processes (Presidio kept loaded, the tool kept imported) stop")
+    sh([TOOL, "server", "status"], repo, env, expect=None)
+    sh([TOOL, "server", "stop"], repo, env)
     print(f"\ndemo: done. Everything is in {tmp}")
 
 
