@@ -298,3 +298,39 @@ def test_a_runner_that_does_not_answer_costs_seconds_not_the_commit(tmp_path: Pa
     finally:
         os.kill(pid, signal.SIGCONT)
         stop(repo, pid)
+
+
+def test_ctrl_c_reaches_the_fork_that_runs_the_hook(tmp_path: Path) -> None:
+    """SIGINT to the hook (what the terminal sends on Ctrl-C) is forwarded to the fork: the
+    hook stops as it would in-process ("interrupted", exit 130) and no fork is left behind.
+    The warm validator is stopped here, so the fork's validation waits long enough to be cut."""
+    import subprocess
+    import sys
+
+    repo = make_repo(tmp_path)
+    directory = warm(repo)
+    assert repo.commit("first").returncode == 0
+    pid = runner_pid(directory)
+    validator = json.loads(repo.run("server", "status", "--format", "json").stdout)["pid"]
+    os.kill(validator, signal.SIGSTOP)
+    try:
+        repo.write("recognizers/custom.yaml", RECOGNIZERS.replace("[employee]", "[staff]"))
+        repo.git("add", "-A")
+        hook = subprocess.Popen(
+            [sys.executable, "-m", "config_audit", "hook", "pre-commit"],
+            cwd=repo.path,
+            env=repo.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)  # accepted in milliseconds; its validation now waits for the validator
+        assert hook.poll() is None
+        hook.send_signal(signal.SIGINT)
+        out, err = hook.communicate(timeout=60)
+        assert hook.returncode == 130, (out, err)
+        assert "interrupted" in err
+        assert "hook pre-commit: exit 130" in read_log(directory)
+    finally:
+        os.kill(validator, signal.SIGCONT)
+        stop(repo, pid)

@@ -179,6 +179,9 @@ def run_warm(argv: list[str]) -> int | None:
                 _signal.signal(signum, handler)
     except (OSError, ValueError, IndexError):
         return None
+    except KeyboardInterrupt:  # before the fork accepted: nothing ran
+        os.write(2, b"config-audit: interrupted\n")
+        return 130
     finally:
         sock.close()
     if done is not None and done.startswith(b"exit "):
