@@ -69,3 +69,63 @@ def peer_creds(sock: _socket.socket) -> tuple[int, int]:
 
 def peer_uid(sock: _socket.socket) -> int:
     return peer_creds(sock)[1]
+
+
+def open_private_log(directory: str | os.PathLike[str], name: str, *, cap: int) -> int:
+    """A server's log in its private directory (created 0700): append-only, 0600, never
+    through a link, started afresh once over `cap` bytes (a diagnosis aid, not a record).
+    Raises `UnsafeDirectory` or OSError."""
+    os.close(open_private_dir(directory, create=True))
+    log = os.path.join(os.fspath(directory), name)
+    big = os.path.getsize(log) > cap if os.path.lexists(log) else False
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.open(log, flags | (os.O_TRUNC if big else 0), 0o600)
+
+
+class Listening:
+    """A server's socket bound in its private directory, and the lock that makes it the only
+    one there (the servers' side; the clients never import `socket` through this)."""
+
+    # `_socket.socket` in the signature: a `socket.socket`, but naming it here would make the
+    # clients import `socket` (and `typing`) for nothing
+    def __init__(self, listener: _socket.socket, lock_fd: int, socket_id: tuple[int, int]) -> None:
+        self.listener = listener
+        self.lock_fd = lock_fd
+        self.socket_id = socket_id
+
+
+def listen_private(fd: int, *, lock: str, name: str, lock_wait_s: float) -> Listening | str:
+    """Take the lock `lock` (one server per directory; waiting up to `lock_wait_s` for one
+    that is leaving), clear a dead server's socket `name`, bind it 0600 from birth and listen.
+    What stopped us, as a sentence, when we are not to serve."""
+    import fcntl
+    import socket
+    import time
+
+    lock_fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
+    deadline = time.monotonic() + lock_wait_s
+    while True:
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            if time.monotonic() >= deadline:
+                os.close(lock_fd)
+                return "another server holds the lock: exiting"
+            time.sleep(0.02)
+    try:
+        if check_socket_file(fd, name) is not None:  # left by a killed server
+            os.unlink(name, dir_fd=fd)
+    except UnsafeDirectory as exc:
+        os.close(lock_fd)
+        return f"refusing the socket path: {exc}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    old = os.umask(0o177)  # the socket is born 0600: no window with a wider mode
+    try:
+        listener.bind(in_dir(fd, name))
+    finally:
+        os.umask(old)
+    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    listener.listen(16)
+    listener.settimeout(0.5)
+    return Listening(listener, lock_fd, (info.st_dev, info.st_ino))

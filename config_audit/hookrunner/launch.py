@@ -69,11 +69,7 @@ def launch(directory: Path, idle_s: float) -> bool:
     """Start a runner for `directory` without waiting for it (two at once: one wins the lock,
     the other exits)."""
     try:
-        os.close(private.open_private_dir(directory, create=True))
-        log = directory / wire.LOG
-        big = os.path.getsize(log) > LOG_CAP if os.path.lexists(log) else False
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-        log_fd = os.open(log, flags | (os.O_TRUNC if big else 0), 0o600)
+        log_fd = private.open_private_log(directory, wire.LOG, cap=LOG_CAP)
     except (private.UnsafeDirectory, OSError) as exc:
         logger.info("hook runner not started: %s", exc)
         return False

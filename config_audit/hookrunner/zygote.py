@@ -14,7 +14,6 @@ that notices tells the client, which runs the hook in-process and starts a succe
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -24,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from config_audit import private
 from config_audit.hookrunner import wire
@@ -89,37 +88,13 @@ class Runner:
 
     def bind(self) -> bool:
         """The lock (one runner per directory), a dead runner's socket removed, listening."""
-        lock_fd = os.open(
-            wire.LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self.fd
-        )
-        for attempt in range(100):  # a stale predecessor may still be leaving (<= 0.5 s)
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if attempt == 99:
-                    os.close(lock_fd)
-                    logger.info("another runner holds the lock: exiting")
-                    return False
-                time.sleep(0.02)
-        self.lock_fd = lock_fd
-        try:
-            if private.check_socket_file(self.fd, wire.SOCKET) is not None:
-                os.unlink(wire.SOCKET, dir_fd=self.fd)
-        except private.UnsafeDirectory as exc:
-            logger.error("refusing the socket path: %s", exc)
+        # a stale predecessor may still be leaving (it looks at its flag every 0.5 s)
+        bound = private.listen_private(self.fd, lock=wire.LOCK, name=wire.SOCKET, lock_wait_s=2.0)
+        if isinstance(bound, str):
+            (logger.info if bound.startswith("another") else logger.error)("%s", bound)
             return False
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        old = os.umask(0o177)  # born 0600: no window with a wider mode
-        try:
-            listener.bind(private.in_dir(self.fd, wire.SOCKET))
-        finally:
-            os.umask(old)
-        info = os.stat(wire.SOCKET, dir_fd=self.fd, follow_symlinks=False)
-        self.socket_id = (info.st_dev, info.st_ino)
-        listener.listen(16)
-        listener.settimeout(0.5)
-        self.listener = listener
+        self.lock_fd, self.socket_id = bound.lock_fd, bound.socket_id
+        self.listener = cast(socket.socket, bound.listener)  # what listen_private made
         return True
 
     def serve(self, main: Callable[[list[str]], object]) -> None:

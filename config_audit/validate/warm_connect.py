@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from config_audit import private
 from config_audit.validate import warm_wire as wire
 
 logger = logging.getLogger(__name__)
@@ -67,12 +68,8 @@ def launch(directory: Path, spec: dict[str, Any]) -> int | None:
     """Start a detached server for `directory` (its log beside the socket, 0600); its pid.
     Two launches at once are fine: the server's lock lets one win; the other exits."""
     try:
-        os.close(wire.open_private_dir(directory, create=True))
-        log = directory / wire.LOG
-        # One line per load and a few per start: cap it rather than rotate (it is a diagnosis aid).
-        big = os.path.getsize(log) > LOG_CAP if os.path.lexists(log) else False
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-        log_fd = os.open(log, flags | (os.O_TRUNC if big else 0), 0o600)
+        # One line per load and a few per start: capped rather than rotated.
+        log_fd = private.open_private_log(directory, wire.LOG, cap=LOG_CAP)
     except (wire.UnsafeDirectory, OSError) as exc:
         logger.warning("warm validator not started: %s", exc)
         return None

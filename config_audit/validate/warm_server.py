@@ -10,7 +10,6 @@ Exits when idle, when asked, or when a client's key differs from its own ("stale
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -20,7 +19,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from config_audit.settings.presidio import PresidioSettings
 
@@ -59,40 +58,16 @@ class WarmServer:
 
     def bind(self) -> bool:
         """Take the lock (one server per directory), clear a dead server's socket, listen."""
+        from config_audit.private import listen_private
         from config_audit.validate import warm_wire as wire
 
-        lock_fd = os.open(
-            wire.LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=self.fd
-        )
-        for attempt in range(10):  # a client may hold it shared for an instant (lock_free)
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if attempt == 9:
-                    os.close(lock_fd)
-                    logger.info("another server holds the lock: exiting")
-                    return False
-                time.sleep(0.02)
-        self._lock_fd = lock_fd
-        try:
-            if wire.check_socket_file(self.fd) is not None:  # left by a killed server
-                os.unlink(wire.SOCKET, dir_fd=self.fd)
-        except wire.UnsafeDirectory as exc:
-            logger.error("refusing the socket path: %s", exc)
-            self._release_lock()
+        # a client may hold the lock shared for an instant (lock_free)
+        bound = listen_private(self.fd, lock=wire.LOCK, name=wire.SOCKET, lock_wait_s=0.2)
+        if isinstance(bound, str):
+            (logger.info if bound.startswith("another") else logger.error)("%s", bound)
             return False
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)  # the socket is born 0600: no window with a wider mode
-        try:
-            listener.bind(wire.in_dir(self.fd, wire.SOCKET))
-        finally:
-            os.umask(old)
-        info = os.stat(wire.SOCKET, dir_fd=self.fd, follow_symlinks=False)
-        self._socket_id = (info.st_dev, info.st_ino)
-        listener.listen(16)
-        listener.settimeout(0.5)
-        self.listener = listener
+        self._lock_fd, self._socket_id = bound.lock_fd, bound.socket_id
+        self.listener = cast(socket.socket, bound.listener)  # what listen_private made
         return True
 
     def serve(self) -> None:
