@@ -44,10 +44,39 @@ SOURCES = frozenset(
 ASSURANCE_NONE = Assurance.NONE
 
 
+_SAFE_INT = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: larger integers have no exact form
+
+
 def canonical_bytes(obj: Any) -> bytes:
-    """RFC 8785 canonical JSON: the only byte form that is hashed or signed."""
+    """RFC 8785 canonical JSON: the only byte form that is hashed or signed.
+
+    For plain JSON (`_plain`) that form is exactly what the standard library's C encoder
+    writes with sorted keys and no spaces (tests/test_canonical.py holds the two equal on
+    generated values), ~20 times faster than rfc8785's pure Python; anything else (floats,
+    non-ASCII keys, big integers, subclasses, lone surrogates) goes to rfc8785 itself."""
+    if _plain(obj):
+        try:
+            text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 refuses it in its own words
     data: bytes = rfc8785.dumps(obj)
     return data
+
+
+def _plain(obj: Any) -> bool:
+    """Exact built-in JSON types only; keys ASCII (their UTF-16 order is code-point order);
+    integers within +-(2**53 - 1); no floats (ECMAScript number formatting differs)."""
+    kind = type(obj)
+    if kind is str or kind is bool or obj is None:
+        return True
+    if kind is int:
+        return bool(-_SAFE_INT <= obj <= _SAFE_INT)
+    if kind is list:
+        return all(_plain(v) for v in obj)
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in obj.items())
+    return False
 
 
 def canonical_members(obj: Mapping[str, Any]) -> dict[str, bytes]:
