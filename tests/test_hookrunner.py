@@ -334,3 +334,24 @@ def test_ctrl_c_reaches_the_fork_that_runs_the_hook(tmp_path: Path) -> None:
     finally:
         os.kill(validator, signal.SIGCONT)
         stop(repo, pid)
+
+
+def test_a_socket_of_another_user_is_never_used(tmp_path: Path) -> None:
+    """The runner's socket handed to another uid (as a planted server of someone else's would
+    be): the client refuses it, the hook runs in-process with the same verdict, and nothing
+    the runner serves counts."""
+    repo = make_repo(tmp_path)
+    directory = warm(repo)
+    assert repo.commit("first").returncode == 0
+    pid = runner_pid(directory)
+    try:
+        os.chown(directory / "hooks.sock", 65534, 65534)
+        before = served(directory)
+        repo.write("recognizers/custom.yaml", BAD_SCORE)
+        done = repo.commit("broken")
+        assert done.returncode == 1 and "CA105" in done.stderr, done.stderr
+        assert served(directory) == before
+    finally:
+        stop(repo, pid)
+        if os.path.exists(f"/proc/{pid}"):
+            os.kill(pid, signal.SIGTERM)

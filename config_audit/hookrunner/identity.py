@@ -3,7 +3,6 @@ A client of another venv, or a runner whose code changed since it started, must 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 
@@ -18,6 +17,8 @@ def identity() -> str:
 def tool_fingerprint() -> str:
     """The tool's version, when its code last changed (an editable install changes without a
     new version), when a dependency was installed or removed, and which interpreter runs it."""
+    import hashlib  # here, not at the top: the client imports this module for `identity`
+
     root = os.path.dirname(config_audit.__file__)
     code = hashlib.sha256()  # every file's name, size and time: any edit, checkout or touch
     for folder, dirs, files in os.walk(root):

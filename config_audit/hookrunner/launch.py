@@ -18,12 +18,11 @@ from pathlib import Path
 
 from config_audit import private
 from config_audit.hookrunner import client, wire
+from config_audit.settings import environ_without_keys
 
 logger = logging.getLogger(__name__)
 
 LOG_CAP = 1 << 20
-# Never handed to the runner: each fork gets the client's environment, the runner none of it.
-SECRET_ENV = ("CONFIG_AUDIT_SIGNING_KEY", "CONFIG_AUDIT_SIGNING_KEY_FILE")
 
 
 def exit_code(value: object) -> int:
@@ -73,7 +72,8 @@ def launch(directory: Path, idle_s: float) -> bool:
     except (private.UnsafeDirectory, OSError) as exc:
         logger.info("hook runner not started: %s", exc)
         return False
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    # each fork gets the client's environment; the runner none of the key variables
+    env = environ_without_keys(os.environ)
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "config_audit", "--hook-runner", str(directory)],

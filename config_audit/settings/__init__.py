@@ -21,6 +21,14 @@ from config_audit.settings.waivers import Waivers, parse_waivers
 CONFIG_NAME = ".config-audit.yaml"
 SIGNING_KEY_ENV = "CONFIG_AUDIT_SIGNING_KEY"  # PEM of the private key (for CI)
 SIGNING_KEY_FILE_ENV = "CONFIG_AUDIT_SIGNING_KEY_FILE"  # path of this person's key file
+
+
+def environ_without_keys(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` for a process that must never sign (the warm validator, the hook runner):
+    without the variables that hold or name a signing key."""
+    return {k: v for k, v in environ.items() if k not in (SIGNING_KEY_ENV, SIGNING_KEY_FILE_ENV)}
+
+
 KNOWN_KEYS = frozenset(
     {
         "recognizers",

@@ -28,9 +28,7 @@ logger = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 3.0  # the server acknowledges before it waits for its worker
 LAUNCH_WAIT_S = 5.0  # a launched server binds its socket within this
 ANSWER_GRACE_S = 5.0
-# Never handed to the server: it only validates (the client signs).
 DEFAULT_LIMITS = ValidationLimits()
-SECRET_ENV = ("CONFIG_AUDIT_SIGNING_KEY", "CONFIG_AUDIT_SIGNING_KEY_FILE")
 
 
 class WarmValidator(Validator):

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from config_audit import private
+from config_audit.settings import environ_without_keys
 from config_audit.validate import warm_wire as wire
 
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 1.0
 LOG_CAP = 1 << 20
-# Never handed to the server: it only validates (the client signs).
-SECRET_ENV = ("CONFIG_AUDIT_SIGNING_KEY", "CONFIG_AUDIT_SIGNING_KEY_FILE")
 
 
 def connect(directory: Path, *, timeout_s: float = CONNECT_TIMEOUT_S) -> socket.socket | None:
@@ -73,7 +72,7 @@ def launch(directory: Path, spec: dict[str, Any]) -> int | None:
     except (wire.UnsafeDirectory, OSError) as exc:
         logger.warning("warm validator not started: %s", exc)
         return None
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    env = environ_without_keys(os.environ)  # it only validates: the client signs
     env["PYTHONUTF8"] = "1"
     try:
         proc = subprocess.Popen(
